@@ -1,0 +1,1 @@
+export const kitVersion = '0.1.0';
