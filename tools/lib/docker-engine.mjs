@@ -101,3 +101,11 @@ export async function requireDocker(options) {
   }
   return toolchain;
 }
+
+/** Runs the detected client with `args` (throws a one-line error on failure) and returns trimmed stdout. */
+export async function docker(args, { reject = true, input, cwd } = {}) {
+  const toolchain = await requireDocker();
+  const { execa } = await import('./exec.mjs');
+  const result = await execa(toolchain.client, args, { env: dockerEnv(toolchain), reject, input, cwd });
+  return reject ? result.stdout.trim() : result;
+}

@@ -1,0 +1,91 @@
+// A real private npm registry for the image tests: Verdaccio on 127.0.0.1, proxying the public registry, that
+// refuses anonymous reads. The token it issues is what the image build must consume as the `npm_token` secret.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.org/' } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'private-registry-'));
+  const port = await freePort();
+  const config = path.join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    [
+      `storage: ${path.join(dir, 'storage')}`,
+      'auth:',
+      '  htpasswd:',
+      `    file: ${path.join(dir, 'htpasswd')}`,
+      '    max_users: 10',
+      'uplinks:',
+      '  npmjs:',
+      `    url: ${upstream}`,
+      '    timeout: 60s',
+      'packages:',
+      "  '**':",
+      '    access: $authenticated',
+      '    publish: $authenticated',
+      '    proxy: npmjs',
+      'web:',
+      '  enable: false',
+      'log: { type: stdout, format: json, level: warn }',
+      '',
+    ].join('\n'),
+  );
+  const bin = path.join(workspaceRoot, 'node_modules/verdaccio/bin/verdaccio');
+  const child = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}/`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`${url}-/ping`);
+      if (response.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (attempt > 100 || child.exitCode !== null) {
+      child.kill();
+      throw new Error(`private registry did not start on ${url}: ${output.slice(-500)}`);
+    }
+    await sleep(100);
+  }
+  const response = await fetch(`${url}-/user/org.couchdb.user:canary`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'canary', password: `pw-${process.pid}-${Date.now()}` }),
+  });
+  const { token } = await response.json();
+  if (!token) throw new Error(`private registry issued no token (HTTP ${response.status})`);
+  return {
+    url,
+    token,
+    /** Package names the registry has fetched through its uplink (proof that an install went through it). */
+    storedPackages: () => {
+      try {
+        return readdirSync(path.join(dir, 'storage')).flatMap((name) =>
+          name.startsWith('@') ? readdirSync(path.join(dir, 'storage', name)).map((child) => `${name}/${child}`) : [name],
+        );
+      } catch {
+        return [];
+      }
+    },
+    async stop() {
+      child.kill();
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
