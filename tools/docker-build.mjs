@@ -4,7 +4,7 @@
 //
 // Usage: node tools/docker-build.mjs <project> [--image REPO] [--tag REF]... [--tags RULES] [--flavor F] [--labels L]
 //          [--secret id=ID,src=FILE|id=ID,env=VAR]... [--build-arg K=V]... [--platform P] [--cache-from S]...
-//          [--cache-to S]... [--network MODE] [--push] [--attest] [--dry-run]
+//          [--cache-to S]... [--network MODE] [--push] [--attest] [--record FILE] [--dry-run]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,7 @@ const OPTIONS = {
   push: { type: 'boolean' },
   attest: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  record: { type: 'string' },
 };
 
 export function parseCli(argv) {
@@ -157,9 +158,10 @@ export async function dockerBuild(options) {
     let digest;
     if (options.push) digest = buildx ? JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'] : await pushTags(toolchain, tags);
     const record = { project, image, tags, imageId, labels: meta.labels, version: meta.version, dockerfile: recipe.dockerfile, ...(digest ? { digest } : {}) };
-    mkdirSync(path.dirname(recordFile(project)), { recursive: true });
-    writeFileSync(recordFile(project), `${JSON.stringify(record, null, 2)}\n`);
-    console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (dist/docker/${project}.json)`);
+    const recordPath = options.record ? path.resolve(options.record) : recordFile(project);
+    mkdirSync(path.dirname(recordPath), { recursive: true });
+    writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+    console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (${path.relative(workspaceRoot, recordPath)})`);
     return record;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
