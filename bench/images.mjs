@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Image benchmark: sizes and rebuild times, each reported as a figure and a ratio against a baseline measured in
+// the same run. Goals (issue #3): service image <= 120 MB, <= 5 MB per service above the shared base, a no-change
+// `nx affected -t docker-build` builds nothing, a warm rebuild after a one-line change in one service <= 15 s.
+//
+// Usage: node bench/images.mjs [--skip-rebuild] [--json FILE]
+// Needs the images built (npx nx run-many -t docker-build).
+import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { docker } from '../tools/lib/docker-engine.mjs';
+import { execa } from '../tools/lib/exec.mjs';
+import { builtImage } from '../tools/lib/image-inspection.mjs';
+import { runMain } from '../tools/lib/cli.mjs';
+import { workspaceRoot } from '../tools/lib/workspace.mjs';
+import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+
+const MB = 1_000_000;
+const SERVICES = ['catalog', 'orders', 'notifications'];
+// Published sizes of common Node.js runtime images (not measurable here: nothing can be pulled), for orientation.
+const ANCHORS = { 'node:22-slim': 220, 'gcr.io/distroless/nodejs22-debian12': 141, 'cgr.dev/chainguard/node': 145 };
+
+const mb = (bytes) => (bytes / MB).toFixed(1);
+const imageSize = async (ref) => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', ref]));
+const layers = async (ref) => JSON.parse(await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref]));
+
+async function sizes() {
+  const base = builtImage('base-image').tags[0];
+  const baseBytes = await imageSize(base);
+  const baseLayers = await layers(base);
+  // Baseline measured in this run: the stock Node.js image the services' build stage uses (debian slim + node + npm).
+  const nodeRef = offlineBaseArgs().NODE_IMAGE ?? upstreamRefs().NODE_IMAGE;
+  const nodeBytes = await imageSize(nodeRef).catch(() => null);
+  const rows = [];
+  for (const service of SERVICES) {
+    const ref = builtImage(service).tags[0];
+    const bytes = await imageSize(ref);
+    const own = await layers(ref);
+    const sharesBase = baseLayers.every((layer, i) => own[i] === layer);
+    rows.push({ service, bytes, aboveBase: bytes - baseBytes, sharesBase, ratioToNodeImage: nodeBytes ? bytes / nodeBytes : null });
+  }
+  return { base: { ref: base, bytes: baseBytes }, nodeImage: nodeBytes ? { ref: nodeRef, bytes: nodeBytes } : null, services: rows };
+}
+
+async function nx(cwd, args) {
+  const started = performance.now();
+  const result = await execa('npx', ['nx', ...args, '--outputStyle=static'], { cwd, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } });
+  return { seconds: (performance.now() - started) / 1000, output: result.stdout };
+}
+
+/** Rebuild timings in a throwaway copy of the workspace, so the bench never edits the working tree. */
+async function rebuilds() {
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'bench-rebuild-'));
+  try {
+    const { stdout } = await execa('git', ['ls-files'], { cwd: workspaceRoot });
+    for (const file of stdout.split('\n').filter(Boolean)) cpSync(path.join(workspaceRoot, file), path.join(copy, file), { recursive: true });
+    symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(copy, 'node_modules'));
+    cpSync(path.join(workspaceRoot, 'dist/docker'), path.join(copy, 'dist/docker'), { recursive: true });
+    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.email=bench@localhost', '-c', 'user.name=bench', 'commit', '-qm', 'bench']]) await execa('git', args, { cwd: copy });
+
+    const affected = await nx(copy, ['show', 'projects', '--affected', '--withTarget=docker-build', '--base=HEAD', '--head=HEAD']);
+    const affectedProjects = affected.output.split('\n').filter((l) => /^[a-z0-9-]+$/.test(l.trim()));
+    // Baseline: everything cached (first run warms Nx and BuildKit in this copy).
+    await nx(copy, ['run', 'catalog:docker-build']);
+    const unchanged = await nx(copy, ['run', 'catalog:docker-build', '--skip-nx-cache']);
+    appendFileSync(path.join(copy, 'apps/catalog/src/main.ts'), `\nexport const benchmarkMarker = '${Date.now()}';\n`);
+    const changed = await nx(copy, ['run', 'catalog:docker-build', '--skip-nx-cache']);
+    return { noChangeAffected: affectedProjects, unchangedSeconds: unchanged.seconds, oneLineChangeSeconds: changed.seconds };
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+runMain(async () => {
+  const { values } = parseArgs({ options: { 'skip-rebuild': { type: 'boolean' }, json: { type: 'string' } }, strict: true });
+  const report = { measuredAt: new Date().toISOString(), ...(await sizes()) };
+  console.log(`base image ${report.base.ref}: ${mb(report.base.bytes)} MB`);
+  if (report.nodeImage) console.log(`baseline ${report.nodeImage.ref} (measured here): ${mb(report.nodeImage.bytes)} MB`);
+  console.log('\nservice        size MB  above base MB  vs node image  goal <=120 MB, <=5 MB above base');
+  for (const row of report.services) {
+    const verdict = row.bytes <= 120 * MB && row.aboveBase <= 5 * MB && row.sharesBase ? 'ok' : 'MISSED';
+    console.log(`${row.service.padEnd(14)} ${mb(row.bytes).padStart(7)}  ${mb(row.aboveBase).padStart(13)}  ${row.ratioToNodeImage ? `${(row.ratioToNodeImage * 100).toFixed(0)}%`.padStart(13) : '            -'}  ${verdict}`);
+  }
+  console.log(`\npublished anchors (not measured here): ${Object.entries(ANCHORS).map(([ref, size]) => `${ref} ${size} MB`).join(', ')}`);
+  if (!values['skip-rebuild']) {
+    report.rebuild = await rebuilds();
+    const r = report.rebuild;
+    console.log(`\nno-change 'nx affected -t docker-build': ${r.noChangeAffected.length} project(s) to build ${r.noChangeAffected.length === 0 ? '(goal: 0, ok)' : '(goal: 0, MISSED)'}`);
+    console.log(`catalog docker-build, nothing changed (baseline): ${r.unchangedSeconds.toFixed(1)} s`);
+    console.log(`catalog docker-build after a one-line change:     ${r.oneLineChangeSeconds.toFixed(1)} s (${(r.oneLineChangeSeconds / r.unchangedSeconds).toFixed(1)}x baseline; goal <= 15 s: ${r.oneLineChangeSeconds <= 15 ? 'ok' : 'MISSED'})`);
+  }
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+});

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The README's test command: every suite in dependency order, then one closing line with the totals.
+//   workspace  lint, typecheck, unit tests and builds of every Nx project (tools' own unit tests included)
+//   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
+//   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
+// Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fail, runMain } from './lib/cli.mjs';
+import { workspaceRoot } from './lib/workspace.mjs';
+
+const testFiles = (...dirs) =>
+  dirs.flatMap((dir) => {
+    const abs = path.join(workspaceRoot, dir);
+    return existsSync(abs) ? readdirSync(abs).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => path.join(dir, f)) : [];
+  });
+
+const nodeTest = (files) => ['node', ['--test', '--test-concurrency=1', ...files]];
+
+const SUITES = {
+  workspace: () => [['npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--outputStyle=static']]],
+  images: () => [
+    ['node', ['tools/bases.mjs']],
+    ['npx', ['nx', 'run-many', '-t', 'docker-build', '--outputStyle=static']],
+    nodeTest(testFiles('docker/base/test', 'docker/service/test')),
+  ],
+  e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
+};
+
+/** Runs a command with inherited output, also counting passes/failures from node:test and jest summaries. */
+function run(cmd, args, totals) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' } });
+    const count = (chunk) => {
+      const text = String(chunk);
+      for (const [, n] of text.matchAll(/^# pass (\d+)$/gm)) totals.passed += Number(n);
+      for (const [, n] of text.matchAll(/^# fail (\d+)$/gm)) totals.failed += Number(n);
+      for (const [, line] of text.matchAll(/^Tests:\s+(.*)$/gm)) {
+        totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
+        totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);
+      }
+    };
+    child.stdout.on('data', (chunk) => (process.stdout.write(chunk), count(chunk)));
+    child.stderr.on('data', (chunk) => (process.stderr.write(chunk), count(chunk)));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+runMain(async () => {
+  const requested = process.argv.slice(2);
+  const unknown = requested.filter((name) => !(name in SUITES));
+  if (unknown.length) fail(`unknown suite(s) ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
+  const totals = { passed: 0, failed: 0 };
+  const failedSteps = [];
+  for (const suite of requested.length ? requested : Object.keys(SUITES)) {
+    for (const [cmd, args] of SUITES[suite]()) {
+      console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}`);
+      const code = await run(cmd, args, totals);
+      if (code !== 0) {
+        failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
+        // later suites build on earlier ones (images need builds, e2e needs images): stop at the first failure
+        break;
+      }
+    }
+    if (failedSteps.length) break;
+  }
+  if (failedSteps.length) console.log(`\nfailed: ${failedSteps.join('; ')}`);
+  // A step can fail without a test failing (a build, a lint): count it so the closing line never says all passed.
+  const failed = Math.max(totals.failed, failedSteps.length);
+  console.log(`\ntests: ${totals.passed} passed, ${failed} failed`);
+  if (failedSteps.length || totals.failed) process.exitCode = 1;
+});
