@@ -61,8 +61,10 @@ export function parseCli(argv) {
 /** Where a project's image recipe lives and which build args it always needs. */
 function recipeFor(project, buildArgs) {
   if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...offlineBaseArgs(), ...buildArgs } };
-  const projectDir = path.join(workspaceRoot, 'apps', project);
-  if (!existsSync(path.join(projectDir, 'project.json'))) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
+  const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
+  if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
+  // Per-service image settings (e.g. the PORT the healthcheck probes) live in the project's own project.json.
+  const projectArgs = JSON.parse(readFileSync(projectFile, 'utf8')).metadata?.image?.buildArgs ?? {};
   const artifact = path.join(workspaceRoot, 'dist/apps', project, 'main.js');
   if (!existsSync(artifact)) fail(`no build output at dist/apps/${project}/main.js: run 'npx nx build ${project}' (or build through 'npx nx run ${project}:docker-build')`);
   const { NODE_IMAGE } = offlineBaseArgs();
@@ -70,7 +72,7 @@ function recipeFor(project, buildArgs) {
   const base = existsSync(recordFile(BASE_PROJECT)) ? JSON.parse(readFileSync(recordFile(BASE_PROJECT), 'utf8')).tags?.[0] : undefined;
   return {
     dockerfile: 'docker/service/Dockerfile',
-    args: { ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...buildArgs },
+    args: { ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
   };
 }
 
