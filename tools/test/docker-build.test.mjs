@@ -1,0 +1,78 @@
+// docker-build's input handling: one clear line and a non-zero exit for bad input; secrets never printed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { parseSecretSpec, redact, rememberSecret } from '../lib/secrets.mjs';
+import { workspaceRoot } from '../lib/workspace.mjs';
+
+const cli = (args, env = {}) => {
+  const r = spawnSync(process.execPath, ['tools/docker-build.mjs', ...args], { cwd: workspaceRoot, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe('docker-build CLI', () => {
+  for (const [args, message] of [
+    [[], /exactly one project name/],
+    [['catalog', 'orders'], /exactly one project name/],
+    [['Bad_Name'], /invalid project name/],
+    [['nope', '--dry-run'], /unknown service project 'nope'/],
+    [['catalog', '--build-arg', 'NOEQUALS'], /--build-arg expects KEY=VALUE/],
+    [['catalog', '--secret', 'id=x,bogus=1'], /unknown field/],
+    [['catalog', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ]) {
+    test(`rejects ${JSON.stringify(args)} in one line`, () => {
+      const r = cli(args);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  test('--dry-run shows the buildx command: secrets by reference, never by value', () => {
+    const r = cli(['base-image', '--dry-run', '--secret', 'id=npm_token,env=DRY_RUN_TOKEN'], { DRY_RUN_TOKEN: 'tok-123456-secret' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--secret id=npm_token,env=DRY_RUN_TOKEN/);
+    assert.match(r.stdout, /--file docker\/base\/Dockerfile/);
+    assert.equal(r.stdout.includes('tok-123456-secret'), false);
+  });
+
+  test('an empty secret variable (fork PRs) is skipped with a notice instead of failing', () => {
+    const r = cli(['base-image', '--dry-run', '--secret', 'id=npm_token,env=EMPTY_TOKEN'], { EMPTY_TOKEN: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /secret 'npm_token' not passed: environment variable EMPTY_TOKEN is empty/);
+    assert.doesNotMatch(r.stdout, /id=npm_token/);
+  });
+
+  test('services get their per-project build args and build FROM the recorded base image', () => {
+    const r = cli(['catalog', '--dry-run']);
+    if (r.code !== 0) assert.match(r.stderr, /no build output/, 'only a missing build may stop a dry run');
+    else {
+      assert.match(r.stdout, /--build-arg PROJECT=catalog/);
+      assert.match(r.stdout, /--build-arg PORT=3001/);
+      assert.match(r.stdout, /--file docker\/service\/Dockerfile/);
+    }
+  });
+});
+
+describe('secret specs and redaction', () => {
+  test('parses buildx secret syntax', () => {
+    assert.deepEqual(parseSecretSpec('id=npm_token,env=NPM_TOKEN'), { id: 'npm_token', env: 'NPM_TOKEN' });
+    assert.deepEqual(parseSecretSpec('id=ca,src=/tmp/ca.pem'), { id: 'ca', src: '/tmp/ca.pem' });
+    assert.deepEqual(parseSecretSpec('id=ca,source=/tmp/ca.pem,type=file'), { id: 'ca', src: '/tmp/ca.pem' });
+    assert.deepEqual(parseSecretSpec('id=npm_token'), { id: 'npm_token', env: 'npm_token' });
+  });
+
+  test('rejects malformed specs without echoing values', () => {
+    assert.throws(() => parseSecretSpec('src=/x'), /valid id/);
+    assert.throws(() => parseSecretSpec('id=a,type=ssh'), /type must be file or env/);
+    assert.throws(() => parseSecretSpec('justtext'), /--secret expects/);
+  });
+
+  test('redacts remembered values and credential shapes', () => {
+    rememberSecret('s3cr3t-value');
+    assert.equal(redact('token s3cr3t-value here'), 'token *** here');
+    assert.equal(redact('//registry/:_authToken=abc.def'), '//registry/:_authToken=***');
+    assert.equal(redact('Authorization: Bearer xyz'), 'Authorization: Bearer ***');
+  });
+});

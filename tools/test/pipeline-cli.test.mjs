@@ -1,0 +1,26 @@
+// The local pipeline refuses contradictory or malformed flags before doing any work.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { parsePipelineArgs } from '../pipeline.mjs';
+import { workspaceRoot } from '../lib/workspace.mjs';
+
+for (const [args, message] of [
+  [[], /say where to push with --registry/],
+  [['--all', '--base', 'main', '--no-push'], /--all and --base\/--head exclude each other/],
+  [['--registry', 'ghcr.io/acme', '--no-push'], /exclude each other/],
+  [['--registry', 'not a registry!'], /invalid --registry/],
+  [['--no-push', '--secret', 'nonsense'], /--secret expects/],
+  [['--no-push', '--what'], /Unknown option/],
+]) {
+  test(`pipeline rejects ${JSON.stringify(args)}`, () => {
+    assert.throws(() => parsePipelineArgs(args), message);
+    const r = spawnSync(process.execPath, ['tools/pipeline.mjs', ...args], { cwd: workspaceRoot, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+}
+
+test('accepts a registry with a port and a path', () => {
+  assert.equal(parsePipelineArgs(['--all', '--registry', '127.0.0.1:5000/acme/shop']).registry, '127.0.0.1:5000/acme/shop');
+});
