@@ -2,18 +2,9 @@
 // throwaway storage. Docker treats 127.0.0.0/8 registries as insecure-allowed, so plain HTTP works.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort, waitForHttp } from './net.mjs';
 
 export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_BIN || 'docker-registry' } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'local-registry-'));
@@ -26,21 +17,16 @@ export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_
   const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const spawnError = new Promise((resolve) => child.once('error', resolve));
   const host = `127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    const failed = await Promise.race([spawnError, sleep(100).then(() => null)]);
-    if (failed) throw new Error(`cannot start ${binary}: ${failed.message} (apt-get install docker-registry)`);
-    try {
-      if ((await fetch(`http://${host}/v2/`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (attempt > 100 || child.exitCode !== null) {
-      child.kill();
-      throw new Error(`local registry did not start on ${host}: ${stderr.slice(-300)}`);
-    }
-  }
+  const spawnFailure = new Promise((resolve) => child.once('error', resolve));
+  const ready = waitForHttp(`http://${host}/v2/`, { child, describe: () => `local registry did not start on ${host}: ${stderr.slice(-300)}` });
+  ready.catch(() => {}); // if spawning fails, that error is the one reported
+  await Promise.race([
+    ready,
+    spawnFailure.then((error) => {
+      throw new Error(`cannot start ${binary}: ${error.message} (apt-get install docker-registry)`);
+    }),
+  ]);
   return {
     host,
     /** Tags of a repository, from the registry's own API. */

@@ -2,19 +2,10 @@
 // refuses anonymous reads. The token it issues is what the image build must consume as the `npm_token` secret.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, waitForHttp } from '../../../tools/lib/net.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.org/' } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'private-registry-'));
@@ -49,19 +40,7 @@ export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}/`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const response = await fetch(`${url}-/ping`);
-      if (response.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (attempt > 100 || child.exitCode !== null) {
-      child.kill();
-      throw new Error(`private registry did not start on ${url}: ${output.slice(-500)}`);
-    }
-    await sleep(100);
-  }
+  await waitForHttp(`${url}-/ping`, { child, describe: () => `private registry did not start on ${url}: ${output.slice(-500)}` });
   const response = await fetch(`${url}-/user/org.couchdb.user:canary`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
