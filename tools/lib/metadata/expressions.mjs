@@ -1,0 +1,114 @@
+// Handlebars-like `{{...}}` expressions of docker/metadata-action: variables ({{branch}}, {{version}}, ...) and the
+// helpers {{date 'FORMAT' tz='Zone'}} / {{commit_date 'FORMAT'}}. An unknown expression is an error (the action
+// renders it empty), so typos never silently change a tag.
+import { MetadataError } from './errors.mjs';
+
+const TOKEN = /\s*(?:([A-Za-z_][\w-]*)=)?(?:'([^']*)'|"([^"]*)"|([^\s'"=]+))/y;
+
+function parseCall(body, template) {
+  const args = [];
+  const hash = {};
+  TOKEN.lastIndex = 0;
+  let name = null;
+  while (TOKEN.lastIndex < body.length) {
+    const start = TOKEN.lastIndex;
+    const m = TOKEN.exec(body);
+    if (!m || m.index !== start) {
+      if (body.slice(start).trim() === '') break;
+      throw new MetadataError(`malformed expression {{${body}}} in "${template}"`);
+    }
+    const value = m[2] ?? m[3] ?? m[4];
+    if (name === null) {
+      if (m[1] !== undefined || m[4] === undefined) throw new MetadataError(`malformed expression {{${body}}} in "${template}"`);
+      name = value;
+    } else if (m[1] !== undefined) {
+      hash[m[1]] = value;
+    } else {
+      args.push(value);
+    }
+  }
+  if (name === null) throw new MetadataError(`empty expression {{}} in "${template}"`);
+  return { name, args, hash };
+}
+
+/**
+ * Renders `{{...}}` expressions of a template.
+ * @param {string} template
+ * @param {Record<string, (args: string[], hash: Record<string,string>) => string>} scope  expression name -> function
+ * @returns {string}
+ */
+export function renderTemplate(template, scope) {
+  if (!template.includes('{{')) return template;
+  return template.replace(/\{\{(.*?)\}\}/g, (_all, body) => {
+    const { name, args, hash } = parseCall(body.trim(), template);
+    const fn = Object.hasOwn(scope, name) ? scope[name] : undefined;
+    if (typeof fn !== 'function') throw new MetadataError(`unknown expression {{${name}}} in "${template}"`);
+    return String(fn(args, hash));
+  });
+}
+
+const FORMAT_TOKEN = /\[([^\]]*)\]|YYYY|YY|MM|M|DD|D|HH|H|mm|m|ss|s|SSS|Z/g;
+
+function zonedParts(date, timeZone) {
+  let fmt;
+  try {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+      hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+  } catch {
+    throw new MetadataError(`unknown time zone tz='${timeZone}'`);
+  }
+  const parts = Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
+  const num = (k) => Number.parseInt(parts[k], 10);
+  const p = { year: num('year'), month: num('month'), day: num('day'), hour: num('hour') % 24, minute: num('minute'), second: num('second'), ms: date.getUTCMilliseconds() };
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, p.ms);
+  p.offsetMinutes = Math.round((asUtc - date.getTime()) / 60000);
+  return p;
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+/**
+ * Formats a date with the moment.js tokens YYYY YY MM M DD D HH H mm m ss s SSS Z and [literal] text
+ * (other characters are copied as they are). Time zone default UTC.
+ */
+export function formatDate(date, format, timeZone = 'UTC') {
+  if (typeof format !== 'string') throw new MetadataError("date expression needs a format, e.g. {{date 'YYYYMMDD'}}");
+  if (Number.isNaN(date.getTime())) throw new MetadataError('invalid date');
+  const p = zonedParts(date, timeZone);
+  return format.replace(FORMAT_TOKEN, (token, literal) => {
+    if (literal !== undefined) return literal;
+    switch (token) {
+      case 'YYYY': return pad(p.year, 4);
+      case 'YY': return pad(p.year % 100);
+      case 'MM': return pad(p.month);
+      case 'M': return String(p.month);
+      case 'DD': return pad(p.day);
+      case 'D': return String(p.day);
+      case 'HH': return pad(p.hour);
+      case 'H': return String(p.hour);
+      case 'mm': return pad(p.minute);
+      case 'm': return String(p.minute);
+      case 'ss': return pad(p.second);
+      case 's': return String(p.second);
+      case 'SSS': return pad(p.ms, 3);
+      default: {
+        const sign = p.offsetMinutes < 0 ? '-' : '+';
+        const abs = Math.abs(p.offsetMinutes);
+        return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+      }
+    }
+  });
+}
+
+/** A date helper for the scope: {{date 'FORMAT' tz='Zone'}}. */
+export function dateHelper(getDate, name = 'date') {
+  return (args, hash) => {
+    for (const key of Object.keys(hash)) {
+      if (key !== 'tz') throw new MetadataError(`unknown attribute ${key}= in {{${name}}}`);
+    }
+    if (args.length !== 1) throw new MetadataError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
+    return formatDate(getDate(), args[0], hash.tz ?? 'UTC');
+  };
+}

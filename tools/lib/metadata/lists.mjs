@@ -1,0 +1,71 @@
+// Input lists in docker/metadata-action's syntax: one entry per line (blank lines and `#` comment lines ignored),
+// each entry a CSV record of fields, a field being `key=value` (split at the first `=`) or a bare value.
+import { MetadataError } from './errors.mjs';
+
+/**
+ * Entries of a list input: a newline-separated string, or an array of such strings (e.g. repeated CLI flags).
+ * @param {string|string[]|undefined|null} input
+ * @returns {string[]}
+ */
+export function toEntries(input) {
+  if (input == null) return [];
+  const chunks = Array.isArray(input) ? input : [input];
+  const entries = [];
+  for (const chunk of chunks) {
+    if (chunk == null) continue;
+    if (typeof chunk !== 'string') throw new MetadataError(`expected a list of strings, got ${typeof chunk}`);
+    for (const line of chunk.split(/\r?\n/)) {
+      const entry = line.trim();
+      if (entry !== '' && !entry.startsWith('#')) entries.push(entry);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Fields of one CSV record. Double quotes protect commas (`"pattern=\d{1,3}"`), `""` inside quotes is a quote.
+ * Fields are trimmed; empty fields (e.g. a trailing comma) are dropped.
+ * @param {string} entry
+ * @returns {string[]}
+ */
+export function csvFields(entry) {
+  const fields = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < entry.length; i += 1) {
+    const c = entry[i];
+    if (quoted) {
+      if (c === '"' && entry[i + 1] === '"') {
+        field += '"';
+        i += 1;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field.trim() === '') {
+      quoted = true;
+      field = '';
+    } else if (c === ',') {
+      fields.push(field.trim());
+      field = '';
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) throw new MetadataError(`unterminated quote in "${entry}"`);
+  fields.push(field.trim());
+  return fields.filter((f) => f !== '');
+}
+
+/**
+ * Splits `key=value` at the first `=`. A field without `=` gives key null (a bare value).
+ * @returns {[string|null, string]}
+ */
+export function splitKeyValue(field, where) {
+  const eq = field.indexOf('=');
+  if (eq < 0) return [null, field];
+  const key = field.slice(0, eq).trim();
+  if (key === '') throw new MetadataError(`malformed attribute "${field}" in ${where}`);
+  return [key.toLowerCase(), field.slice(eq + 1).trim()];
+}
