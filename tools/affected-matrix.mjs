@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// GitHub Actions build matrix of the affected Nx projects that have a docker-build target.
+// Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}; with GITHUB_OUTPUT
+// set, writes outputs matrix ({"include":[...]} only), any, base-affected, projects. See tools/README.md.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseFlags } from './lib/metadata/args.mjs';
+import { MetadataError } from './lib/metadata/errors.mjs';
+import { writeGitHubOutputs } from './lib/metadata/github-output.mjs';
+import { affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
+
+export { affectedProjects, affectedRange, buildMatrix, nxShowProjectsArgs } from './lib/nx-affected.mjs';
+
+const USAGE = `Usage: node tools/affected-matrix.mjs [--base REF] [--head REF] [--image-prefix PREFIX]
+  --base, --head   nx affected range (default NX_BASE / NX_HEAD, else nx defaults: nx.json defaultBase..working tree)
+  --image-prefix   image name prefix (default $IMAGE_PREFIX, else secure-ci): image = <prefix>/<project>
+Runs: npx nx show projects --affected --withTarget=docker-build --json
+Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}.
+With GITHUB_OUTPUT set also writes outputs: matrix ({"include":[...]}), any, base-affected, projects.`;
+
+const FLAGS = {
+  base: { type: 'string' },
+  head: { type: 'string' },
+  'image-prefix': { type: 'string' },
+  help: { type: 'boolean' },
+};
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv = process.argv.slice(2), env = process.env, cwd = process.cwd()) {
+  try {
+    const flags = parseFlags(argv, FLAGS);
+    if (flags.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    for (const name of ['base', 'head', 'image-prefix']) {
+      if (flags[name] !== undefined && flags[name].trim() === '') throw new MetadataError(`--${name} must not be empty`);
+    }
+    const imagePrefix = flags['image-prefix'] ?? (env.IMAGE_PREFIX || 'secure-ci');
+    buildMatrix([], { imagePrefix }); // validates the prefix before running nx
+    const range = affectedRange({ base: flags.base, head: flags.head }, env);
+    const projects = await affectedProjects({ cwd, env, ...range });
+    const matrix = buildMatrix(projects, { imagePrefix });
+    writeGitHubOutputs({
+      matrix: JSON.stringify({ include: matrix.include }),
+      any: String(matrix.any),
+      'base-affected': String(matrix.baseAffected),
+      projects: JSON.stringify(matrix.projects),
+    }, env);
+    process.stdout.write(`${JSON.stringify(matrix)}\n`);
+    return 0;
+  } catch (error) {
+    const message = String(error?.message ?? error).split('\n')[0];
+    process.stderr.write(`affected-matrix: error: ${message}\n`);
+    return error instanceof MetadataError ? error.exitCode : 1;
+  }
+}
+
+function isEntryPoint() {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main();

@@ -1,0 +1,81 @@
+// Affected Nx projects with a given target, and the GitHub Actions build matrix derived from them.
+import { execFile } from 'node:child_process';
+import { MetadataError } from './metadata/errors.mjs';
+import { normalizeImageName } from './metadata/names.mjs';
+
+export const BASE_PROJECT = 'base-image';
+export const BASE_DOCKERFILE = 'docker/base/Dockerfile';
+export const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
+
+/** Range for `nx affected`: flags win over NX_BASE/NX_HEAD, else nx's own defaults (nx.json defaultBase, working tree). */
+export function affectedRange({ base, head } = {}, env = process.env) {
+  return { base: base || env.NX_BASE || undefined, head: head || env.NX_HEAD || undefined };
+}
+
+/** The arguments after `npx --no nx`. */
+export function nxShowProjectsArgs({ base, head, withTarget = 'docker-build' } = {}) {
+  const args = ['show', 'projects', '--affected', `--withTarget=${withTarget}`, '--json'];
+  if (base) args.push(`--base=${base}`);
+  if (head) args.push(`--head=${head}`);
+  return args;
+}
+
+function parseProjectList(stdout) {
+  const candidates = [stdout.trim(), ...stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('[')).reverse()];
+  for (const text of candidates) {
+    try {
+      const list = JSON.parse(text);
+      if (Array.isArray(list) && list.every((p) => typeof p === 'string')) return list;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs `npx --no nx show projects --affected --withTarget=<target> --json [--base --head]` in `cwd`.
+ * @returns {Promise<string[]>} project names, sorted
+ */
+export function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build' } = {}) {
+  const args = ['--no', 'nx', ...nxShowProjectsArgs({ base, head, withTarget })];
+  return new Promise((resolve, reject) => {
+    execFile('npx', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
+      if (error) {
+        const detail = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim()).find((l) => l && !/^(NX\s*$|>)/.test(l)) ?? error.message;
+        reject(new MetadataError(`nx show projects --affected failed: ${detail.replace(/^NX\s+/, '')}`, 1));
+        return;
+      }
+      const list = parseProjectList(stdout);
+      if (!list) {
+        reject(new MetadataError(`nx show projects printed no JSON project list: ${stdout.trim().split('\n')[0] ?? ''}`, 1));
+        return;
+      }
+      resolve([...new Set(list)].sort());
+    });
+  });
+}
+
+/**
+ * GitHub Actions matrix for affected image projects. The matrix lists service images only; the shared base is never
+ * a matrix entry: `baseAffected` tells the workflow to build it first (one job), then every matrix job builds FROM it.
+ * `any` is true when the matrix has entries (the condition for the matrix job); when only the base is affected the
+ * matrix is empty, any=false and baseAffected=true (the base job still runs, nothing is built twice).
+ * @param {string[]} projects  affected projects that have the docker-build target
+ * @param {{imagePrefix?: string, baseProject?: string}} [options]
+ * @returns {{include: {project: string, image: string, dockerfile: string, context: string}[], any: boolean,
+ *   baseAffected: boolean, projects: string[], base: {project: string, image: string, dockerfile: string, context: string}|null}}
+ */
+export function buildMatrix(projects, { imagePrefix = 'secure-ci', baseProject = BASE_PROJECT } = {}) {
+  const prefix = normalizeImageName(imagePrefix.replace(/\/+$/, ''));
+  const sorted = [...new Set(projects)].sort();
+  const entry = (project) => ({
+    project,
+    image: `${prefix}/${project}`,
+    dockerfile: project === baseProject ? BASE_DOCKERFILE : SERVICE_DOCKERFILE,
+    context: '.',
+  });
+  const baseAffected = sorted.includes(baseProject);
+  const include = sorted.filter((p) => p !== baseProject).map(entry);
+  return { include, any: include.length > 0, baseAffected, projects: sorted, base: baseAffected ? entry(baseProject) : null };
+}
