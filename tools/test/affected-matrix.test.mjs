@@ -1,0 +1,213 @@
+// tools/affected-matrix.mjs against a throwaway git copy of this workspace: each commit touches one kind of file
+// and the matrix must list exactly the images Nx says are affected.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildMatrix, nxShowProjectsArgs, affectedRange } from '../affected-matrix.mjs';
+
+const WORKSPACE = fileURLToPath(new URL('../..', import.meta.url));
+const TOOL = fileURLToPath(new URL('../affected-matrix.mjs', import.meta.url));
+const SERVICES = ['catalog', 'notifications', 'orders'];
+const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
+
+let repo;
+
+/** Environment for child processes: nothing inherited from a surrounding CI run that could change the answer. */
+function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|GIT_)/.test(k)) env[k] = v;
+  }
+  return {
+    ...env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_CACHE_DIRECTORY: path.join(repo, '.nx', 'cache'),
+    NX_WORKSPACE_DATA_DIRECTORY: path.join(repo, '.nx', 'workspace-data'),
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...extra,
+  };
+}
+
+const git = (...args) => execFileSync('git', args, { cwd: repo, env: cleanEnv(), encoding: 'utf8' }).trim();
+
+function write(rel, text, append = false) {
+  const file = path.join(repo, rel);
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (append) appendFileSync(file, text);
+  else writeFileSync(file, text);
+}
+
+function commit(message, changes) {
+  for (const [rel, text] of Object.entries(changes)) write(rel, text, existsSync(path.join(repo, rel)));
+  git('add', '-A');
+  git('commit', '-q', '-m', message);
+}
+
+function run(args = [], env = {}) {
+  const r = spawnSync(process.execPath, [TOOL, ...args], { cwd: repo, env: cleanEnv(env), encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function matrixFor(args, env) {
+  const r = run(args, env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const serviceEntries = (names, prefix = 'secure-ci') => names.map((project) => ({ project, image: `${prefix}/${project}`, dockerfile: SERVICE_DOCKERFILE, context: '.' }));
+
+before(() => {
+  repo = mkdtempSync(path.join(tmpdir(), 'affected-matrix-test-'));
+  // The workspace as it is now: tracked files plus new, not ignored ones (work in progress of the team).
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE, encoding: 'utf8' });
+  for (const rel of new Set(listed.split('\0').filter(Boolean))) {
+    const src = path.join(WORKSPACE, rel);
+    if (!existsSync(src) || !statSync(src).isFile()) continue;
+    mkdirSync(path.dirname(path.join(repo, rel)), { recursive: true });
+    copyFileSync(src, path.join(repo, rel));
+  }
+  symlinkSync(path.join(WORKSPACE, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
+  // Placeholders for files other engineers may not have written yet.
+  for (const dockerfile of ['docker/base/Dockerfile', SERVICE_DOCKERFILE]) {
+    if (!existsSync(path.join(repo, dockerfile))) write(dockerfile, '# placeholder for the test\nFROM scratch\n');
+  }
+  for (const service of SERVICES) {
+    const src = path.join(repo, 'apps', service, 'src');
+    const hasTs = existsSync(src) && readdirSync(src, { recursive: true }).some((f) => String(f).endsWith('.ts'));
+    if (!hasTs) write(`apps/${service}/src/main.ts`, "import * as kit from '@secure-ci/service-kit';\nexport const uses = kit;\n");
+  }
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 'test@example.com');
+  git('config', 'user.name', 'affected-matrix test');
+  git('config', 'commit.gpgsign', 'false');
+  appendFileSync(path.join(repo, '.git', 'info', 'exclude'), '/node_modules\n/.nx/\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'workspace snapshot');
+});
+
+after(() => {
+  if (repo) rmSync(repo, { recursive: true, force: true });
+});
+
+test('one service changed -> only that service (range from NX_BASE/NX_HEAD)', () => {
+  const file = readdirSync(path.join(repo, 'apps/catalog/src'), { recursive: true }).find((f) => String(f).endsWith('.ts'));
+  commit('catalog change', { [`apps/catalog/src/${file}`]: '\n// change\n' });
+  const m = matrixFor([], { NX_BASE: 'HEAD~1', NX_HEAD: 'HEAD' });
+  assert.deepEqual(m.include, serviceEntries(['catalog']));
+  assert.equal(m.any, true);
+  assert.equal(m.baseAffected, false);
+  assert.deepEqual(m.projects, ['catalog']);
+  assert.equal(m.base, null);
+});
+
+test('shared library changed -> all three services (range from --base/--head)', () => {
+  commit('kit change', { 'libs/service-kit/src/index.ts': '\n// change\n' });
+  const m = matrixFor(['--base', 'HEAD~1', '--head', 'HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.baseAffected, false);
+  assert.deepEqual(m.projects, SERVICES);
+});
+
+test('base Dockerfile changed -> all services, baseAffected, base not a matrix entry', () => {
+  commit('base change', { 'docker/base/Dockerfile': '\n# change\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.any, true);
+  assert.equal(m.baseAffected, true);
+  assert.deepEqual(m.projects, ['base-image', ...SERVICES]);
+  assert.deepEqual(m.base, { project: 'base-image', image: 'secure-ci/base-image', dockerfile: 'docker/base/Dockerfile', context: '.' });
+});
+
+test('any other file of the base project changed -> same as a Dockerfile change', () => {
+  commit('base file', { 'docker/base/rootfs-extra.conf': 'x=1\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.baseAffected, true);
+});
+
+test('shared service Dockerfile changed -> all services, base untouched', () => {
+  commit('service dockerfile', { [SERVICE_DOCKERFILE]: '\n# change\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.baseAffected, false);
+  assert.deepEqual(m.projects, SERVICES);
+});
+
+test('docs-only change -> empty matrix, any=false; GITHUB_OUTPUT gets matrix/any/base-affected', () => {
+  commit('docs', { 'apps/catalog/README.md': '\nMore docs.\n', 'docker/base/NOTES.md': 'notes\n', 'libs/service-kit/README.md': '\ndocs\n' });
+  const out = path.join(repo, '.nx', 'github-output.txt');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, '');
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD'], { GITHUB_OUTPUT: out });
+  assert.deepEqual(m, { include: [], any: false, baseAffected: false, projects: [], base: null });
+  const text = readFileSync(out, 'utf8');
+  const value = (name) => new RegExp(`^${name}<<(\\S+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text)?.[2];
+  assert.equal(value('matrix'), '{"include":[]}');
+  assert.equal(value('any'), 'false');
+  assert.equal(value('base-affected'), 'false');
+  assert.equal(value('projects'), '[]');
+});
+
+test('flags win over NX_BASE/NX_HEAD; image prefix from env, flag wins over env', () => {
+  const m = matrixFor(['--base', 'HEAD~2', '--image-prefix', 'ghcr.io/Acme/Shop/'], { NX_BASE: 'HEAD', NX_HEAD: 'HEAD', IMAGE_PREFIX: 'ignored/x' });
+  assert.deepEqual(m.include, serviceEntries(SERVICES, 'ghcr.io/acme/shop'));
+  const e = matrixFor(['--base', 'HEAD~2', '--head', 'HEAD'], { IMAGE_PREFIX: 'registry.local:5000/team' });
+  assert.equal(e.include[0].image, 'registry.local:5000/team/catalog');
+  const none = matrixFor([], { NX_BASE: 'HEAD', NX_HEAD: 'HEAD' });
+  assert.deepEqual(none.include, []);
+  assert.equal(none.any, false);
+});
+
+test('GITHUB_OUTPUT matrix holds only include (usable as strategy.matrix); base-affected true', () => {
+  const out = path.join(repo, '.nx', 'github-output-2.txt');
+  writeFileSync(out, '');
+  const m = matrixFor(['--base=HEAD~4', '--head=HEAD'], { GITHUB_OUTPUT: out });
+  const text = readFileSync(out, 'utf8');
+  const value = (name) => new RegExp(`^${name}<<(\\S+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text)?.[2];
+  assert.deepEqual(JSON.parse(value('matrix')), { include: m.include });
+  assert.equal(value('any'), 'true');
+  assert.equal(value('base-affected'), 'true');
+  assert.deepEqual(JSON.parse(value('projects')), ['base-image', ...SERVICES]);
+});
+
+test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
+  for (const [args, message, code] of [
+    [['--bogus'], /unknown flag --bogus/, 2],
+    [['--base'], /--base needs a value/, 2],
+    [['main'], /unexpected argument "main"/, 2],
+    [['--base='], /--base must not be empty/, 2],
+    [['--image-prefix', 'Not Valid'], /invalid image name "Not Valid"/, 2],
+    [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /nx show projects --affected failed/, 1],
+  ]) {
+    const r = run(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^affected-matrix: error: /);
+    assert.match(lines[0], message);
+  }
+});
+
+test('buildMatrix: base only, nothing, sorting, prefix normalisation (no nx)', () => {
+  assert.deepEqual(buildMatrix([]), { include: [], any: false, baseAffected: false, projects: [], base: null });
+  const baseOnly = buildMatrix(['base-image']);
+  assert.deepEqual(baseOnly.include, []);
+  assert.equal(baseOnly.any, false);
+  assert.equal(baseOnly.baseAffected, true);
+  assert.equal(baseOnly.base.dockerfile, 'docker/base/Dockerfile');
+  const m = buildMatrix(['orders', 'base-image', 'catalog', 'orders'], { imagePrefix: 'GHCR.io/acme//' });
+  assert.deepEqual(m.projects, ['base-image', 'catalog', 'orders']);
+  assert.deepEqual(m.include.map((e) => e.image), ['ghcr.io/acme/catalog', 'ghcr.io/acme/orders']);
+  assert.throws(() => buildMatrix(['x'], { imagePrefix: 'a b' }), /invalid image name/);
+  assert.deepEqual(nxShowProjectsArgs({ base: 'a', head: 'b' }), ['show', 'projects', '--affected', '--withTarget=docker-build', '--json', '--base=a', '--head=b']);
+  assert.deepEqual(affectedRange({}, { NX_BASE: 'x', NX_HEAD: 'y' }), { base: 'x', head: 'y' });
+  assert.deepEqual(affectedRange({ base: 'f' }, { NX_BASE: 'x' }), { base: 'f', head: undefined });
+});
