@@ -1,0 +1,42 @@
+import type { z } from 'zod';
+import { secretKeysOf } from './secret';
+
+export const REDACTED = '[REDACTED]';
+
+/** Removes the password (and user) part of URL-looking strings: http://u:p@h -> http://[REDACTED]@h. */
+function redactUrlCredentials(value: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) return value;
+  try {
+    const url = new URL(value);
+    if (!url.username && !url.password) return value;
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, `$1${REDACTED}@`);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The effective configuration as safe to show: secret fields become "[REDACTED]"
+ * when set and null when unset; credentials embedded in URLs are masked.
+ * Every field of the schema appears (unset ones as null).
+ */
+export function redactConfig(schema: z.ZodObject, config: Record<string, unknown>): Record<string, unknown> {
+  const secrets = new Set(secretKeysOf(schema));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = config[key];
+    if (secrets.has(key)) out[key] = value === undefined || value === null ? null : REDACTED;
+    else if (typeof value === 'string') out[key] = redactUrlCredentials(value);
+    else out[key] = value === undefined ? null : value;
+  }
+  return out;
+}
+
+/** Replaces every occurrence of each secret value in text (values shorter than 4 chars are left alone). */
+export function scrubSecrets(text: string, secretValues: Iterable<string>): string {
+  let out = text;
+  for (const value of secretValues) {
+    if (value.length >= 4) out = out.split(value).join(REDACTED);
+  }
+  return out;
+}
