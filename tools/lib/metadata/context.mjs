@@ -125,6 +125,17 @@ function pickTag(tags) {
   return [...tags].sort()[0];
 }
 
+/** Web URL of the `repository` in the checkout's root package.json (for clones whose origin is a local path). */
+function packageRepositoryUrl(root) {
+  if (!root) return '';
+  try {
+    const { repository } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
+    return remoteWebUrl(typeof repository === 'string' ? repository : (repository?.url ?? '').replace(/^git\+/, ''));
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Context from a local git checkout: event "push"; ref = a tag pointing at HEAD (highest semver first) if any, else
  * the current branch, else '' (detached); sha = HEAD. GITHUB_REF / GITHUB_SHA / GITHUB_REPOSITORY in `env`, when
@@ -147,7 +158,7 @@ export function readGitContext({ cwd = process.cwd(), env = process.env } = {}) 
       else if (branch) ref = branch;
       commitDate = git(cwd, ['log', '-1', '--format=%cI', 'HEAD']) ?? '';
     }
-    remoteUrl = remoteWebUrl(git(cwd, ['remote', 'get-url', 'origin']) ?? '');
+    remoteUrl = remoteWebUrl(git(cwd, ['remote', 'get-url', 'origin']) ?? '') || packageRepositoryUrl(git(cwd, ['rev-parse', '--show-toplevel']));
     const originHead = git(cwd, ['symbolic-ref', '-q', 'refs/remotes/origin/HEAD']);
     defaultBranch = originHead ? originHead.replace(/^refs\/remotes\/origin\//, '') : git(cwd, ['config', 'init.defaultBranch']) ?? '';
   }
