@@ -1,0 +1,71 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { REDACTED } from './redact';
+
+export type { Logger } from 'pino';
+
+/** Header paths that are always redacted, whatever object they are logged under. */
+const HEADER_PATHS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'].flatMap((h) => [
+  `req.headers["${h}"]`,
+  `res.headers["${h}"]`,
+  `headers["${h}"]`,
+  `*.headers["${h}"]`,
+]);
+
+/** pino redact paths for the auth headers, cookies and the given secret config keys. */
+export function redactPaths(secretKeys: readonly string[] = []): string[] {
+  const secretPaths = secretKeys.flatMap((key) => [key, `config.${key}`, `*.${key}`]);
+  return [...HEADER_PATHS, ...secretPaths];
+}
+
+interface LoggableRequest {
+  id?: unknown;
+  method?: string;
+  url?: string;
+  originalUrl?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}
+
+/**
+ * The same compact request/response shape for express (pino-http) and fastify.
+ * Headers are deliberately not logged.
+ */
+export const serializers = {
+  req(req: LoggableRequest) {
+    return {
+      id: req.id,
+      method: req.method,
+      url: req.originalUrl ?? req.url,
+      remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    };
+  },
+  res(res: { statusCode?: number }) {
+    return { statusCode: res.statusCode };
+  },
+  err: pino.stdSerializers.err,
+};
+
+export interface LoggerOptions {
+  name: string;
+  version?: string;
+  level?: string;
+  secretKeys?: readonly string[];
+  /** Defaults to stdout. Tests pass a stream to capture the output. */
+  destination?: DestinationStream;
+}
+
+/** JSON logs (pino) with ISO timestamps, level labels and redaction of secrets. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      name: options.name,
+      level: options.level ?? 'info',
+      base: { pid: process.pid, ...(options.version ? { version: options.version } : {}) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactPaths(options.secretKeys), censor: REDACTED },
+      serializers,
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
