@@ -1,1 +1,54 @@
-export const kitVersion = '0.1.0';
+// @secure-ci/service-kit: config, health, logging and lifecycle for the services,
+// a framework-agnostic core plus express and fastify adapters.
+export { readEnv, MAX_FILE_BYTES, type EnvProblem, type EnvReadResult, type FileReader } from './lib/env';
+export { secret, isSecretSchema, secretKeysOf, secretFields, SECRET_NAME_PATTERN } from './lib/secret';
+export { REDACTED, redactConfig, scrubSecrets } from './lib/redact';
+export {
+  env,
+  commonFields,
+  defineConfig,
+  loadConfig,
+  ConfigError,
+  EX_CONFIG,
+  LOG_LEVELS,
+  type CommonConfig,
+  type ServiceConfigSchema,
+  type ConfigProblem,
+  type LoadConfigOptions,
+} from './lib/config';
+export {
+  Health,
+  HealthCheckError,
+  createHealth,
+  HEALTH_CONTENT_TYPE,
+  type HealthCheck,
+  type HealthStatus,
+  type HealthResponse,
+  type HealthReport,
+  type CheckKind,
+  type CheckOutcome,
+  type CheckResult,
+  type Probe,
+  type LifecycleState,
+} from './lib/health';
+export { createLogger, redactPaths, serializers, type Logger, type LoggerOptions } from './lib/logger';
+export { requestIdFrom, REQUEST_ID_HEADER } from './lib/request-id';
+export {
+  HttpError,
+  httpErrors,
+  toErrorResponse,
+  notFoundResponse,
+  BODY_LIMIT_BYTES,
+  type ErrorBody,
+  type ErrorResponse,
+  type FieldIssue,
+} from './lib/errors';
+export { validate, toFieldIssues } from './lib/validate';
+export { checkApiKey, isMutating } from './lib/auth';
+export { createContext, type ServiceContext, type ContextOptions } from './lib/context';
+export { kitRoutes, type KitRoute, type KitResponse } from './lib/routes';
+export type { ServiceHandle, ListenOptions } from './lib/service';
+export { installGracefulShutdown, type GracefulShutdown, type GracefulShutdownOptions, type Closable } from './lib/lifecycle';
+export { runService, type RunServiceOptions } from './lib/run-service';
+export { createExpressService, type ExpressRoutes } from './adapters/express';
+export { createFastifyService, type FastifyRoutes } from './adapters/fastify';

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import { ConfigError, EX_CONFIG, loadConfig, type CommonConfig, type ServiceConfigSchema } from './config';
+import { installGracefulShutdown } from './lifecycle';
+import type { ServiceHandle } from './service';
+
+export interface RunServiceOptions<S extends ServiceConfigSchema> {
+  /** Prefix of the one-line config error on stderr. */
+  name: string;
+  configSchema: S;
+  /** Builds the service from a valid config (the app's buildApp). */
+  build: (config: z.output<S>) => ServiceHandle | Promise<ServiceHandle>;
+  env?: NodeJS.ProcessEnv;
+  stderr?: { write(text: string): unknown };
+  /** Defaults to process.exit (stderr is synchronous for files and pipes, so the line is not lost). */
+  exit?: (code: number) => void;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code ? `${err.message} (${code})` : (err.stack ?? err.message);
+  }
+  return String(err);
+}
+
+/**
+ * The whole entrypoint: load config (invalid -> one line on stderr, exit 78),
+ * build the app, install graceful shutdown, listen. Resolves with the running
+ * service, or undefined after calling exit (78 for config, 1 for other startup failures).
+ */
+export async function runService<S extends ServiceConfigSchema>(options: RunServiceOptions<S>): Promise<ServiceHandle | undefined> {
+  const stderr = options.stderr ?? process.stderr;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let config: z.output<S>;
+  try {
+    config = loadConfig(options.configSchema, { env: options.env ?? process.env });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    stderr.write(`${options.name}: ${err.message}\n`);
+    exit(EX_CONFIG);
+    return undefined;
+  }
+
+  let handle: ServiceHandle;
+  try {
+    handle = await options.build(config);
+  } catch (err) {
+    stderr.write(`${options.name}: failed to start: ${describe(err)}\n`);
+    exit(1);
+    return undefined;
+  }
+
+  const { logger, publicConfig } = handle.context;
+  logger.info({ config: publicConfig }, 'starting');
+  const graceMs = (config as unknown as CommonConfig).SHUTDOWN_GRACE_MS;
+  installGracefulShutdown(handle, { graceMs, logger });
+  try {
+    const address = await handle.listen();
+    logger.info({ address: address.address, port: address.port }, 'listening');
+  } catch (err) {
+    logger.fatal({ code: (err as NodeJS.ErrnoException).code }, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    exit(1);
+    return undefined;
+  }
+  return handle;
+}
