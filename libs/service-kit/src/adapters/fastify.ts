@@ -22,7 +22,7 @@ class KitLogController extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { req: request, res: reply, responseTime: reply.elapsedTime, ...(error ? { err: error } : {}) };
+    const fields = { req: request, res: reply, responseTime: Math.round(reply.elapsedTime), ...(error ? { err: error } : {}) };
     if (error || reply.statusCode >= 500) request.log.error(fields, 'request completed');
     else request.log.info(fields, 'request completed');
   }

@@ -56,6 +56,13 @@ describe('createLogger', () => {
     expect(record.config).toEqual({ API_KEY: REDACTED, PORT: 3000 });
   });
 
+  it('leaves unset secrets unset instead of claiming they are redacted', () => {
+    const out = capture();
+    const logger = createLogger({ name: 'svc', secretKeys: ['API_KEY'], destination: out.stream });
+    logger.info({ config: { API_KEY: null, PORT: 1 } });
+    expect(out.records()[0].config).toEqual({ API_KEY: null, PORT: 1 });
+  });
+
   it('serializes requests compactly, without headers', () => {
     const out = capture();
     const logger = createLogger({ name: 'svc', destination: out.stream });

@@ -63,7 +63,8 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid, ...(options.version ? { version: options.version } : {}) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: redactPaths(options.secretKeys), censor: REDACTED },
+      // Unset values stay null/undefined so the logs do not claim a secret is set when it is not.
+      redact: { paths: redactPaths(options.secretKeys), censor: (value: unknown) => (value == null ? value : REDACTED) },
       serializers,
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
