@@ -45,7 +45,7 @@ export interface ErrorResponse {
   status: number;
   body: ErrorBody;
   headers: Record<string, string>;
-  /** 'error' for 5xx we did not expect (log with stack), 'none' for client errors. */
+  /** 'error' for errors we did not expect (log with stack), 'none' for deliberate HttpErrors and client errors. */
   log: 'error' | 'none';
 }
 
@@ -78,7 +78,8 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
         ...(err.issues ? { issues: err.issues } : {}),
       },
       headers: err.headers ?? {},
-      log: err.status >= 500 ? 'error' : 'none',
+      // Deliberate responses (an upstream being down included) are not bugs: no stack in the logs.
+      log: 'none',
     };
   }
   const e = (err ?? {}) as FrameworkError;

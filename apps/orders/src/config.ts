@@ -1,0 +1,15 @@
+import { defineConfig, env } from '@secure-ci/service-kit';
+import type { z } from 'zod';
+
+export const configSchema = defineConfig(
+  { defaultPort: 3002 },
+  {
+    /** Base URL of the catalog service, e.g. http://catalog:3001 (required). */
+    CATALOG_URL: env.url(),
+    /** Timeout for every call to catalog, including the readiness check. */
+    CATALOG_TIMEOUT_MS: env.int({ min: 1, max: 60_000 }).default(2000),
+    /** Sent as `Authorization: Bearer` to catalog when set (secret). */
+    CATALOG_API_KEY: env.secret().optional(),
+  },
+);
+export type OrdersConfig = z.output<typeof configSchema>;
