@@ -1,6 +1,6 @@
 // Every service image, as built by `nx run-many -t docker-build`, proven hardened on the image itself.
 import assert from 'node:assert/strict';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
@@ -62,6 +62,16 @@ for (const service of SERVICES) {
       const top = [...new Set(files.filter((f) => f.path.startsWith('/app/')).map((f) => f.path.split('/')[2]))].sort();
       assert.deepEqual(top, ['main.js', 'node_modules', 'package.json']);
       assert.equal(files.some((f) => /\/app\/.*\.(ts|map)$/.test(f.path) && !f.path.endsWith('.d.ts')), false, 'no sources or source maps');
+    });
+
+    test('installs exactly the npm packages the bundle requires, and declares just those', async () => {
+      const bundle = readFileSync(path.join(workspaceRoot, 'dist/apps', service, 'main.js'), 'utf8');
+      const required = new Set([...bundle.matchAll(/require\(["']((?:@[^/"']+\/)?[^/"'.][^/"']*)/g)].map((m) => m[1]).filter((n) => !n.startsWith('node:')));
+      const manifest = JSON.parse(await docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', record.tags[0], '-p', "require('fs').readFileSync('/app/package.json','utf8')"]));
+      assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), [...required].sort());
+      for (const name of required) assert.ok(files.some((f) => f.path === `/app/node_modules/${name}/package.json`), `${name} installed`);
+      const other = service === 'orders' ? 'fastify' : 'express';
+      assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a service that does not use it`);
     });
 
     test('carries the OCI labels', () => {
