@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+export const MAX_NOTIFICATIONS = 10_000;
+
+const message = z.string().trim().min(1).max(2000);
+
+/** {recipient, channel, message}; the recipient must fit the channel (email address or E.164 phone number). */
+export const newNotificationSchema = z.discriminatedUnion('channel', [
+  z.strictObject({ channel: z.literal('email'), recipient: z.email({ error: 'must be an email address' }).max(254), message }),
+  z.strictObject({
+    channel: z.literal('sms'),
+    recipient: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 phone number, e.g. +4915112345678'),
+    message: message.max(640),
+  }),
+]);
+export type NewNotification = z.output<typeof newNotificationSchema>;
+
+export const notificationIdSchema = z.strictObject({ id: z.uuid() });
+
+export type Notification = NewNotification & { id: string; status: 'queued'; createdAt: string };
+
+/** In-memory notification inbox (nothing is actually sent). */
+export class NotificationStore {
+  private readonly byId = new Map<string, Notification>();
+
+  constructor(private readonly capacity = MAX_NOTIFICATIONS) {}
+
+  list(): Notification[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): Notification | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Undefined when the store is full. */
+  add(input: NewNotification, now = new Date()): Notification | undefined {
+    if (this.byId.size >= this.capacity) return undefined;
+    const stored: Notification = { id: randomUUID(), ...input, status: 'queued', createdAt: now.toISOString() };
+    this.byId.set(stored.id, stored);
+    return stored;
+  }
+}
