@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Hands a project's build record (dist/docker/<project>.json, written by tools/docker-build.mjs and updated by
+// tools/push.mjs) to the workflow: step outputs, and with --summary a job-summary table of image, digest and tags.
+// Values come from the record file, never from expressions pasted into a script.
+//
+// Usage: node .github/scripts/image-record.mjs <project> [--summary]
+// Outputs (GITHUB_OUTPUT): image, ref (the local build tag to scan), image-id, digest, digest-ref (image@digest),
+// tags (newline list of pushed tags, else built tags).
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatGitHubOutputs } from '../../tools/lib/metadata/github-output.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The record of one project, or a one-line error. */
+export function readRecord(project, workspace = root) {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(project ?? '')) throw new Error(`invalid project name '${project}'`);
+  const file = path.join(workspace, 'dist/docker', `${project}.json`);
+  if (!existsSync(file)) throw new Error(`no dist/docker/${project}.json: build the image first (node tools/docker-build.mjs ${project})`);
+  const record = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(record.tags) || !record.tags.length) throw new Error(`dist/docker/${project}.json lists no tags`);
+  return record;
+}
+
+/** What the workflow reads: the pushed names win over the local build names. */
+export function recordOutputs(record) {
+  const image = record.pushed?.image ?? record.image;
+  const digest = record.pushed?.digest ?? record.digest ?? '';
+  return {
+    image,
+    ref: record.tags[0],
+    'image-id': record.imageId ?? '',
+    digest,
+    'digest-ref': digest ? `${image}@${digest}` : '',
+    tags: (record.pushed?.tags ?? record.tags).join('\n'),
+  };
+}
+
+const cell = (text) => `\`${String(text).replace(/[`|\n]/g, ' ')}\``;
+
+/** Markdown for the job summary. */
+export function summaryMarkdown(project, outputs) {
+  const tags = outputs.tags.split('\n').filter(Boolean).map(cell).join('<br>');
+  return [
+    `### Image ${project}`,
+    '',
+    '| image | digest | tags |',
+    '| --- | --- | --- |',
+    `| ${cell(outputs.image)} | ${outputs.digest ? cell(outputs.digest) : 'not pushed'} | ${tags} |`,
+    '',
+  ].join('\n');
+}
+
+function main(argv, env) {
+  const { values, positionals } = parseArgs({ args: argv, options: { summary: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new Error('expected exactly one project name, e.g. node .github/scripts/image-record.mjs catalog');
+  const [project] = positionals;
+  const outputs = recordOutputs(readRecord(project));
+  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, formatGitHubOutputs(outputs));
+  if (values.summary) {
+    if (!outputs.digest) throw new Error(`dist/docker/${project}.json has no digest: nothing was pushed`);
+    const markdown = summaryMarkdown(project, outputs);
+    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
+    process.stdout.write(markdown);
+  } else {
+    process.stdout.write(`${JSON.stringify(outputs)}\n`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`image-record: error: ${String(error?.message ?? error).split('\n')[0]}\n`);
+    process.exitCode = 2;
+  }
+}

