@@ -1,0 +1,221 @@
+// The workflow rehearsal runner (tools/lib/gha-rehearsal.mjs) on its own: expressions as GitHub evaluates them,
+// file commands, matrices, a small job executed for real (no Docker), and which steps of pr.yml's image job run for
+// same-repository and fork PRs. The full rehearsal of pr.yml against a registry is tools/test/e2e/rehearsal.test.mjs.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import YAML from 'yaml';
+import { evaluate, evaluateIf, expandMatrix, githubContext, loadWorkflow, parseAnnotations, parseFileCommands, render, RehearsalError, runJob, runJobs } from '../lib/gha-rehearsal.mjs';
+import { workspaceRoot } from '../lib/workspace.mjs';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-runner-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('expressions', () => {
+  const context = {
+    github: { event: { pull_request: { head: { repo: { full_name: 'Acme/Shop' } } } }, repository: 'acme/shop' },
+    env: { SAME: 'true', EMPTY: '' },
+    steps: { matrix: { outputs: { matrix: '{"include":[{"project":"catalog"}]}', 'base-affected': 'false' }, outcome: 'success' } },
+    needs: {},
+  };
+  test('comparisons: strings case-insensitive, loose coercion, && and || return operands', () => {
+    assert.equal(evaluate('github.event.pull_request.head.repo.full_name == github.repository', context), true);
+    assert.equal(evaluate("env.SAME == 'true'", context), true);
+    assert.equal(evaluate("env.EMPTY != ''", context), false);
+    assert.equal(evaluate('1 == true', context), true);
+    assert.equal(evaluate("'' == 0", context), true);
+    assert.equal(evaluate("null || 'fallback'", context), 'fallback');
+    assert.equal(evaluate("env.SAME && 'yes'", context), 'yes');
+    assert.equal(evaluate("!env.EMPTY", context), true);
+    assert.equal(evaluate("steps.matrix.outputs['base-affected']", context), 'false');
+    assert.equal(evaluate('steps.matrix.outputs.base-affected', context), 'false');
+    assert.equal(evaluate('steps.nothing.outputs.x', context), null);
+  });
+  test('functions: fromJSON, toJSON, format, contains, startsWith, join', () => {
+    assert.deepEqual(evaluate('fromJSON(steps.matrix.outputs.matrix)', context), { include: [{ project: 'catalog' }] });
+    assert.equal(evaluate("format('image-{0}-{1}', 'a', 2)", context), 'image-a-2');
+    assert.equal(evaluate("contains('Hello', 'ELL')", context), true);
+    assert.equal(evaluate("contains(fromJSON('[\"a\",\"b\"]'), 'B')", context), true);
+    assert.equal(evaluate("startsWith(github.repository, 'ACME/')", context), true);
+    assert.equal(evaluate("join(fromJSON('[1,2]'), '+')", context), '1+2');
+    assert.equal(evaluate("toJSON(fromJSON('{\"a\":1}'))", context), '{\n  "a": 1\n}');
+  });
+  test('templates keep the type of a whole-string expression and stringify inside text', () => {
+    assert.deepEqual(render('${{ fromJSON(steps.matrix.outputs.matrix) }}', context), { include: [{ project: 'catalog' }] });
+    assert.equal(render('image-${{ 1 == 1 }}-${{ null }}', context), 'image-true-');
+  });
+  test('if: implicit success(), status functions, ${{ }} wrapper', () => {
+    const ok = { ...context, __status: { failed: false, cancelled: false } };
+    const failed = { ...context, __status: { failed: true, cancelled: false } };
+    assert.equal(evaluateIf(undefined, ok), true);
+    assert.equal(evaluateIf(undefined, failed), false);
+    assert.equal(evaluateIf("env.SAME == 'true'", failed), false);
+    assert.equal(evaluateIf("${{ !cancelled() && steps.matrix.outcome == 'success' }}", failed), true);
+    assert.equal(evaluateIf('always()', failed), true);
+    assert.equal(evaluateIf('failure()', failed), true);
+  });
+  test('errors: unknown context or function, bad syntax', () => {
+    assert.throws(() => evaluate('nope.x', context), RehearsalError);
+    assert.throws(() => evaluate("hashFiles('x')", context), /does not implement the function hashFiles/);
+    assert.throws(() => evaluate("env.SAME ==", context), RehearsalError);
+  });
+});
+
+describe('file commands, annotations, matrices', () => {
+  test('GITHUB_OUTPUT / GITHUB_ENV syntax: name=value and heredoc blocks', () => {
+    assert.deepEqual(parseFileCommands('a=1\nb<<EOF\nx=y\nline 2\nEOF\nc=has=equals\n'), { a: '1', b: 'x=y\nline 2', c: 'has=equals' });
+    assert.throws(() => parseFileCommands('b<<EOF\nnever closed\n'), /never closes/);
+  });
+  test('workflow command annotations', () => {
+    assert.deepEqual(parseAnnotations('x\n::notice title=Fork pull request::skipped\n::warning::w\n'), [
+      { level: 'notice', title: 'Fork pull request', message: 'skipped' },
+      { level: 'warning', title: undefined, message: 'w' },
+    ]);
+  });
+  test('matrix: include-only, axes with exclude and include', () => {
+    assert.deepEqual(expandMatrix({ include: [{ project: 'a' }, { project: 'b' }] }), [{ project: 'a' }, { project: 'b' }]);
+    assert.deepEqual(expandMatrix({ os: ['x', 'y'], n: [1, 2], exclude: [{ os: 'y', n: 2 }], include: [{ os: 'x', extra: true }, { os: 'z' }] }), [
+      { os: 'x', n: 1, extra: true },
+      { os: 'x', n: 2, extra: true },
+      { os: 'y', n: 1 },
+      { os: 'z' },
+    ]);
+    assert.throws(() => expandMatrix({ include: [] }), /no combinations/);
+  });
+});
+
+const canary = path.join(dir, 'injected');
+const payload = {
+  number: 7,
+  pull_request: { number: 7, title: `pwn $(touch ${canary}) \`touch ${canary}\``, head: { ref: `x$(touch ${canary})`, repo: { full_name: 'acme/shop' } }, base: { ref: 'main' } },
+  repository: { full_name: 'acme/shop', default_branch: 'main' },
+};
+
+describe('running a job', () => {
+  const workflow = YAML.parse(`
+on: pull_request
+env:
+  WHERE: workflow
+defaults:
+  run:
+    shell: bash
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    outputs:
+      matrix: \${{ steps.m.outputs.matrix }}
+    steps:
+      - id: m
+        run: |
+          echo 'matrix={"include":[{"project":"a"},{"project":"b"}]}' >> "$GITHUB_OUTPUT"
+          echo "FROM_ENV_FILE=set" >> "$GITHUB_ENV"
+      - run: test "$FROM_ENV_FILE" = set
+  build:
+    needs: plan
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: \${{ fromJSON(needs.plan.outputs.matrix) }}
+    env:
+      PROJECT: \${{ matrix.project }}
+      TITLE: \${{ github.event.pull_request.title }}
+    steps:
+      - uses: actions/checkout@0000000000000000000000000000000000000000
+      - id: echo
+        env:
+          STEP: \${{ env.WHERE }}-\${{ matrix.project }}
+        run: |
+          echo "title: $TITLE"
+          echo "::notice title=Hello::$PROJECT"
+          { echo "value<<X"; echo "$STEP"; echo "$GITHUB_EVENT_NAME $GITHUB_REPOSITORY"; echo X; } >> "$GITHUB_OUTPUT"
+          echo "### $PROJECT" >> "$GITHUB_STEP_SUMMARY"
+      - name: fails on b
+        run: test "$PROJECT" != b
+      - name: after failure
+        run: echo never
+      - name: cleanup
+        if: always()
+        run: echo cleanup
+`);
+  const github = githubContext({ eventName: 'pull_request', payload, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir });
+  let done;
+  const checkouts = [];
+
+  test('jobs run in order; outputs, env files, matrix from needs, summaries, annotations, failures', async () => {
+    done = await runJobs({
+      workflow,
+      jobs: ['plan', 'build'],
+      github,
+      payload,
+      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+      uses: { 'actions/checkout': ({ matrix }) => void checkouts.push(matrix.project) },
+    });
+    assert.equal(done.plan.result, 'success');
+    assert.deepEqual(checkouts, ['a', 'b']);
+    const [a, b] = done.build.runs;
+    assert.equal(a.result, 'success');
+    assert.equal(a.steps[1].outputs.value, 'workflow-a\npull_request acme/shop');
+    assert.deepEqual(a.steps[1].annotations, [{ level: 'notice', title: 'Hello', message: 'a' }]);
+    assert.equal(a.summary, '### a\n');
+    assert.equal(b.result, 'failure');
+    assert.deepEqual(b.steps.map((s) => `${s.name}:${s.outcome}`), [
+      'actions/checkout@0000000000000000000000000000000000000000:success',
+      `${b.steps[1].name}:success`,
+      'fails on b:failure',
+      'after failure:skipped',
+      'cleanup:success',
+    ]);
+    assert.equal(done.build.result, 'failure');
+  });
+
+  test('untrusted PR text passed through env: is data, never code', () => {
+    assert.match(done.build.runs[0].steps[1].output, /title: pwn \$\(touch /);
+    assert.equal(existsSync(canary), false);
+  });
+
+  test('an action without a substitute is an error, not a skip', async () => {
+    await assert.rejects(
+      runJob({ workflow, jobId: 'build', github, eventPath: '/dev/null', baseEnv: { PATH: process.env.PATH }, matrix: { project: 'a' }, needs: { plan: { result: 'success', outputs: {} } }, uses: {} }),
+      /no rehearsal substitute for uses: actions\/checkout@/,
+    );
+  });
+});
+
+describe('pr.yml image job: which steps run (conditions only)', () => {
+  const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/pr.yml'));
+  const noop = () => ({});
+  const uses = Object.fromEntries(['actions/checkout', 'actions/setup-node', 'docker/setup-buildx-action', 'aquasecurity/trivy-action', 'github/codeql-action/upload-sarif', 'docker/login-action'].map((a) => [a, noop]));
+  const plan = (prPayload) => {
+    const github = githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'Acme/Shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir });
+    return runJob({
+      workflow,
+      jobId: 'image',
+      github,
+      eventPath: '/dev/null',
+      baseEnv: {},
+      uses,
+      dryRun: true,
+      secrets: {},
+      matrix: { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
+      needs: { plan: { result: 'success', outputs: { any: 'true', matrix: '{"include":[]}' } } },
+    });
+  };
+  const ran = (result) => result.steps.filter((s) => s.ran).map((s) => s.name);
+  const forkPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'someone/Shop' } } } };
+  const samePayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'Acme/Shop' } } } };
+
+  test('fork PR: built and gated; SARIF upload, login and push skipped, with a notice', async () => {
+    const names = ran(await plan(forkPayload));
+    assert.ok(names.some((n) => /^Trivy gate/.test(n)));
+    assert.ok(names.includes('Fork pull request (no secrets, read-only token)'));
+    assert.ok(names.includes('Building without npm_token'));
+    for (const skipped of ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image']) assert.equal(names.includes(skipped), false, skipped);
+  });
+
+  test('same-repository PR: upload, login, push and summary run; no fork notice', async () => {
+    const names = ran(await plan(samePayload));
+    for (const step of ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image']) assert.ok(names.includes(step), step);
+    assert.equal(names.includes('Fork pull request (no secrets, read-only token)'), false);
+  });
+});
