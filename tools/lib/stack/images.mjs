@@ -1,0 +1,45 @@
+// Which images a compose stack runs, and getting them built through Nx (which also builds what they depend on:
+// the service bundles and the shared base image). Unchanged builds are cheap: Nx caches the bundles and BuildKit
+// the image layers.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { basesFile, upstreamRefs } from '../../bases.mjs';
+import { workspaceRoot } from '../workspace.mjs';
+import { runTee } from './compose.mjs';
+
+/**
+ * Services of a resolved compose config whose image the workspace's docker-build targets produce
+ * (secure-ci/<project>:local for apps/<project>); with IMAGE_PREFIX/IMAGE_TAG pointing elsewhere there is none.
+ */
+export function buildableServices(config) {
+  return Object.entries(config.services ?? {})
+    .filter(([name, service]) => service.image === `secure-ci/${name}:local` && existsSync(path.join(workspaceRoot, 'apps', name, 'project.json')))
+    .map(([name]) => name);
+}
+
+/**
+ * Whether tools/bases.mjs has to run before building: only when neither the offline base images recorded in
+ * dist/docker/bases.json nor the upstream ones are present locally (bases.mjs then pulls, or bootstraps offline).
+ */
+export async function basesMissing(stack) {
+  if (existsSync(basesFile)) {
+    const offline = Object.values(JSON.parse(readFileSync(basesFile, 'utf8')).offline ?? {});
+    if (offline.length && (await Promise.all(offline.map((ref) => stack.hasImage(ref)))).every(Boolean)) return false;
+  }
+  const upstream = Object.values(upstreamRefs());
+  return !(await Promise.all(upstream.map((ref) => stack.hasImage(ref)))).every(Boolean);
+}
+
+/** Builds the images of `projects` through Nx; returns the exit code (output goes to the terminal). */
+export async function buildImages(stack, projects, { log = console.log } = {}) {
+  const env = { ...stack.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+  if (await basesMissing(stack)) {
+    log('stack: base images missing: node tools/bases.mjs (pulls them, or bootstraps offline equivalents)');
+    const bases = await runTee(process.execPath, [path.join(workspaceRoot, 'tools/bases.mjs')], { env, cwd: workspaceRoot });
+    if (bases.exitCode !== 0) return { exitCode: bases.exitCode, step: 'node tools/bases.mjs' };
+  }
+  const args = ['nx', 'run-many', '-t', 'docker-build', `--projects=${projects.join(',')}`, '--outputStyle=static'];
+  log(`stack: building images through Nx: npx ${args.join(' ')}`);
+  const result = await runTee('npx', args, { env, cwd: workspaceRoot });
+  return { exitCode: result.exitCode, step: `npx ${args.slice(0, 4).join(' ')}` };
+}
