@@ -1,0 +1,243 @@
+// The compose files and the stack tool without images: what `compose config` resolves (with whichever Compose this
+// machine has, v1 or v2), the one-definition layout, and the tool's command line, preflight and reporting.
+// The running stack is tested in tools/test/e2e/stack.test.mjs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { detectDocker } from '../lib/docker-engine.mjs';
+import { workspaceRoot } from '../lib/workspace.mjs';
+import { parseStackArgs } from '../lib/stack/options.mjs';
+import { ComposeStack } from '../lib/stack/compose.mjs';
+import { verdict } from '../lib/stack/health.mjs';
+import { apiKeyFile, sampleCurl, serviceUrl } from '../lib/stack/report.mjs';
+import { buildableServices } from '../lib/stack/images.mjs';
+import { preflightProblems } from '../stack.mjs';
+
+const SERVICES = { catalog: 3001, orders: 3002, notifications: 3003 };
+const ENTRY_FILES = {
+  'compose.yaml': ['catalog', 'notifications', 'orders'],
+  'apps/catalog/compose.yaml': ['catalog'],
+  'apps/orders/compose.yaml': ['catalog', 'orders'],
+  'apps/notifications/compose.yaml': ['notifications'],
+};
+// Variables a developer may have set that would change what is resolved here.
+const CLEAN_ENV = Object.fromEntries(
+  ['IMAGE_PREFIX', 'IMAGE_TAG', 'LOG_LEVEL', 'CATALOG_TIMEOUT_MS', ...Object.keys(SERVICES).flatMap((s) => [`${s.toUpperCase()}_PORT`, `${s.toUpperCase()}_API_KEY_FILE`])].map((k) => [k, '']),
+);
+
+async function resolved(file, env = {}) {
+  const toolchain = await detectDocker();
+  // Never skip: a machine without Compose fails these tests with the fix in the message.
+  assert.ok(toolchain.compose, "no Compose found: install the Compose v2 plugin ('docker compose') or docker-compose v1");
+  const stack = new ComposeStack(toolchain, { file: path.join(workspaceRoot, file), project: 'stack-config-test', env: { ...CLEAN_ENV, ...env } });
+  return stack.config();
+}
+
+/** Duration strings as both Compose versions print them ("15s", "1m30s", "1m0s") -> ms. */
+function durationMs(value) {
+  if (typeof value === 'number') return value / 1e6; // nanoseconds
+  let total = 0;
+  for (const [, n, unit] of String(value).matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(n) * { h: 3600e3, m: 60e3, s: 1e3, ms: 1 }[unit];
+  return total;
+}
+
+/** v1 prints ports as "127.0.0.1:3001:3001/tcp", v2 as {host_ip, published, target}. */
+function ports(service) {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'object') return { hostIp: p.host_ip ?? '', published: String(p.published ?? ''), target: Number(p.target) };
+    const parts = String(p).replace(/\/tcp$/, '').split(':');
+    return parts.length === 3 ? { hostIp: parts[0], published: parts[1], target: Number(parts[2]) } : { hostIp: '', published: parts[0], target: Number(parts.at(-1)) };
+  });
+}
+
+function environment(service) {
+  const env = service.environment ?? {};
+  return Array.isArray(env) ? Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : env;
+}
+
+const secretNames = (service) => (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+const bytes = (value) => {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(String(value));
+  return m ? Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()] : NaN;
+};
+
+describe('compose files resolve to hardened services', () => {
+  for (const [file, expected] of Object.entries(ENTRY_FILES)) {
+    test(`${file}: services ${expected.join(', ')}, each hardened, loopback ports, secrets via *_FILE`, async () => {
+      const config = await resolved(file);
+      assert.deepEqual(Object.keys(config.services).sort(), expected);
+      assert.deepEqual(buildableServices(config), expected);
+      for (const [name, service] of Object.entries(config.services)) {
+        const where = `${file} ${name}`;
+        assert.equal(service.image, `secure-ci/${name}:local`, where);
+        assert.equal(service.read_only, true, where);
+        assert.ok((service.tmpfs ?? []).some((t) => String(t).split(':')[0] === '/tmp'), `${where}: tmpfs /tmp`);
+        assert.deepEqual(service.cap_drop, ['ALL'], where);
+        assert.ok(service.security_opt?.includes('no-new-privileges:true'), `${where}: no-new-privileges`);
+        assert.match(String(service.user), /^\d+:\d+$/, `${where}: numeric user`);
+        assert.equal(String(service.user), '65532:65532', where);
+        assert.ok(bytes(service.mem_limit) > 0 && bytes(service.mem_limit) <= 1024 ** 3, `${where}: mem_limit ${service.mem_limit}`);
+        assert.ok(Number(service.cpus) > 0, `${where}: cpus`);
+        assert.ok(Number(service.pids_limit) > 0, `${where}: pids_limit`);
+        assert.match(String(service.restart), /^(unless-stopped|on-failure(:\d+)?)$/, where);
+        assert.ok(service.healthcheck && !service.healthcheck.disable, `${where}: healthcheck`);
+        const env = environment(service);
+        assert.equal(env.PORT, String(SERVICES[name]), where);
+        const grace = Number(env.SHUTDOWN_GRACE_MS);
+        assert.ok(grace > 0, `${where}: SHUTDOWN_GRACE_MS set`);
+        // SIGKILL must never come before the service's own shutdown deadline.
+        assert.ok(durationMs(service.stop_grace_period) > grace, `${where}: stop_grace_period ${service.stop_grace_period} > SHUTDOWN_GRACE_MS ${grace}`);
+        assert.deepEqual(ports(service), [{ hostIp: '127.0.0.1', published: String(SERVICES[name]), target: SERVICES[name] }], where);
+        assert.equal(env.API_KEY_FILE, `/run/secrets/${name}_api_key`, where);
+        assert.ok(secretNames(service).includes(`${name}_api_key`), `${where}: secret mounted`);
+        for (const secret of secretNames(service)) {
+          assert.ok(config.secrets?.[secret]?.file, `${where}: secret ${secret} is a file`);
+          assert.ok(existsSync(config.secrets[secret].file), `${where}: ${config.secrets[secret].file} exists`);
+        }
+        assert.equal(config.secrets[`${name}_api_key`].file, path.join(workspaceRoot, 'apps', name, 'dev-secrets/api-key'), where);
+        assert.equal(service.environment?.API_KEY, undefined, `${where}: no secret in the environment`);
+      }
+      if (config.services.orders) {
+        const env = environment(config.services.orders);
+        assert.equal(env.CATALOG_URL, 'http://catalog:3001');
+        assert.equal(env.CATALOG_API_KEY_FILE, '/run/secrets/catalog_api_key');
+        assert.ok(secretNames(config.services.orders).includes('catalog_api_key'));
+        assert.equal(config.services.orders.depends_on?.catalog?.condition, 'service_healthy', `${file}: orders waits for a healthy catalog`);
+      }
+    });
+  }
+
+  test('host ports, images and secret files follow the environment', async () => {
+    const config = await resolved('compose.yaml', {
+      CATALOG_PORT: '13001',
+      ORDERS_PORT: '13002',
+      NOTIFICATIONS_PORT: '13003',
+      IMAGE_PREFIX: 'ghcr.io/acme/shop',
+      IMAGE_TAG: 'sha-abc1234',
+      ORDERS_API_KEY_FILE: path.join(workspaceRoot, 'apps/notifications/dev-secrets/api-key'),
+    });
+    for (const [name, port] of Object.entries(SERVICES)) {
+      assert.deepEqual(ports(config.services[name]), [{ hostIp: '127.0.0.1', published: String(port + 10000), target: port }]);
+      assert.equal(config.services[name].image, `ghcr.io/acme/shop/${name}:sha-abc1234`);
+    }
+    assert.equal(config.secrets.orders_api_key.file, path.join(workspaceRoot, 'apps/notifications/dev-secrets/api-key'));
+    assert.deepEqual(buildableServices(config), []);
+  });
+});
+
+describe('each service is defined once', () => {
+  const read = (file) => parseYaml(readFileSync(path.join(workspaceRoot, file), 'utf8'));
+  const definitions = read('docker/compose/services.yaml').services;
+
+  test('docker/compose/services.yaml defines every service, each extending the shared hardening', () => {
+    assert.deepEqual(Object.keys(definitions).sort(), Object.keys(SERVICES).sort());
+    for (const [name, service] of Object.entries(definitions)) {
+      assert.deepEqual(service.extends, { file: 'hardening.yaml', service: 'hardened' }, name);
+      // Compose v1 cannot extend a service that has depends_on.
+      assert.equal(service.depends_on, undefined, name);
+      for (const key of ['read_only', 'cap_drop', 'security_opt', 'user', 'mem_limit', 'restart', 'tmpfs']) assert.equal(service[key], undefined, `${name} repeats ${key}`);
+    }
+  });
+
+  for (const [file, expected] of Object.entries(ENTRY_FILES)) {
+    test(`${file} only reuses definitions (extends + depends_on), no version:/include:`, () => {
+      const doc = read(file);
+      assert.equal(doc.version, undefined);
+      assert.equal(doc.include, undefined);
+      assert.deepEqual(Object.keys(doc.services).sort(), expected);
+      for (const [name, service] of Object.entries(doc.services)) {
+        assert.equal(path.resolve(path.dirname(path.join(workspaceRoot, file)), service.extends?.file ?? ''), path.join(workspaceRoot, 'docker/compose/services.yaml'), `${file} ${name}`);
+        assert.equal(service.extends.service, name);
+        assert.deepEqual(Object.keys(service).filter((k) => !['extends', 'depends_on'].includes(k)), [], `${file} ${name} adds only depends_on`);
+      }
+    });
+  }
+
+  test('development-only secrets are labelled as such', () => {
+    for (const name of Object.keys(SERVICES)) {
+      const dir = path.join(workspaceRoot, 'apps', name, 'dev-secrets');
+      assert.match(readFileSync(path.join(dir, 'README.md'), 'utf8'), /DEVELOPMENT-ONLY/);
+      assert.match(readFileSync(path.join(dir, 'api-key'), 'utf8'), /^dev-only-[\w-]+\n?$/);
+    }
+  });
+});
+
+describe('stack tool', () => {
+  for (const [args, message] of [
+    [[], /say what to do/],
+    [['start'], /unknown command 'start'/],
+    [['up', '--what'], /Unknown option '--what'/],
+    [['up', 'down'], /expected one command/],
+    [['up', '--project', 'Bad Name'], /invalid --project/],
+    [['up', '--timeout', 'soon'], /invalid --timeout/],
+    [['up', '--file', 'no/such/compose.yaml'], /compose file not found/],
+    [['down', '--no-build'], /only apply to 'up'/],
+  ]) {
+    test(`rejects ${JSON.stringify(args)} with one line and exit 2`, () => {
+      assert.throws(() => parseStackArgs(args, { cwd: workspaceRoot }), message);
+      const r = spawnSync(process.execPath, ['tools/stack.mjs', ...args], { cwd: workspaceRoot, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^stack: error: /);
+      assert.doesNotMatch(r.stderr, /\bat .*\.mjs:\d+/);
+    });
+  }
+
+  test('defaults: root compose.yaml, project secure-ci, build, 180 s', () => {
+    assert.deepEqual(parseStackArgs(['up'], { cwd: workspaceRoot }), {
+      command: 'up',
+      help: false,
+      file: path.join(workspaceRoot, 'compose.yaml'),
+      project: 'secure-ci',
+      build: true,
+      timeoutMs: 180_000,
+    });
+    const o = parseStackArgs(['up', '-f', 'apps/orders/compose.yaml', '-p', 'x-1', '--no-build', '--timeout', '30'], { cwd: workspaceRoot });
+    assert.equal(o.file, path.join(workspaceRoot, 'apps/orders/compose.yaml'));
+    assert.deepEqual([o.project, o.build, o.timeoutMs], ['x-1', false, 30_000]);
+  });
+
+  test('preflight: one actionable line per problem, BuildKit only needed to build', () => {
+    const good = { client: '/usr/bin/docker', buildMode: 'buildkit', serverVersion: '20.10.24', compose: ['docker-compose'], composeVersion: '1.29.2' };
+    assert.deepEqual(preflightProblems(good, { build: true }), []);
+    const noEngine = preflightProblems({ ...good, serverVersion: null, buildMode: null }, { build: true });
+    assert.equal(noEngine.length, 1);
+    assert.match(noEngine[0], /no Docker Engine answers .*start dockerd/);
+    assert.match(preflightProblems({ ...good, buildMode: null }, { build: true }).join('\n'), /no BuildKit-capable docker client: install the buildx plugin/);
+    assert.deepEqual(preflightProblems({ ...good, buildMode: null }, { build: false }), []);
+    assert.match(preflightProblems({ ...good, compose: null, composeVersion: null }, { build: false }).join('\n'), /no Compose found: install/);
+    assert.match(preflightProblems({ ...good, composeVersion: '1.25.0' }, { build: false }).join('\n'), /too old/);
+    assert.deepEqual(preflightProblems({ ...good, compose: ['/usr/bin/docker', 'compose'], composeVersion: 'v2.29.1' }, { build: false }), []);
+    assert.match(preflightProblems({ client: null, buildMode: null, serverVersion: null, compose: null, composeVersion: null }, { build: true }).join('\n'), /no docker client found/);
+  });
+
+  test('health verdicts: healthy, waiting, and the failures not worth waiting for', () => {
+    const c = (over) => ({ service: 'orders', status: 'running', health: 'healthy', restartCount: 0, exitCode: 0, oomKilled: false, lastProbe: '', ports: [], ...over });
+    assert.equal(verdict('orders', [c()]).state, 'healthy');
+    assert.equal(verdict('orders', []).state, 'pending');
+    assert.equal(verdict('orders', [c({ health: 'starting' })]).state, 'pending');
+    assert.equal(verdict('orders', [c({ health: null })]).state, 'healthy');
+    assert.match(verdict('orders', [c({ health: 'unhealthy', lastProbe: 'exit 1' })]).detail, /unhealthy \(last probe: exit 1\)/);
+    assert.match(verdict('orders', [c({ status: 'exited', exitCode: 78 })]).detail, /exited with code 78/);
+    assert.match(verdict('orders', [c({ status: 'restarting', exitCode: 78, restartCount: 3 })]).detail, /keeps restarting \(last exit code 78/);
+    assert.equal(verdict('orders', [c({ status: 'running', health: 'starting', restartCount: 2 })]).state, 'failed');
+    assert.equal(verdict('orders', [c({ restartCount: 5 })]).state, 'healthy');
+    assert.match(verdict('orders', [c({ status: 'exited', oomKilled: true, exitCode: 137 })]).detail, /memory limit/);
+  });
+
+  test('reporting: loopback URL, a curl that reads the key from its file (never prints it)', async () => {
+    assert.equal(serviceUrl({ ports: [{ containerPort: 3002, hostIp: '127.0.0.1', hostPort: 13002 }] }), 'http://127.0.0.1:13002');
+    assert.equal(serviceUrl({ ports: [] }), null);
+    const config = await resolved('compose.yaml');
+    const keyFile = apiKeyFile(config, 'orders');
+    assert.equal(path.resolve(keyFile), path.join(workspaceRoot, 'apps/orders/dev-secrets/api-key'));
+    const curl = sampleCurl('orders', 'http://127.0.0.1:3002', keyFile);
+    assert.match(curl, /^curl -sS -X POST -H "Authorization: Bearer \$\(cat '[^']*apps\/orders\/dev-secrets\/api-key'\)" -H 'content-type: application\/json' -d '\{"productId":"p-1","quantity":2\}' http:\/\/127\.0\.0\.1:3002\/orders$/);
+    assert.doesNotMatch(curl, /NOT-A-REAL-SECRET/);
+    assert.equal(sampleCurl('catalog', 'http://127.0.0.1:3001', apiKeyFile(config, 'catalog')), 'curl -sS http://127.0.0.1:3001/products');
+    assert.equal(sampleCurl('other', 'http://127.0.0.1:9'), 'curl -sS http://127.0.0.1:9/health');
+  });
+});
