@@ -16,6 +16,7 @@ import { ComposeStack, describeCompose } from './lib/stack/compose.mjs';
 import { diagnose, verdict, waitHealthy } from './lib/stack/health.mjs';
 import { buildableServices, buildImages } from './lib/stack/images.mjs';
 import { apiKeyFile, sampleCurl, serviceUrl } from './lib/stack/report.mjs';
+import { secretFileProblems } from './lib/stack/secret-files.mjs';
 
 const say = (line) => console.log(`stack: ${line}`);
 const warn = (line) => console.error(`stack: ${line}`);
@@ -55,6 +56,11 @@ async function up({ file, project, build, timeoutMs }) {
   const services = Object.keys(config.services ?? {});
   if (services.length === 0) fail(`${relative(file)} defines no services`);
   const buildable = buildableServices(config);
+  const secretProblems = secretFileProblems(config);
+  if (secretProblems.length) {
+    for (const problem of secretProblems) warn(problem);
+    fail(`${secretProblems.length} secret file problem${secretProblems.length > 1 ? 's' : ''} above`, 1);
+  }
 
   if (build) {
     if (buildable.length) {

@@ -14,6 +14,7 @@ import { ComposeStack } from '../lib/stack/compose.mjs';
 import { verdict } from '../lib/stack/health.mjs';
 import { apiKeyFile, sampleCurl, serviceUrl } from '../lib/stack/report.mjs';
 import { buildableServices } from '../lib/stack/images.mjs';
+import { secretFileProblems } from '../lib/stack/secret-files.mjs';
 import { preflightProblems } from '../stack.mjs';
 
 const SERVICES = { catalog: 3001, orders: 3002, notifications: 3003 };
@@ -239,5 +240,20 @@ describe('stack tool', () => {
     assert.doesNotMatch(curl, /NOT-A-REAL-SECRET/);
     assert.equal(sampleCurl('catalog', 'http://127.0.0.1:3001', apiKeyFile(config, 'catalog')), 'curl -sS http://127.0.0.1:3001/products');
     assert.equal(sampleCurl('other', 'http://127.0.0.1:9'), 'curl -sS http://127.0.0.1:9/health');
+  });
+
+  test('secret files must exist and be readable by the container user (compose mounts them as they are)', async () => {
+    const config = await resolved('compose.yaml');
+    assert.deepEqual(secretFileProblems(config), [], 'the committed dev-secrets are readable by 65532');
+    const files = { '/k/open': { uid: 0, gid: 0, mode: 0o100644 }, '/k/private': { uid: 1000, gid: 1000, mode: 0o100600 }, '/k/group': { uid: 0, gid: 65532, mode: 0o100640 } };
+    const stat = (file) => {
+      if (!files[file]) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return files[file];
+    };
+    const fake = (file) => ({ services: { catalog: { user: '65532:65532', secrets: [{ source: 'k' }] } }, secrets: { k: { file } } });
+    assert.deepEqual(secretFileProblems(fake('/k/open'), { stat }), []);
+    assert.deepEqual(secretFileProblems(fake('/k/group'), { stat }), []);
+    assert.match(secretFileProblems(fake('/k/private'), { stat })[0], /^secret k of catalog: \/k\/private \(mode 600\) is not readable by the container user 65532:65532: chmod o\+r/);
+    assert.match(secretFileProblems(fake('/k/none'), { stat })[0], /cannot read \/k\/none \(ENOENT\)/);
   });
 });
