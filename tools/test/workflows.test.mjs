@@ -432,3 +432,12 @@ describe('image-record script', () => {
     }
   });
 });
+
+describe('dependabot', () => {
+  test('keeps the pinned actions current, with a cooldown before proposing a new release', () => {
+    const config = YAML.parse(readFileSync(path.join(workspaceRoot, '.github/dependabot.yml'), 'utf8'));
+    const actions = config.updates.find((u) => u['package-ecosystem'] === 'github-actions');
+    assert.equal(actions.directory, '/');
+    assert.ok(actions.cooldown['default-days'] >= 3);
+  });
+});
