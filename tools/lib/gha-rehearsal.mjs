@@ -4,7 +4,7 @@
 // functions, fromJSON ...) and replaces each `uses:` step with a substitute the caller supplies. Anything it cannot
 // rehearse faithfully (an action without a substitute, an unknown function, another shell) is an error, not a skip.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -437,11 +437,20 @@ const SHELLS = {
  * @param {(text: string) => void} [options.log]
  */
 export async function runJob(options) {
-  const { workflow, jobId, github, eventPath, baseEnv, secrets = {}, needs = {}, matrix = null, uses = {}, skipRuns = [], dryRun = false, log = () => {} } = options;
+  const { workflow, jobId } = options;
   const job = workflow.jobs[jobId];
   if (!job) throw new RehearsalError(`no job '${jobId}' in the workflow`);
   if (job.uses) throw new RehearsalError(`job '${jobId}' calls a reusable workflow; not rehearsable`);
   const runnerTemp = mkdtempSync(path.join(os.tmpdir(), `rehearsal-${jobId}-`));
+  try {
+    return await runSteps({ ...options, job, runnerTemp });
+  } finally {
+    rmSync(runnerTemp, { recursive: true, force: true });
+  }
+}
+
+async function runSteps(options) {
+  const { workflow, jobId, job, runnerTemp, github, eventPath, baseEnv, secrets = {}, needs = {}, matrix = null, uses = {}, skipRuns = [], dryRun = false, log = () => {} } = options;
   const commandDir = path.join(runnerTemp, '_runner_file_commands');
   mkdirSync(commandDir, { recursive: true });
   const secretsContext = { GITHUB_TOKEN: '', ...secrets };
@@ -547,10 +556,19 @@ export async function runJob(options) {
  * `if:`. Returns { [jobId]: { result, outputs, runs: [runJob results] } }.
  */
 export async function runJobs(options) {
-  const { workflow, jobs, github, payload } = options;
+  const { github, payload } = options;
   const eventDir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-event-'));
-  const eventPath = options.eventPath ?? path.join(eventDir, 'event.json');
-  if (!options.eventPath) writeFileSync(eventPath, JSON.stringify(payload ?? github.event, null, 2));
+  try {
+    const eventPath = options.eventPath ?? path.join(eventDir, 'event.json');
+    if (!options.eventPath) writeFileSync(eventPath, JSON.stringify(payload ?? github.event, null, 2));
+    return await runJobsIn({ ...options, eventPath });
+  } finally {
+    rmSync(eventDir, { recursive: true, force: true });
+  }
+}
+
+async function runJobsIn(options) {
+  const { workflow, jobs, github, eventPath } = options;
   const done = {};
   for (const jobId of jobs) {
     const job = workflow.jobs[jobId];
