@@ -53,11 +53,13 @@ export async function waitHealthy(stack, services, { timeoutMs, pollMs = 1000, o
 /** The last log lines (and last probe output) of every service that is not healthy, ready to print. */
 export async function diagnose(stack, services, verdicts, { lines = 30 } = {}) {
   const out = [];
+  // When a service has clearly failed, its logs are what matters; the others only waited (e.g. on depends_on).
+  const anyFailed = services.some((s) => verdicts?.[s]?.state === 'failed');
   for (const service of services) {
     const v = verdicts?.[service];
     if (v?.state === 'healthy') continue;
     out.push(`--- ${service}: ${v?.detail ?? 'unknown state'}`);
-    if (!v?.container) continue;
+    if (!v?.container || (anyFailed && v.state !== 'failed')) continue;
     if (v.container.lastProbe) out.push(`last health probe output: ${v.container.lastProbe}`);
     const logs = await stack.logs(v.container.id, lines);
     out.push(logs ? `last ${lines} log lines of ${v.container.name}:\n${logs}` : `${v.container.name} wrote no logs`);

@@ -34,12 +34,12 @@ export async function basesMissing(stack) {
 export async function buildImages(stack, projects, { log = console.log } = {}) {
   const env = { ...stack.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
   if (await basesMissing(stack)) {
-    log('stack: base images missing: node tools/bases.mjs (pulls them, or bootstraps offline equivalents)');
+    log('base images missing: node tools/bases.mjs (pulls them, or bootstraps offline equivalents)');
     const bases = await runTee(process.execPath, [path.join(workspaceRoot, 'tools/bases.mjs')], { env, cwd: workspaceRoot });
     if (bases.exitCode !== 0) return { exitCode: bases.exitCode, step: 'node tools/bases.mjs' };
   }
   const args = ['nx', 'run-many', '-t', 'docker-build', `--projects=${projects.join(',')}`, '--outputStyle=static'];
-  log(`stack: building images through Nx: npx ${args.join(' ')}`);
+  log(`building images through Nx: npx ${args.join(' ')}`);
   const result = await runTee('npx', args, { env, cwd: workspaceRoot });
   return { exitCode: result.exitCode, step: `npx ${args.slice(0, 4).join(' ')}` };
 }
