@@ -5,6 +5,7 @@
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
 // Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
 import { spawn } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fail, runMain } from './lib/cli.mjs';
@@ -32,13 +33,20 @@ const SUITES = {
 function run(cmd, args, totals) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' } });
+    // Count per whole line (chunks can split lines), with colours stripped (jest colours its summary).
+    let pending = '';
     const count = (chunk) => {
-      const text = String(chunk);
-      for (const [, n] of text.matchAll(/^# pass (\d+)$/gm)) totals.passed += Number(n);
-      for (const [, n] of text.matchAll(/^# fail (\d+)$/gm)) totals.failed += Number(n);
-      for (const [, line] of text.matchAll(/^Tests:\s+(.*)$/gm)) {
-        totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
-        totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);
+      const lines = (pending + String(chunk)).split('\n');
+      pending = lines.pop();
+      for (const raw of lines) {
+        const line = stripVTControlCharacters(raw);
+        let match;
+        if ((match = /^# pass (\d+)$/.exec(line))) totals.passed += Number(match[1]);
+        else if ((match = /^# fail (\d+)$/.exec(line))) totals.failed += Number(match[1]);
+        else if (/^Tests:\s/.test(line)) {
+          totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
+          totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);
+        }
       }
     };
     child.stdout.on('data', (chunk) => (process.stdout.write(chunk), count(chunk)));
