@@ -62,7 +62,7 @@ export async function diagnose(stack, services, verdicts, { lines = 30 } = {}) {
     if (!v?.container || (anyFailed && v.state !== 'failed')) continue;
     if (v.container.lastProbe) out.push(`last health probe output: ${v.container.lastProbe}`);
     const logs = await stack.logs(v.container.id, lines);
-    out.push(logs ? `last ${lines} log lines of ${v.container.name}:\n${logs}` : `${v.container.name} wrote no logs`);
+    if (logs) out.push(`last ${lines} log lines of ${v.container.name}:\n${logs}`);
   }
   return out.join('\n');
 }
