@@ -1,4 +1,4 @@
-// Rehearsal of .github/workflows/pr.yml: the `plan` job and then the `image` job's steps, in order, with a GitHub-like
+// Rehearsals of the workflows. pr.yml: the `plan` job and then the `image` job's steps, in order, with a GitHub-like
 // environment (pull_request payload file, GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STEP_SUMMARY files, GITHUB_* variables),
 // the matrix taken from the plan job's output, against a real registry on 127.0.0.1 (Debian's docker-registry).
 // It runs in a throwaway copy of the working tree with a two-commit history (main + a PR branch changing catalog),
@@ -9,6 +9,7 @@
 // setup-buildx (driver: docker) -> the engine's own BuildKit, which also builds into the local image store;
 // trivy-action -> `node tools/scan.mjs <project> --ref <image-ref> --allow-missing-scanner` (Trivy cannot be
 // installed here: the gate says so in one line); upload-sarif -> recorded, not uploaded. `npm ci` is not executed.
+// publish.yml: the `plan` job for a push to main, a release tag and a manual run (which images get published).
 // REHEARSAL_VERBOSE=1 streams the job log to stderr.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -77,7 +78,21 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   const log = [];
   const canary = path.join(os.tmpdir(), `rehearsal-injected-${process.pid}`);
 
+  // A setup failure (e.g. no Docker Engine) fails every test with its one-line reason instead of cancelling them.
+  let setupError;
+  const ready = () => {
+    if (setupError) throw setupError;
+  };
+
   before(async () => {
+    try {
+      await setup();
+    } catch (error) {
+      setupError = error;
+    }
+  });
+
+  async function setup() {
     await requireDocker();
     registry = await startLocalRegistry();
     workspace = copyWorkspace();
@@ -147,7 +162,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
       },
     });
     imageRun = done.image?.runs?.[0];
-  });
+  }
 
   after(async () => {
     await registry?.stop();
@@ -167,6 +182,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   const failureReport = () => log.join('').slice(-4000);
 
   test('plan: the matrix comes from tools/affected-matrix.mjs and holds only the changed service, lower-cased', () => {
+    ready();
     assert.equal(done.plan.result, 'success', failureReport());
     assert.equal(done.plan.outputs.any, 'true');
     const matrix = JSON.parse(done.plan.outputs.matrix);
@@ -177,6 +193,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   });
 
   test('image: every step ran in order and succeeded (fork notice skipped for a same-repository PR)', () => {
+    ready();
     assert.equal(done.image.runs.length, 1);
     assert.equal(imageRun.result, 'success', failureReport());
     const skipped = imageRun.steps.filter((s) => !s.ran).map((s) => s.name);
@@ -185,6 +202,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   });
 
   test('without PRIVATE_REPO_TOKEN the build goes on without npm_token, and says so', () => {
+    ready();
     const notices = imageRun.steps.flatMap((s) => s.annotations ?? []);
     assert.ok(notices.some((a) => a.level === 'notice' && a.title === 'No npm_token'), JSON.stringify(notices));
     const build = imageRun.steps.find((s) => s.name === 'Build the service image');
@@ -192,6 +210,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   });
 
   test('the Trivy gate ran before the push and said in one line that trivy is not installed', () => {
+    ready();
     const names = imageRun.steps.map((s) => s.name);
     const gate = imageRun.steps.find((s) => s.name.startsWith('Trivy gate'));
     assert.match(gate.output, /^scan: SKIPPED catalog: trivy is not installed/m);
@@ -201,12 +220,14 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   });
 
   test('the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository', async () => {
+    ready();
     const tags = await registry.tags('acme-org/shop-repo/catalog');
     assert.ok(tags.includes(`pr-${PR_NUMBER}`), `tags: ${tags}`);
     assert.ok(tags.includes(`sha-${workspace.headSha.slice(0, 7)}`), `tags: ${tags}`);
   });
 
   test('GITHUB_OUTPUT and the step summary carry what the workflow reads: ref to scan, image, digest, tags', async () => {
+    ready();
     const built = imageRun.steps.find((s) => s.id === 'built');
     assert.equal(built.outputs.ref, `${IMAGE_PREFIX}/catalog:local`);
     const pushed = imageRun.steps.find((s) => s.id === 'pushed').outputs;
@@ -225,6 +246,64 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
   });
 
   test('the PR title and branch name (untrusted) were never executed', () => {
+    ready();
     assert.equal(existsSync(canary), false);
   });
+});
+
+describe('rehearsal of publish.yml plan: which images a push to main, a release tag and a manual run publish', () => {
+  let workspace;
+  let workflow;
+  before(() => {
+    workspace = copyWorkspace();
+    workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/publish.yml'));
+  });
+  after(() => workspace && rmSync(workspace.dir, { recursive: true, force: true }));
+
+  const plan = async (eventName, ref) => {
+    const payload = { ref, repository: { full_name: REPOSITORY, default_branch: 'main', private: false }, sender: { login: 'rehearsal' } };
+    const github = githubContext({ eventName, payload, repository: REPOSITORY, sha: workspace.headSha, ref, workspace: workspace.dir, workflow: workflow.name, workflowFile: '.github/workflows/publish.yml' });
+    const setShas = [];
+    const log = [];
+    const done = await runJobs({
+      workflow,
+      jobs: ['plan'],
+      github,
+      payload,
+      baseEnv: runnerBaseEnv(),
+      skipRuns: [{ match: /^npm ci\b/, reason: 'dependencies are linked from the checkout (node_modules)' }],
+      log: (text) => log.push(text),
+      uses: {
+        'actions/checkout': () => ({}),
+        'actions/setup-node': () => ({}),
+        // The last successful publish is taken to be the commit before HEAD (the catalog change is new).
+        'nrwl/nx-set-shas': ({ files, with: inputs }) => {
+          setShas.push(inputs);
+          writeFileSync(files.env, `NX_BASE=${workspace.baseSha}\nNX_HEAD=${workspace.headSha}\n`);
+          return {};
+        },
+      },
+    });
+    assert.equal(done.plan.result, 'success', log.join('').slice(-3000));
+    return { outputs: done.plan.outputs, setShas, projects: JSON.parse(done.plan.outputs.matrix).include.map((entry) => entry.project) };
+  };
+
+  test('push to main: the services affected since the last successful publish (nx-set-shas range)', async () => {
+    const { outputs, setShas, projects } = await plan('push', 'refs/heads/main');
+    assert.deepEqual(projects, ['catalog']);
+    assert.equal(outputs['base-affected'], 'false');
+    assert.equal(setShas.length, 1);
+    assert.equal(setShas[0]['fallback-sha'], '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+  });
+
+  for (const [eventName, ref] of [['push', 'refs/tags/v1.2.3'], ['workflow_dispatch', 'refs/heads/main']]) {
+    test(`${eventName} ${ref}: every service and the base image`, async () => {
+      const { outputs, setShas, projects } = await plan(eventName, ref);
+      assert.deepEqual(projects, ['catalog', 'notifications', 'orders']);
+      assert.equal(outputs['base-affected'], 'true');
+      assert.equal(outputs.any, 'true');
+      assert.equal(setShas.length, 0, 'nx-set-shas is not consulted');
+      assert.match(JSON.parse(outputs.matrix).include[0].image, /^ghcr\.io\/acme-org\/shop-repo\/catalog$/);
+    });
+  }
 });
