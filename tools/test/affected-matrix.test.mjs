@@ -211,3 +211,10 @@ test('buildMatrix: base only, nothing, sorting, prefix normalisation (no nx)', (
   assert.deepEqual(affectedRange({}, { NX_BASE: 'x', NX_HEAD: 'y' }), { base: 'x', head: 'y' });
   assert.deepEqual(affectedRange({ base: 'f' }, { NX_BASE: 'x' }), { base: 'f', head: undefined });
 });
+
+test('tools-only change (scripts, their tests) -> no image; image tests importing tools do not tie images to them', () => {
+  commit('tools change', { 'tools/stack.mjs': '\n// change\n', 'tools/test/extra.test.mjs': '// change\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, []);
+  assert.equal(m.baseAffected, false);
+});
