@@ -42,7 +42,7 @@ function run(cmd, args, totals) {
         const line = stripVTControlCharacters(raw);
         let match;
         if ((match = /^# pass (\d+)$/.exec(line))) totals.passed += Number(match[1]);
-        else if ((match = /^# fail (\d+)$/.exec(line))) totals.failed += Number(match[1]);
+        else if ((match = /^# (?:fail|cancelled) (\d+)$/.exec(line))) totals.failed += Number(match[1]);
         else if (/^Tests:\s/.test(line)) {
           totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
           totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);

@@ -27,7 +27,8 @@ function candidateClients() {
 /** How a client builds: 'buildx' (plugin present), 'buildkit' (pre-23 client, DOCKER_BUILDKIT=1) or null. */
 async function buildModeOf(client) {
   if (await ok(client, ['buildx', 'version'])) return 'buildx';
-  const version = await ok(client, ['version', '--format', '{{.Client.Version}}']);
+  // `docker --version` answers without an engine (`docker version` fails when none is reachable)
+  const version = /version (\d+)\./i.exec((await ok(client, ['--version'])) ?? '')?.[1];
   if (!version) return null;
   const major = Number.parseInt(version, 10);
   return Number.isFinite(major) && major < 23 ? 'buildkit' : null;
@@ -46,8 +47,7 @@ export async function detectDocker() {
   let buildMode = null;
   let firstClient = null;
   for (const candidate of candidateClients()) {
-    const version = await ok(candidate, ['version', '--format', '{{.Client.Version}}']);
-    if (version === null && !(await ok(candidate, ['--version']))) continue;
+    if (!(await ok(candidate, ['--version']))) continue;
     firstClient ??= candidate;
     const mode = await buildModeOf(candidate);
     if (mode) {

@@ -76,3 +76,24 @@ describe('secret specs and redaction', () => {
     assert.equal(redact('Authorization: Bearer xyz'), 'Authorization: Bearer ***');
   });
 });
+
+describe('without a Docker Engine', () => {
+  test('docker-build fails with one line saying how to start one (never a silent skip)', () => {
+    const r = cli(['base-image'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no Docker Engine answers .*start dockerd/);
+    assert.doesNotMatch(r.stderr, /BuildKit-capable/, 'a missing engine is not reported as a client problem');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
+  test('the image tests fail loudly, naming the missing engine', () => {
+    // NODE_TEST_CONTEXT would make the inner runner report to this one instead of exiting with its own status
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, ['--test', 'docker/base/test/base-image.test.mjs'], { cwd: workspaceRoot, encoding: 'utf8', env: { ...env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /no Docker Engine answers/);
+    assert.match(r.stdout, /^# skipped 0$/m);
+    assert.match(r.stdout, /^# cancelled [1-9]/m, 'the tests count as not passed');
+  });
+});
