@@ -2,8 +2,7 @@
 // GitHub Actions build matrix of the affected Nx projects that have a docker-build target.
 // Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}; with GITHUB_OUTPUT
 // set, writes outputs matrix ({"include":[...]} only), any, base-affected, projects. See tools/README.md.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { errorLine, isMain } from './lib/cli.mjs';
 import { parseFlags } from './lib/metadata/args.mjs';
 import { MetadataError } from './lib/metadata/errors.mjs';
 import { writeGitHubOutputs } from './lib/metadata/github-output.mjs';
@@ -50,18 +49,9 @@ export async function main(argv = process.argv.slice(2), env = process.env, cwd 
     process.stdout.write(`${JSON.stringify(matrix)}\n`);
     return 0;
   } catch (error) {
-    const message = String(error?.message ?? error).split('\n')[0];
-    process.stderr.write(`affected-matrix: error: ${message}\n`);
+    process.stderr.write(errorLine('affected-matrix', error));
     return error instanceof MetadataError ? error.exitCode : 1;
   }
 }
 
-function isEntryPoint() {
-  try {
-    return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await main();
+if (isMain(import.meta.url)) process.exitCode = await main();

@@ -9,11 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from './lib/exec.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { dockerfileArgDefaults } from './lib/dockerfile-args.mjs';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 
 const OFFLINE_REPO = 'localhost/offline';
@@ -138,9 +137,9 @@ export function offlineBaseArgs() {
   return JSON.parse(readFileSync(basesFile, 'utf8')).offline ?? {};
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(async () => {
-    const { values } = parseArgs({ options: { offline: { type: 'boolean' }, force: { type: 'boolean' } }, strict: true });
+    const { values } = parseCliArgs({ options: { offline: { type: 'boolean' }, force: { type: 'boolean' } } });
     await ensureBases(values);
   });
 }

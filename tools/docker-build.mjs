@@ -8,10 +8,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from './lib/exec.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { offlineBaseArgs } from './bases.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
@@ -39,13 +38,7 @@ const OPTIONS = {
 };
 
 export function parseCli(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    fail(error.message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCliArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/docker-build.mjs catalog');
   const [project] = positionals;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(project)) fail(`invalid project name '${project}'`);
@@ -180,6 +173,6 @@ async function pushTags(toolchain, tags) {
   return digest;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(() => dockerBuild(parseCli(process.argv.slice(2))));
 }

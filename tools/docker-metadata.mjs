@@ -2,8 +2,7 @@
 // Docker tags and OCI labels with docker/metadata-action semantics, from the GitHub Actions environment (no API
 // token) or the local git checkout. CLI: prints {version, tags, labels}; with GITHUB_OUTPUT set, also writes step
 // outputs. Library: computeMetadata(options), readGitHubContext(env), readGitContext({cwd, env}). See tools/README.md.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { errorLine, isMain } from './lib/cli.mjs';
 import { computeMetadata } from './lib/metadata/compute.mjs';
 import { MetadataError } from './lib/metadata/errors.mjs';
 import { parseFlags } from './lib/metadata/args.mjs';
@@ -66,18 +65,9 @@ export function main(argv = process.argv.slice(2), env = process.env) {
     process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     return 0;
   } catch (error) {
-    const message = String(error?.message ?? error).split('\n')[0];
-    process.stderr.write(`docker-metadata: error: ${message}\n`);
+    process.stderr.write(errorLine('docker-metadata', error));
     return error instanceof MetadataError ? error.exitCode : 1;
   }
 }
 
-function isEntryPoint() {
-  try {
-    return Boolean(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = main();
+if (isMain(import.meta.url)) process.exitCode = main();

@@ -7,9 +7,8 @@
 //   --registry  where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
 //   --tags      tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
 import { appendFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BASE_PROJECT, dockerBuild } from './docker-build.mjs';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { execa } from './lib/exec.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
@@ -30,12 +29,7 @@ const OPTIONS = {
 };
 
 export function parsePipelineArgs(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true }));
-  } catch (error) {
-    fail(error.message);
-  }
+  const { values } = parseCliArgs({ args: argv, options: OPTIONS });
   if (values.all && (values.base || values.head)) fail('--all and --base/--head exclude each other');
   if (!values.registry && !values['no-push']) fail('say where to push with --registry PREFIX (e.g. ghcr.io/acme/shop), or pass --no-push');
   if (values.registry && values['no-push']) fail('--registry and --no-push exclude each other');
@@ -94,6 +88,6 @@ export async function pipeline(options) {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(() => pipeline(parsePipelineArgs(process.argv.slice(2))));
 }

@@ -4,8 +4,7 @@
 //
 // Usage: node tools/push.mjs <project> [--image REPO] [--tags RULES] [--flavor FLAVOR]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { docker } from './lib/docker-engine.mjs';
 import { builtImage } from './lib/image-inspection.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
@@ -44,14 +43,9 @@ export async function push(project, { image, tags: rules, flavor } = {}) {
   return updated;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(async () => {
-    let parsed;
-    try {
-      parsed = parseArgs({ options: { image: { type: 'string' }, tags: { type: 'string' }, flavor: { type: 'string' } }, allowPositionals: true, strict: true });
-    } catch (error) {
-      fail(error.message);
-    }
+    const parsed = parseCliArgs({ options: { image: { type: 'string' }, tags: { type: 'string' }, flavor: { type: 'string' } }, allowPositionals: true });
     if (parsed.positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/push.mjs catalog --image ghcr.io/acme/shop/catalog');
     await push(parsed.positionals[0], parsed.values);
   });

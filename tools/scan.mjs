@@ -7,9 +7,8 @@
 // Usage: node tools/scan.mjs <project> [--sarif FILE] [--allow-missing-scanner] [--ref IMAGE]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { which } from 'zx';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { execa } from './lib/exec.mjs';
 import { builtImage } from './lib/image-inspection.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
@@ -48,15 +47,9 @@ export async function scan(project, { sarif, allowMissingScanner = false, ref } 
   return { skipped: false };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(async () => {
-    let parsed;
-    try {
-      parsed = parseArgs({ options: { sarif: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, ref: { type: 'string' } }, allowPositionals: true, strict: true });
-    } catch (error) {
-      fail(error.message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCliArgs({ options: { sarif: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, ref: { type: 'string' } }, allowPositionals: true });
     if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/scan.mjs catalog');
     await scan(positionals[0], {
       sarif: values.sarif,

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { detectDocker, toolchainProblems } from './lib/docker-engine.mjs';
-import { fail, runMain } from './lib/cli.mjs';
+import { fail, isMain, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { parseStackArgs, USAGE } from './lib/stack/options.mjs';
 import { ComposeStack, describeCompose } from './lib/stack/compose.mjs';
@@ -140,7 +140,7 @@ async function status({ file, project }) {
   if (!healthy) process.exitCode = 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   runMain(async () => {
     const options = parseStackArgs(process.argv.slice(2));
     if (options.help) return console.log(USAGE);
