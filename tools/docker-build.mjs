@@ -117,6 +117,7 @@ export async function dockerBuild(options) {
     if (platforms.length > 1) fail('multi-platform builds need docker buildx');
     if (options.attest) fail('--attest (SBOM and provenance) needs docker buildx');
   }
+  if (buildx && project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
 
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'docker-build-'));
   try {
@@ -160,6 +161,18 @@ export async function dockerBuild(options) {
     return record;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A service builds FROM the base image in the local image store; only buildx's `docker` driver sees that store.
+ * With another driver (docker-container, kubernetes, remote) the FROM would be looked up in a registry instead.
+ */
+async function requireLocalImageBuilder(toolchain) {
+  const { stdout } = await execa(toolchain.client, ['buildx', 'inspect'], { env: dockerEnv(toolchain), reject: false });
+  const driver = /^Driver:\s*(\S+)/m.exec(stdout)?.[1];
+  if (driver && driver !== 'docker') {
+    fail(`the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`);
   }
 }
 
