@@ -3,6 +3,9 @@
 // variables), evaluates the expressions the workflows use (`${{ }}` in env/with/if/outputs/matrix, job `if`, status
 // functions, fromJSON ...) and replaces each `uses:` step with a substitute the caller supplies. Anything it cannot
 // rehearse faithfully (an action without a substitute, an unknown function, another shell) is an error, not a skip.
+import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
+import { TokenType } from '@actions/expressions/lexer';
+import { equals, truthy } from '@actions/expressions/result';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,233 +16,119 @@ export class RehearsalError extends Error {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Expressions (https://docs.github.com/en/actions/reference/evaluate-expressions-in-workflows-and-actions)
+// Lexing, parsing, coercion and the built-in functions are GitHub's own (@actions/expressions). What is ours: turning
+// the plain-object contexts into its data types and back, the status functions of `if:`, the implicit `success() &&`,
+// and splitting templates into literal text and `${{ }}` expressions.
 
-const TOKEN = /\s*(?:(?<num>0x[0-9a-fA-F]+|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?<str>'(?:[^']|'')*')|(?<ident>[A-Za-z_][A-Za-z0-9_-]*)|(?<op>==|!=|<=|>=|&&|\|\||[!<>.[\](),*]))/y;
+/** Functions a real runner knows beyond the built-in ones. Status functions are allowed only in `if:`, as on GitHub. */
+const STATUS_FUNCTIONS = ['success', 'always', 'failure', 'cancelled'];
+const HASH_FILES = {
+  name: 'hashFiles',
+  minArgs: 1,
+  maxArgs: 255,
+  call: () => {
+    throw new RehearsalError('the rehearsal does not implement the function hashFiles()');
+  },
+};
 
-function tokenize(source) {
-  const tokens = [];
-  TOKEN.lastIndex = 0;
-  let at = 0;
-  while (at < source.length) {
-    if (/^\s*$/.test(source.slice(at))) break;
-    TOKEN.lastIndex = at;
-    const match = TOKEN.exec(source);
-    if (!match) throw new RehearsalError(`cannot parse expression at '${source.slice(at, at + 20)}' in: ${source}`);
-    at = TOKEN.lastIndex;
-    const { num, str, ident, op } = match.groups;
-    if (num !== undefined) tokens.push({ type: 'literal', value: Number(num) });
-    else if (str !== undefined) tokens.push({ type: 'literal', value: str.slice(1, -1).replace(/''/g, "'") });
-    else if (ident !== undefined) {
-      if (ident === 'true' || ident === 'false') tokens.push({ type: 'literal', value: ident === 'true' });
-      else if (ident === 'null') tokens.push({ type: 'literal', value: null });
-      else tokens.push({ type: 'ident', value: ident });
-    } else tokens.push({ type: 'op', value: op });
-  }
+/** By lower-case name, as the evaluator looks them up; the parser takes the same objects as its extension functions. */
+function extensionFunctions(status) {
+  const functions = new Map([['hashfiles', HASH_FILES]]);
+  if (status === undefined) return functions;
+  const { failed = false, cancelled = false, skipped = false } = status ?? {};
+  const results = { success: !failed && !cancelled && !skipped, always: true, failure: Boolean(failed), cancelled: Boolean(cancelled) };
+  for (const name of STATUS_FUNCTIONS) functions.set(name, { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(results[name]) });
+  return functions;
+}
+
+function lex(expression) {
+  const { tokens } = new Lexer(expression).lex();
+  // @actions/expressions 0.3.61 unescapes only the first '' of a string literal; GitHub's runner unescapes them all.
+  for (const token of tokens) if (token.type === TokenType.STRING) token.value = token.lexeme.slice(1, -1).replaceAll("''", "'");
   return tokens;
 }
 
-function parse(source) {
-  const tokens = tokenize(source);
-  let i = 0;
-  const peek = (value) => tokens[i]?.type === 'op' && tokens[i].value === value;
-  const expect = (value) => {
-    if (!peek(value)) throw new RehearsalError(`expected '${value}' in expression: ${source}`);
-    i++;
-  };
-  const binary = (next, ops) => () => {
-    let left = next();
-    while (tokens[i]?.type === 'op' && ops.includes(tokens[i].value)) {
-      const op = tokens[i++].value;
-      left = { kind: 'binary', op, left, right: next() };
-    }
-    return left;
-  };
-  const primary = () => {
-    const token = tokens[i++];
-    if (!token) throw new RehearsalError(`unexpected end of expression: ${source}`);
-    if (token.type === 'literal') return { kind: 'literal', value: token.value };
-    if (token.type === 'op' && token.value === '(') {
-      const inner = or();
-      expect(')');
-      return inner;
-    }
-    if (token.type === 'ident') {
-      if (peek('(')) {
-        i++;
-        const args = [];
-        if (!peek(')')) {
-          args.push(or());
-          while (peek(',')) {
-            i++;
-            args.push(or());
-          }
-        }
-        expect(')');
-        return { kind: 'call', name: token.value, args };
-      }
-      return { kind: 'context', name: token.value };
-    }
-    throw new RehearsalError(`unexpected '${token.value}' in expression: ${source}`);
-  };
-  const postfix = () => {
-    let node = primary();
-    for (;;) {
-      if (peek('.')) {
-        i++;
-        const name = tokens[i++];
-        if (name?.type === 'op' && name.value === '*') node = { kind: 'star', target: node };
-        else if (name?.type === 'ident' || (name?.type === 'literal' && typeof name.value !== 'string')) node = { kind: 'member', target: node, key: { kind: 'literal', value: String(name.value) } };
-        else throw new RehearsalError(`expected a property name in expression: ${source}`);
-      } else if (peek('[')) {
-        i++;
-        const key = or();
-        expect(']');
-        node = { kind: 'member', target: node, key };
-      } else return node;
-    }
-  };
-  const unary = () => {
-    if (peek('!')) {
-      i++;
-      return { kind: 'not', operand: unary() };
-    }
-    return postfix();
-  };
-  const comparison = binary(unary, ['==', '!=', '<', '<=', '>', '>=']);
-  const and = binary(comparison, ['&&']);
-  const or = binary(and, ['||']);
-  const tree = or();
-  if (i !== tokens.length) throw new RehearsalError(`unexpected '${tokens[i].value}' in expression: ${source}`);
-  return tree;
+/** One line naming the expression (the lexer's own messages already quote it). */
+const expressionError = (error, expression) =>
+  new RehearsalError(error.message.includes(expression) ? error.message : `${error.message} in the expression: ${expression.trim()}`, { cause: error });
+
+function toData(value) {
+  if (value === null || value === undefined) return new data.Null();
+  if (typeof value === 'string') return new data.StringData(value);
+  if (typeof value === 'number') return new data.NumberData(value);
+  if (typeof value === 'boolean') return new data.BooleanData(value);
+  if (Array.isArray(value)) return new data.Array(...value.map(toData));
+  if (typeof value === 'object') return new data.Dictionary(...Object.entries(value).map(([key, item]) => ({ key, value: toData(item) })));
+  throw new RehearsalError(`a ${typeof value} cannot be an expression value`);
 }
 
-const truthy = (value) => !(value === null || value === undefined || value === false || value === 0 || value === '' || Number.isNaN(value));
-
-function toNumber(value) {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') return value.trim() === '' ? 0 : Number(value);
-  return Number.NaN;
+function fromData(value) {
+  if (value.kind === data.Kind.Null) return null;
+  if (value.kind === data.Kind.Array) return value.values().map(fromData);
+  if (value.kind === data.Kind.Dictionary) return Object.fromEntries(value.pairs().map((pair) => [pair.key, fromData(pair.value)]));
+  return value.value;
 }
 
-function looseEquals(a, b) {
-  a ??= null;
-  b ??= null;
-  if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
-  if (typeof a === typeof b && (typeof a !== 'object' || a === null || b === null)) return a === b;
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return a === b;
-  return toNumber(a) === toNumber(b);
-}
-
-function compare(op, a, b) {
-  if (op === '==') return looseEquals(a, b);
-  if (op === '!=') return !looseEquals(a, b);
-  const [x, y] = typeof a === 'string' && typeof b === 'string' ? [a.toLowerCase(), b.toLowerCase()] : [toNumber(a), toNumber(b)];
-  if (op === '<') return x < y;
-  if (op === '<=') return x <= y;
-  if (op === '>') return x > y;
-  return x >= y;
-}
-
-/** Property access is case-insensitive, like GitHub's. */
-function member(target, key) {
-  if (target === null || target === undefined || typeof target !== 'object') return null;
-  if (Array.isArray(target) && typeof key === 'number') return target[key] ?? null;
-  const name = String(key);
-  if (Object.hasOwn(target, name)) return target[name] ?? null;
-  const found = Object.keys(target).find((k) => k.toLowerCase() === name.toLowerCase());
-  return found === undefined ? null : (target[found] ?? null);
+/**
+ * Evaluates the inside of `${{ }}` to @actions/expressions data. The contexts are the keys of `context` (so an unknown
+ * one is an error, as on GitHub); `context.__status` ({failed, cancelled, skipped}) is the job's state for the status
+ * functions, which exist only when `status` is passed.
+ */
+function evaluateData(expression, context, { status } = {}) {
+  const contexts = Object.keys(context).filter((name) => name !== '__status');
+  const functions = extensionFunctions(status);
+  try {
+    const tree = new Parser(lex(expression), contexts, [...functions.values()]).parse();
+    if (!tree) throw new RehearsalError('empty expression');
+    const values = new data.Dictionary(...contexts.map((name) => ({ key: name, value: toData(context[name]) })));
+    return new Evaluator(tree, values, functions).evaluate();
+  } catch (error) {
+    if (error instanceof RehearsalError) throw error;
+    throw expressionError(error, expression);
+  }
 }
 
 /** Converts an expression result to the string GitHub substitutes into a template. */
 export function toExpressionString(value) {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return new data.NumberData(value).coerceString();
+  if (typeof value === 'boolean') return String(value);
   return JSON.stringify(value, null, 2);
 }
 
-const STATUS_FUNCTIONS = ['success', 'always', 'failure', 'cancelled'];
-
-const FUNCTIONS = {
-  contains: (haystack, needle) =>
-    Array.isArray(haystack) ? haystack.some((item) => looseEquals(item, needle)) : toExpressionString(haystack).toLowerCase().includes(toExpressionString(needle).toLowerCase()),
-  startsWith: (text, prefix) => toExpressionString(text).toLowerCase().startsWith(toExpressionString(prefix).toLowerCase()),
-  endsWith: (text, suffix) => toExpressionString(text).toLowerCase().endsWith(toExpressionString(suffix).toLowerCase()),
-  format: (template, ...args) =>
-    toExpressionString(template).replace(/\{\{|\}\}|\{(\d+)\}/g, (token, n) => (token === '{{' ? '{' : token === '}}' ? '}' : toExpressionString(args[Number(n)]))),
-  join: (items, separator = ',') => (Array.isArray(items) ? items.map(toExpressionString).join(toExpressionString(separator)) : toExpressionString(items)),
-  toJSON: (value) => JSON.stringify(value ?? null, null, 2),
-  fromJSON: (text) => {
-    try {
-      return JSON.parse(toExpressionString(text));
-    } catch {
-      throw new RehearsalError(`fromJSON: not JSON: ${toExpressionString(text).slice(0, 80)}`);
-    }
-  },
-};
-
-function evaluateNode(node, context) {
-  switch (node.kind) {
-    case 'literal':
-      return node.value;
-    case 'context': {
-      const value = member(context, node.name);
-      if (value === null && !Object.keys(context).some((k) => k.toLowerCase() === node.name.toLowerCase())) {
-        throw new RehearsalError(`unknown context '${node.name}'`);
-      }
-      return value;
-    }
-    case 'member':
-      return member(evaluateNode(node.target, context), evaluateNode(node.key, context));
-    case 'star': {
-      const target = evaluateNode(node.target, context);
-      return target && typeof target === 'object' ? Object.values(target) : [];
-    }
-    case 'not':
-      return !truthy(evaluateNode(node.operand, context));
-    case 'binary': {
-      if (node.op === '&&') {
-        const left = evaluateNode(node.left, context);
-        return truthy(left) ? evaluateNode(node.right, context) : left;
-      }
-      if (node.op === '||') {
-        const left = evaluateNode(node.left, context);
-        return truthy(left) ? left : evaluateNode(node.right, context);
-      }
-      return compare(node.op, evaluateNode(node.left, context), evaluateNode(node.right, context));
-    }
-    case 'call': {
-      if (STATUS_FUNCTIONS.includes(node.name)) {
-        const status = context.__status ?? { failed: false, cancelled: false, skipped: false };
-        if (node.name === 'always') return true;
-        if (node.name === 'cancelled') return status.cancelled;
-        if (node.name === 'failure') return status.failed;
-        return !status.failed && !status.cancelled && !status.skipped;
-      }
-      const fn = Object.entries(FUNCTIONS).find(([name]) => name.toLowerCase() === node.name.toLowerCase())?.[1];
-      if (!fn) throw new RehearsalError(`the rehearsal does not implement the function ${node.name}()`);
-      return fn(...node.args.map((arg) => evaluateNode(arg, context)));
-    }
-    default:
-      throw new RehearsalError(`bad expression node ${node.kind}`);
-  }
-}
-
-/** Evaluates the inside of `${{ }}`. */
+/** Evaluates the inside of `${{ }}` (status functions are for evaluateIf only). */
 export function evaluate(expression, context) {
-  return evaluateNode(parse(expression), context);
+  return fromData(evaluateData(expression, context));
 }
 
-const TEMPLATE = /\$\{\{([\s\S]*?)\}\}/g;
+/** Literal text and `${{ }}` expressions of a template; like GitHub's reader, a `}}` inside a 'string' does not close. */
+function templateSegments(text) {
+  const segments = [];
+  let at = 0;
+  for (let start = text.indexOf('${{'); start !== -1; start = text.indexOf('${{', at)) {
+    let end = -1;
+    let quoted = false;
+    for (let i = start + 3; i < text.length - 1 && end === -1; i++) {
+      if (text[i] === "'") quoted = !quoted;
+      else if (!quoted && text[i] === '}' && text[i + 1] === '}') end = i;
+    }
+    if (end === -1) throw new RehearsalError(`an expression is not closed ('\${{' without '}}') in: ${text}`);
+    if (start > at) segments.push({ text: text.slice(at, start) });
+    segments.push({ expression: text.slice(start + 3, end) });
+    at = end + 2;
+  }
+  if (at < text.length) segments.push({ text: text.slice(at) });
+  return segments;
+}
 
 /** Renders every `${{ }}` in a string (a whole-string expression keeps its type, like GitHub). */
 export function render(value, context) {
   if (typeof value !== 'string') return value;
-  const whole = /^\s*\$\{\{([\s\S]*?)\}\}\s*$/.exec(value);
-  if (whole && !whole[1].includes('}}')) return evaluate(whole[1], context);
-  return value.replace(TEMPLATE, (_, expression) => toExpressionString(evaluate(expression, context)));
+  const segments = templateSegments(value);
+  if (segments.length === 1 && segments[0].expression !== undefined) return evaluate(segments[0].expression, context);
+  // GitHub evaluates text around expressions as format(): each result is coerced to its string (an object is 'Object').
+  return segments.map((segment) => segment.text ?? evaluateData(segment.expression, context).coerceString()).join('');
 }
 
 /** Renders every value of a map to strings (env, with). */
@@ -251,13 +140,17 @@ export function renderMap(map, context) {
 
 /** A step's or job's `if:`; without a status function it means `success() && (...)`. */
 export function evaluateIf(condition, context) {
-  if (condition === undefined || condition === null || condition === '') return truthy(evaluate('success()', context));
-  if (typeof condition === 'boolean') return condition && truthy(evaluate('success()', context));
-  let expression = String(condition).trim();
-  const whole = /^\$\{\{([\s\S]*)\}\}$/.exec(expression);
-  if (whole) expression = whole[1];
-  const usesStatus = new RegExp(`\\b(${STATUS_FUNCTIONS.join('|')})\\s*\\(`).test(expression);
-  return truthy(evaluate(usesStatus ? expression : `success() && (${expression})`, context));
+  let expression = condition === undefined || condition === null || condition === '' ? 'success()' : String(condition).trim();
+  const segments = templateSegments(expression);
+  if (segments.length === 1 && segments[0].expression !== undefined) expression = segments[0].expression;
+  let tokens;
+  try {
+    tokens = lex(expression);
+  } catch (error) {
+    throw expressionError(error, expression);
+  }
+  const usesStatus = tokens.some((token, i) => token.type === TokenType.IDENTIFIER && STATUS_FUNCTIONS.includes(token.lexeme.toLowerCase()) && tokens[i + 1]?.type === TokenType.LEFT_PAREN);
+  return truthy(evaluateData(usesStatus ? expression : `success() && (${expression})`, context, { status: context.__status ?? null }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -369,6 +262,9 @@ function runnerVariables(github, jobId, eventPath, runnerTemp) {
   };
 }
 
+/** Matrix values match for exclude/include as the expression `==` compares them. */
+const matrixEquals = (a, b) => equals(toData(a), toData(b));
+
 /** Combinations of a (rendered) strategy.matrix: axes, exclude, include as GitHub documents them. */
 export function expandMatrix(matrix) {
   if (!matrix) return [null];
@@ -380,11 +276,11 @@ export function expandMatrix(matrix) {
     combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: value })));
   }
   if (!Object.keys(axes).length) combos = [];
-  combos = combos.filter((combo) => !exclude.some((ex) => Object.entries(ex).every(([k, v]) => looseEquals(combo[k], v))));
+  combos = combos.filter((combo) => !exclude.some((ex) => Object.entries(ex).every(([k, v]) => matrixEquals(combo[k], v))));
   const originals = combos.map((combo) => ({ ...combo }));
   for (const entry of include) {
     const matching = originals
-      .map((original, index) => (Object.entries(entry).every(([k, v]) => !(k in axes) || looseEquals(original[k], v)) ? index : -1))
+      .map((original, index) => (Object.entries(entry).every(([k, v]) => !(k in axes) || matrixEquals(original[k], v)) ? index : -1))
       .filter((index) => index !== -1);
     if (matching.length && Object.keys(entry).some((k) => k in axes)) for (const index of matching) Object.assign(combos[index], entry);
     else combos.push({ ...entry });
