@@ -127,6 +127,14 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('tab\tsecret');
   });
 
+  it('never echoes credentials embedded in an invalid URL', () => {
+    const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://admin:hunter2@catalog:99999' } }));
+    expect(err.message).toContain('CATALOG_URL');
+    expect(err.message).toContain('[REDACTED]@catalog');
+    expect(err.message).not.toContain('hunter2');
+    expect(err.message).not.toContain('admin');
+  });
+
   it('scrubs a secret value that shows up in another field', () => {
     const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://c', API_KEY: 'sup3r-s3cret', PORT: 'sup3r-s3cret' } }));
     expect(err.message).toContain('PORT: must be an integer');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readEnv, type FileReader } from './env';
 import { isSecretSchema, secret, secretKeysOf } from './secret';
-import { scrubSecrets } from './redact';
+import { redactUrlCredentials, scrubSecrets } from './redact';
 
 /** sysexits.h EX_CONFIG: the exit code for invalid configuration. */
 export const EX_CONFIG = 78;
@@ -141,7 +141,8 @@ export function loadConfig<S extends z.ZodObject>(schema: S, options: LoadConfig
       let message: string;
       if (raw === undefined) message = `is required (set ${key} or ${key}_FILE)`;
       else if (secretKeys.has(key) || isSecretSchema(shape[key])) message = issue.message;
-      else message = `${issue.message} (got ${quote(raw)})`;
+      // a non-secret value is echoed to help fixing it, but never credentials embedded in a URL
+      else message = `${issue.message} (got ${quote(redactUrlCredentials(raw))})`;
       all.push({ variable: key, message });
     }
   }

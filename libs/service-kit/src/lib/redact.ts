@@ -3,16 +3,12 @@ import { secretKeysOf } from './secret';
 
 export const REDACTED = '[REDACTED]';
 
-/** Removes the password (and user) part of URL-looking strings: http://u:p@h -> http://[REDACTED]@h. */
-function redactUrlCredentials(value: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) return value;
-  try {
-    const url = new URL(value);
-    if (!url.username && !url.password) return value;
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, `$1${REDACTED}@`);
-  } catch {
-    return value;
-  }
+/**
+ * Removes the user and password part of URL-looking strings: http://u:p@h -> http://[REDACTED]@h.
+ * Purely textual on purpose: an invalid URL (bad port, say) can still carry real credentials.
+ */
+export function redactUrlCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`);
 }
 
 /**

@@ -40,4 +40,16 @@ describe('runService', () => {
     expect(exits).toEqual([1]);
     expect(written).toEqual(['svc: failed to start: listen EACCES (EACCES)\n']);
   });
+
+  it('prints an unexpected build error as one line, with the stack only at LOG_LEVEL=debug', async () => {
+    const boom = () => {
+      throw new TypeError('cannot read properties of undefined');
+    };
+    const plain = run({ UPSTREAM_URL: 'http://u' }, boom);
+    await plain.done;
+    expect(plain.written).toEqual(['svc: failed to start: cannot read properties of undefined\n']);
+    const debug = run({ UPSTREAM_URL: 'http://u', LOG_LEVEL: 'debug' }, boom);
+    await debug.done;
+    expect(debug.written[0]).toMatch(/^svc: failed to start: cannot read properties of undefined\nTypeError: .*\n\s+at /);
+  });
 });

@@ -15,12 +15,12 @@ export interface RunServiceOptions<S extends ServiceConfigSchema> {
   exit?: (code: number) => void;
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code ? `${err.message} (${code})` : (err.stack ?? err.message);
-  }
-  return String(err);
+/** One line for operators; the stack only when asked for with LOG_LEVEL=debug|trace (it is a bug, not bad input). */
+function describe(err: unknown, logLevel: string | undefined): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  const line = `${err.message.split('\n')[0]}${code ? ` (${code})` : ''}`;
+  return (logLevel === 'debug' || logLevel === 'trace') && err.stack ? `${line}\n${err.stack}` : line;
 }
 
 /**
@@ -45,7 +45,7 @@ export async function runService<S extends ServiceConfigSchema>(options: RunServ
   try {
     handle = await options.build(config);
   } catch (err) {
-    stderr.write(`${options.name}: failed to start: ${describe(err)}\n`);
+    stderr.write(`${options.name}: failed to start: ${describe(err, (config as unknown as CommonConfig).LOG_LEVEL)}\n`);
     exit(1);
     return undefined;
   }
