@@ -218,3 +218,10 @@ test('tools-only change (scripts, their tests) -> no image; image tests importin
   assert.deepEqual(m.include, []);
   assert.equal(m.baseAffected, false);
 });
+
+test('build-context and image-tool changes (.dockerignore, docker-build, metadata) -> base and every service', () => {
+  commit('build tooling', { '.dockerignore': '\n# change\n', 'tools/docker-build.mjs': '\n// change\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.baseAffected, true);
+});
