@@ -8,22 +8,27 @@ import { workspaceRoot } from './workspace.mjs';
 export const LOCAL_TAG_RULES = 'type=raw,value=local\ntype=sha';
 
 /**
- * Outside GitHub Actions the `created` label is the commit time (unless SOURCE_DATE_EPOCH says otherwise), so
- * rebuilding an unchanged checkout yields the identical image ID instead of a new one every run.
+ * The `created` label is the commit time, not the wall clock (docker/metadata-action uses the wall clock: a
+ * deliberate difference): rebuilding an unchanged checkout yields the identical image ID, and in Actions the image the
+ * gate scanned is the one that ships. SOURCE_DATE_EPOCH or an explicit label still win; tag expressions such as
+ * {{date}} keep the real clock.
  */
-function reproducibleEnv(env) {
-  if (env.SOURCE_DATE_EPOCH || env.GITHUB_ACTIONS === 'true') return env;
+function commitTime() {
   try {
     const epoch = execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: workspaceRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return /^\d+$/.test(epoch) ? { ...env, SOURCE_DATE_EPOCH: epoch } : env;
+    return /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString() : null;
   } catch {
-    return env;
+    return null;
   }
 }
 
 export async function imageMetadata({ project, image, tags, flavor, labels }) {
   try {
-    return computeMetadata({ project, images: image, tags: tags ?? LOCAL_TAG_RULES, flavor, labels, env: reproducibleEnv(process.env) });
+    const meta = computeMetadata({ project, images: image, tags: tags ?? LOCAL_TAG_RULES, flavor, labels, env: process.env });
+    const created = 'org.opencontainers.image.created';
+    const explicit = process.env.SOURCE_DATE_EPOCH || String(labels ?? '').includes(created);
+    const committed = explicit ? null : commitTime();
+    return committed ? { ...meta, labels: { ...meta.labels, [created]: committed } } : meta;
   } catch (error) {
     if (error instanceof MetadataError) fail(`image metadata: ${error.message}`);
     throw error;
