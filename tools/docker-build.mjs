@@ -4,7 +4,8 @@
 //
 // Usage: node tools/docker-build.mjs <project> [--image REPO] [--tag REF]... [--tags RULES] [--flavor F] [--labels L]
 //          [--secret id=ID,src=FILE|id=ID,env=VAR]... [--build-arg K=V]... [--platform P] [--cache-from S]...
-//          [--cache-to S]... [--network MODE] [--push] [--attest] [--record FILE] [--dry-run]
+//          [--cache-to S]... [--network MODE] [--push] [--attest] [--record FILE] [--log FILE] [--dry-run]
+//   --log FILE  the complete BuildKit log (plain progress), as BuildKit wrote it: for audits and the secret canary
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,7 @@ const OPTIONS = {
   attest: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   record: { type: 'string' },
+  log: { type: 'string' },
 };
 
 export function parseCli(argv) {
@@ -123,7 +125,7 @@ export async function dockerBuild(options) {
   try {
     const iidFile = path.join(tempDir, 'iid');
     const metadataFile = path.join(tempDir, 'metadata.json');
-    const args = [...(buildx ? ['buildx', 'build'] : ['build']), '--file', recipe.dockerfile, '--iidfile', iidFile];
+    const args = [...(buildx ? ['buildx', 'build'] : ['build']), '--progress=plain', '--file', recipe.dockerfile, '--iidfile', iidFile];
     if (buildx) args.push('--metadata-file', metadataFile);
     for (const [key, value] of Object.entries(recipe.args)) args.push('--build-arg', `${key}=${value}`);
     for (const [key, value] of Object.entries(meta.labels)) args.push('--label', `${key}=${value}`);
@@ -145,6 +147,7 @@ export async function dockerBuild(options) {
     }
     console.log(`docker-build: ${project} -> ${tags.join(', ')}`);
     const build = await execa(toolchain.client, args, { cwd: workspaceRoot, env: dockerEnv(toolchain), reject: false, stdio: 'pipe' });
+    if (options.log) writeFileSync(options.log, `${build.stdout}${build.stderr}`, { mode: 0o600 });
     if (build.exitCode !== 0) {
       process.stderr.write(redact(build.stderr.split('\n').slice(-40).join('\n')) + '\n');
       const reason = build.stderr.split('\n').reverse().find((line) => /error:/i.test(line)) ?? `exit ${build.exitCode}`;
