@@ -14,12 +14,15 @@ import { builtImage } from './lib/image-inspection.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 
 export const GATE_SEVERITIES = 'HIGH,CRITICAL';
+// Trivy exits 1 on its own errors (no DB, bad reference, ...): findings get an exit code of their own so the two
+// are never confused.
+export const FINDINGS_EXIT_CODE = 5;
 
 /** Trivy arguments for a mode; exported so tests can check the gate and the report stay distinct. */
 export function trivyArgs(ref, { sarif } = {}) {
   const common = ['image', '--scanners', 'vuln', '--ignorefile', path.join(workspaceRoot, '.trivyignore'), '--no-progress'];
   if (sarif) return [...common, '--format', 'sarif', '--output', sarif, '--exit-code', '0', ref];
-  return [...common, '--severity', GATE_SEVERITIES, '--ignore-unfixed', '--exit-code', '1', ref];
+  return [...common, '--severity', GATE_SEVERITIES, '--ignore-unfixed', '--exit-code', String(FINDINGS_EXIT_CODE), ref];
 }
 
 export async function scan(project, { sarif, allowMissingScanner = false, ref } = {}) {
@@ -40,9 +43,10 @@ export async function scan(project, { sarif, allowMissingScanner = false, ref } 
     fail('trivy is not installed: install it (https://trivy.dev/latest/getting-started/installation/) or pass --allow-missing-scanner to skip scanning explicitly', 3);
   }
   const result = await execa(trivy, trivyArgs(target, { sarif }), { reject: false, stdio: 'inherit' });
-  if (result.exitCode !== 0) {
-    fail(sarif ? `trivy could not write the SARIF report for ${project} (exit ${result.exitCode})` : `${project}: fixable ${GATE_SEVERITIES} vulnerabilities found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`, 1);
+  if (!sarif && result.exitCode === FINDINGS_EXIT_CODE) {
+    fail(`${project}: fixable ${GATE_SEVERITIES} vulnerabilities found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`, 1);
   }
+  if (result.exitCode !== 0) fail(`trivy failed for ${project} (exit ${result.exitCode}), so nothing was ${sarif ? 'reported' : 'gated'}: see its output above`, 1);
   console.log(sarif ? `scan: ${project}: SARIF report written to ${sarif}` : `scan: ${project}: no fixable ${GATE_SEVERITIES} vulnerabilities`);
   return { skipped: false };
 }

@@ -44,14 +44,12 @@ describe('docker-build CLI', () => {
     assert.doesNotMatch(r.stdout, /id=npm_token/);
   });
 
-  test('services get their per-project build args and build FROM the recorded base image', () => {
+  test('services get their per-project build args (needs `nx build catalog`: the tools test target depends on it)', () => {
     const r = cli(['catalog', '--dry-run']);
-    if (r.code !== 0) assert.match(r.stderr, /no build output/, 'only a missing build may stop a dry run');
-    else {
-      assert.match(r.stdout, /--build-arg PROJECT=catalog/);
-      assert.match(r.stdout, /--build-arg PORT=3001/);
-      assert.match(r.stdout, /--file docker\/service\/Dockerfile/);
-    }
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--build-arg PROJECT=catalog/);
+    assert.match(r.stdout, /--build-arg PORT=3001/);
+    assert.match(r.stdout, /--file docker\/service\/Dockerfile/);
   });
 });
 

@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { trivyArgs } from '../scan.mjs';
+import { FINDINGS_EXIT_CODE, trivyArgs } from '../scan.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'scan-test-'));
@@ -26,7 +26,8 @@ describe('trivy arguments', () => {
     const args = trivyArgs('img');
     assert.deepEqual(args.slice(args.indexOf('--severity'), args.indexOf('--severity') + 2), ['--severity', 'HIGH,CRITICAL']);
     assert.ok(args.includes('--ignore-unfixed'));
-    assert.equal(args[args.indexOf('--exit-code') + 1], '1');
+    assert.equal(args[args.indexOf('--exit-code') + 1], String(FINDINGS_EXIT_CODE));
+    assert.notEqual(FINDINGS_EXIT_CODE, 1, 'findings must not share exit 1 with trivy errors');
     assert.equal(args[args.indexOf('--ignorefile') + 1], path.join(workspaceRoot, '.trivyignore'));
   });
   test('report: SARIF with no severity filter and never failing on findings', () => {
@@ -50,10 +51,16 @@ describe('scan CLI', () => {
     assert.match(r.stdout, /SKIPPED catalog: trivy is not installed/);
   });
   test('findings fail the gate with a clear line', () => {
-    const r = scanCli(['catalog', '--ref', 'some/image:tag'], { TRIVY_BIN: fakeTrivy(1) });
+    const r = scanCli(['catalog', '--ref', 'some/image:tag'], { TRIVY_BIN: fakeTrivy(FINDINGS_EXIT_CODE) });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /fixable HIGH,CRITICAL vulnerabilities found/);
-    assert.ok(readFileSync(`${path.join(dir, 'trivy-1')}.args`, 'utf8').split('\n').includes('some/image:tag'));
+    assert.ok(readFileSync(`${path.join(dir, `trivy-${FINDINGS_EXIT_CODE}`)}.args`, 'utf8').split('\n').includes('some/image:tag'));
+  });
+  test('a trivy error (no DB, bad reference) is reported as such, not as findings', () => {
+    const r = scanCli(['catalog', '--ref', 'some/image:tag'], { TRIVY_BIN: fakeTrivy(1) });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /trivy failed for catalog \(exit 1\), so nothing was gated/);
+    assert.doesNotMatch(r.stderr, /vulnerabilities found/);
   });
   test('a clean image passes the gate', () => {
     const r = scanCli(['catalog', '--ref', 'some/image:tag'], { TRIVY_BIN: fakeTrivy(0) });

@@ -49,6 +49,18 @@ describe('base image', () => {
     assert.equal(out.tz, 'Europe/Paris');
   });
 
+  test('ships the tzdata zone files (Node\'s Intl has its own ICU data; other runtimes and libc need these)', () => {
+    const paths = new Set(files.map((f) => f.path));
+    for (const zone of ['/usr/share/zoneinfo/Europe/Paris', '/usr/share/zoneinfo/America/New_York', '/usr/share/zoneinfo/Etc/UTC']) assert.ok(paths.has(zone), zone);
+    assert.equal(files.find((f) => f.path === '/etc/localtime')?.linkpath, '/usr/share/zoneinfo/Etc/UTC');
+  });
+
+  test('carries OCI labels from its package.json', () => {
+    const labels = config.Config.Labels ?? {};
+    for (const key of ['title', 'description', 'licenses', 'revision', 'source', 'created', 'version']) assert.ok(labels[`org.opencontainers.image.${key}`], key);
+    assert.equal(labels['org.opencontainers.image.title'], 'base-image');
+  });
+
   test('keeps dpkg metadata so scanners still see the packages', () => {
     const status = files.filter((f) => f.path.startsWith('/var/lib/dpkg/status.d/')).map((f) => f.path.split('/').pop());
     for (const pkg of ['libc6', 'libstdc++6', 'libgcc-s1', 'ca-certificates', 'tzdata', 'base-files']) assert.ok(status.includes(pkg), `status.d/${pkg}`);
