@@ -310,6 +310,16 @@ function runProcess(command, args, { cwd, env, onOutput, timeoutMs }) {
   });
 }
 
+/** A step's `continue-on-error`: a boolean or an expression (`${{ }}`) that evaluates to one. */
+function continueOnError(step, context) {
+  const value = step['continue-on-error'];
+  if (value === undefined || typeof value === 'boolean') return value === true;
+  const rendered = render(String(value), context);
+  if (rendered === true || rendered === false) return rendered;
+  if (rendered === 'true' || rendered === 'false') return rendered === 'true';
+  throw new RehearsalError(`continue-on-error of step '${step.name ?? step.uses ?? step.run}' is not a boolean: ${value}`);
+}
+
 const SHELLS = {
   bash: (file) => ['bash', ['--noprofile', '--norc', '-eo', 'pipefail', file]],
   sh: (file) => ['sh', ['-e', file]],
@@ -372,7 +382,7 @@ async function runSteps(options) {
     const runIt = evaluateIf(step.if, stepEnvContext);
     if (!runIt) {
       steps[id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
-      results.push({ id, name, kind: step.uses ? 'uses' : 'run', ran: false, outcome: 'skipped', output: '' });
+      results.push({ id, name, kind: step.uses ? 'uses' : 'run', ran: false, outcome: 'skipped', conclusion: 'skipped', output: '' });
       log(`\n--- skipped: ${name}\n`);
       continue;
     }
@@ -422,7 +432,8 @@ async function runSteps(options) {
       if (!substitute) throw new RehearsalError(`no rehearsal substitute for uses: ${step.uses}`);
       if (!dryRun) {
         const inputs = renderMap(step.with, stepEnvContext);
-        const exec = (command, args) => runProcess(command, args, { cwd, env: processEnv, onOutput: log, timeoutMs });
+        // A substitute may add variables of its own (e.g. which scanner binary to use) to the step's environment.
+        const exec = (command, args, { env: extraEnv = {} } = {}) => runProcess(command, args, { cwd, env: { ...processEnv, ...extraEnv }, onOutput: log, timeoutMs });
         const result = (await substitute({ with: inputs, env: processEnv, files, cwd, matrix, github, exec, log })) ?? {};
         exitCode = result.exitCode ?? 0;
         output = result.output ?? '';
@@ -436,10 +447,10 @@ async function runSteps(options) {
     addedPath = [...readFileSync(files.path, 'utf8').split('\n').filter(Boolean).reverse(), ...addedPath];
     summary += readFileSync(files.summary, 'utf8');
     const outcome = exitCode === 0 ? 'success' : 'failure';
-    const conclusion = outcome === 'failure' && step['continue-on-error'] === true ? 'success' : outcome;
+    const conclusion = outcome === 'failure' && continueOnError(step, stepEnvContext) ? 'success' : outcome;
     if (conclusion === 'failure') status.failed = true;
     steps[id] = { outputs, outcome, conclusion };
-    results.push({ id, name, kind, uses: step.uses, ran: true, outcome, exitCode, output, outputs, note, annotations: parseAnnotations(output) });
+    results.push({ id, name, kind, uses: step.uses, ran: true, outcome, conclusion, exitCode, output, outputs, note, annotations: parseAnnotations(output) });
   }
 
   const outputsContext = { ...jobContext, env: { ...jobEnv, ...addedEnv }, steps, runner };

@@ -174,6 +174,37 @@ jobs:
     assert.equal(existsSync(canary), false);
   });
 
+  test('a substitute can add variables to the environment of what it runs; continue-on-error as an expression', async () => {
+    const small = YAML.parse(`
+on: push
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: some/action@0000000000000000000000000000000000000000
+        continue-on-error: \${{ 1 == 1 }}
+      - run: echo after
+`);
+    const seen = [];
+    const result = await runJob({
+      workflow: small,
+      jobId: 'one',
+      github: githubContext({ eventName: 'push', payload: {}, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/heads/main', workspace: dir }),
+      eventPath: '/dev/null',
+      baseEnv: { PATH: process.env.PATH },
+      uses: {
+        'some/action': async ({ exec }) => {
+          const run = await exec('sh', ['-c', 'echo "$EXTRA"; exit 3'], { env: { EXTRA: 'from-the-substitute' } });
+          seen.push(run.output.trim());
+          return run;
+        },
+      },
+    });
+    assert.deepEqual(seen, ['from-the-substitute']);
+    assert.deepEqual(result.steps.map((step) => `${step.outcome}/${step.conclusion}`), ['failure/success', 'success/success']);
+    assert.equal(result.result, 'success');
+  });
+
   test('an action without a substitute is an error, not a skip', async () => {
     await assert.rejects(
       runJob({ workflow, jobId: 'build', github, eventPath: '/dev/null', baseEnv: { PATH: process.env.PATH }, matrix: { project: 'a' }, needs: { plan: { result: 'success', outputs: {} } }, uses: {} }),
