@@ -151,6 +151,18 @@ describe('hardening', () => {
     }
   });
 
+  test('every npm ci runs no dependency install scripts (--ignore-scripts), in every job', () => {
+    const installs = allSteps.filter((s) => /\bnpm (ci|install|i)\b/.test(s.step.run ?? ''));
+    assert.ok(installs.length >= 6, `found ${installs.length} installs`);
+    for (const { file, job, step } of installs) {
+      for (const line of String(step.run).split('\n').filter((l) => /\bnpm (ci|install|i)\b/.test(l))) {
+        assert.match(line, /\bnpm ci\b/, `${file} job ${job}: '${line.trim()}' (lockfile installs only)`);
+        assert.match(line, /\s--ignore-scripts\b/, `${file} job ${job}: '${line.trim()}' lacks --ignore-scripts`);
+      }
+    }
+    for (const { file, id, job } of allJobs) assert.ok(/\bnpm ci\b/.test(runText(job)), `${file} job ${id} installs with npm ci`);
+  });
+
   test('the PR workflow never asks for an OIDC token or attestations', () => {
     for (const [id, job] of jobsOf(pr)) {
       assert.equal(job.permissions['id-token'], undefined, id);
