@@ -250,3 +250,73 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     assert.equal(names.includes('Fork pull request (no secrets, read-only token)'), false);
   });
 });
+
+// Conditions of the real workflows with every run: script replaced by a no-op and the actions by substitutes whose
+// exit codes a test chooses: what a failed gate or a failed code-scanning step does to the push, signature and
+// attestation steps (the e2e rehearsal runs the PR job for real; publish's image jobs cannot run here).
+describe('gate and code scanning: which steps a failure stops (real conditions, no-op steps)', () => {
+  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-qemu-action', 'docker/setup-buildx-action', 'crazy-max/ghaction-github-runtime', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance'];
+  const isGateStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format !== 'sarif';
+  const isReportStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format === 'sarif';
+  const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
+  const publishes = (step) => /tools\/push\.mjs|--push\b|cosign sign\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || step.uses?.startsWith('actions/attest-build-provenance@');
+
+  async function rehearse(file, jobId, failing) {
+    const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows', file));
+    const job = workflow.jobs[jobId];
+    const exitOf = (step) => (failing === 'gate' && isGateStep(step)) || (failing === 'report' && isReportStep(step)) || (failing === 'upload' && isUploadStep(step)) ? 1 : 0;
+    const uses = Object.fromEntries(ACTIONS.map((action) => [action, () => ({})]));
+    // Substitutes see their inputs, not their step: the gate and the report differ by format.
+    const calls = [];
+    for (const action of ['aquasecurity/trivy-action', 'github/codeql-action/upload-sarif']) {
+      uses[action] = ({ with: inputs }) => {
+        calls.push({ action, inputs });
+        return { exitCode: exitOf({ uses: `${action}@substitute`, with: inputs }) };
+      };
+    }
+    const prPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'acme/shop' } } }, repository: { full_name: 'acme/shop', private: false } };
+    const github = file === 'pr.yml'
+      ? githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir })
+      : githubContext({ eventName: 'push', payload: { repository: { full_name: 'acme/shop', private: false } }, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/heads/main', workspace: dir });
+    const result = await runJob({
+      workflow,
+      jobId,
+      github,
+      eventPath: '/dev/null',
+      baseEnv: { PATH: process.env.PATH },
+      uses,
+      skipRuns: [{ match: /^/, reason: 'conditions only' }],
+      secrets: {},
+      matrix: jobId === 'base' ? null : { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
+      needs: { plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } }, base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } } },
+    });
+    assert.equal(result.steps.length, job.steps.length);
+    return { result, steps: job.steps.map((step, i) => ({ step, ran: result.steps[i].ran, conclusion: result.steps[i].conclusion })), calls };
+  }
+
+  const jobs = [['pr.yml', 'image'], ['publish.yml', 'base'], ['publish.yml', 'image']];
+  for (const [file, jobId] of jobs) {
+    test(`${file} ${jobId}: findings (a failed gate) stop every push, signature and attestation; the SARIF report still goes up`, async () => {
+      const { result, steps, calls } = await rehearse(file, jobId, 'gate');
+      assert.equal(result.result, 'failure');
+      const gate = steps.findIndex(({ step }) => isGateStep(step));
+      // publish.yml logs in before the gate (the service build pulls the pushed base); pr.yml only to push.
+      const publishing = steps.filter(({ step }, i) => publishes(step) || (i > gate && step.uses?.startsWith('docker/login-action@')));
+      assert.ok(publishing.length >= 2);
+      for (const { step, ran } of publishing) assert.equal(ran, false, `'${step.name}' must not run after findings`);
+      assert.deepEqual(calls.map((c) => (c.action === 'aquasecurity/trivy-action' ? `trivy:${c.inputs.format}` : 'upload')), ['trivy:table', 'trivy:sarif', 'upload']);
+    });
+
+    for (const failing of ['report', 'upload']) {
+      test(`${file} ${jobId}: a failed SARIF ${failing} does not stop the push, signature or attestation`, async () => {
+        const { result, steps } = await rehearse(file, jobId, failing);
+        assert.equal(result.result, 'success');
+        const publishing = steps.filter(({ step }) => publishes(step));
+        assert.ok(publishing.length >= 2);
+        for (const { step, ran, conclusion } of publishing) assert.ok(ran && conclusion === 'success', `'${step.name}' runs`);
+        const failed = steps.find(({ step }) => (failing === 'report' ? isReportStep(step) : isUploadStep(step)));
+        assert.equal(failed.conclusion, 'success', 'continue-on-error');
+      });
+    }
+  }
+});
