@@ -320,3 +320,29 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
     }
   }
 });
+
+describe('publish.yml: publishes only from main or a v* tag (plan guard), manual runs included', () => {
+  const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/publish.yml'));
+  const uses = Object.fromEntries(['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas'].map((a) => [a, () => ({})]));
+  const cases = [
+    ['push', 'refs/heads/main', 'success'],
+    ['push', 'refs/tags/v1.2.3', 'success'],
+    ['workflow_dispatch', 'refs/heads/main', 'success'],
+    ['workflow_dispatch', 'refs/tags/v2.0.0', 'success'],
+    ['workflow_dispatch', 'refs/heads/feature/x', 'skipped'],
+    ['workflow_dispatch', 'refs/tags/nightly', 'skipped'],
+    ['workflow_dispatch', 'refs/heads/mainline', 'skipped'],
+  ];
+  for (const [eventName, ref, expected] of cases) {
+    test(`${eventName} ${ref}: plan ${expected}${expected === 'skipped' ? ', and base and image with it' : ''}`, async () => {
+      const eventPayload = { ref, repository: { full_name: 'acme/shop', private: false } };
+      const github = githubContext({ eventName, payload: eventPayload, repository: 'acme/shop', sha: 'a'.repeat(40), ref, workspace: dir });
+      const done = await runJobs({ workflow, jobs: expected === 'skipped' ? ['plan', 'base', 'image'] : ['plan'], github, payload: eventPayload, baseEnv: {}, uses, dryRun: true });
+      assert.equal(done.plan.result, expected);
+      if (expected === 'skipped') {
+        assert.equal(done.base.result, 'skipped');
+        assert.equal(done.image.result, 'skipped');
+      }
+    });
+  }
+});

@@ -2,7 +2,7 @@
 // assertions on the parsed YAML. No Docker needed; the end-to-end rehearsal is tools/test/e2e/rehearsal.test.mjs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -121,6 +121,45 @@ describe('hardening', () => {
     assert.deepEqual(publish.on.push.branches, ['main']);
     assert.deepEqual(publish.on.push.tags, ['v*']);
     assert.ok('workflow_dispatch' in publish.on);
+  });
+
+  test('publish publishes only from main or a v* tag, manual runs included (plan guard every job needs)', () => {
+    assert.equal(publish.jobs.plan.if, "github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/v')");
+    const needsOf = (id) => [publish.jobs[id].needs ?? []].flat();
+    const dependsOnPlan = (id) => needsOf(id).some((need) => need === 'plan' || dependsOnPlan(need));
+    for (const [id, job] of jobsOf(publish).filter(([id]) => id !== 'plan')) {
+      assert.ok(dependsOnPlan(id), `job ${id} needs plan (directly or through another job)`);
+      // A status function in a job's if would let it run although the plan was skipped.
+      assert.doesNotMatch(String(job.if ?? ''), /always\(\)|failure\(\)|cancelled\(\)/, `job ${id} is skipped with the plan`);
+    }
+  });
+
+  test('every cosign verify in .github anchors the signer identity (exact, or a ^...$ regexp of publish.yml on main or v*)', () => {
+    const githubDir = path.join(workspaceRoot, '.github');
+    const all = readdirSync(githubDir, { recursive: true }).filter((f) => statSync(path.join(githubDir, f)).isFile());
+    let verifies = 0;
+    for (const file of all) {
+      // A command continued over lines (\ at the end), in scripts and in comments alike.
+      const joined = readFileSync(path.join(githubDir, file), 'utf8').replace(/\\\n\s*(#\s*)?/g, ' ');
+      for (const line of joined.split('\n').filter((l) => /cosign verify\b/.test(l))) {
+        verifies++;
+        const regexp = /--certificate-identity-regexp[= ]'([^']*)'/.exec(line)?.[1];
+        const exact = /--certificate-identity[= ]("[^"]*"|\S+)/.exec(line)?.[1];
+        assert.ok(regexp !== undefined || exact !== undefined, `${file}: '${line.trim()}' names the identity`);
+        if (regexp !== undefined) {
+          assert.match(regexp, /^\^https:\/\/github\\?\.com\/[^/]+\/[^/]+\/\\?\.github\/workflows\/publish\\?\.yml@refs\/\(heads\/main\|tags\/v\.\+\)\$$/, `${file}: anchored identity regexp, got '${regexp}'`);
+          const identity = new RegExp(regexp.replace('<owner>', 'acme').replace('<repo>', 'shop'));
+          assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main'));
+          assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/tags/v1.2.3'));
+          for (const other of ['https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/feature', 'https://github.com/acme/shop/.github/workflows/pr.yml@refs/heads/main', 'https://github.com/evil/x/.github/workflows/publish.yml@refs/heads/main?https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main']) {
+            assert.equal(identity.test(other), false, other);
+          }
+        } else {
+          assert.equal(exact, '"$GITHUB_SERVER_URL/$GITHUB_WORKFLOW_REF"', `${file}: the exact identity of this very run`);
+        }
+      }
+    }
+    assert.ok(verifies >= 3, `checked ${verifies} cosign verify commands`);
   });
 
   test('top-level permissions are empty or read-only', () => {
