@@ -355,10 +355,27 @@ describe('PR image job', () => {
   test('buildx with the docker driver, the base image first, then the service with npm_token from PRIVATE_REPO_TOKEN', () => {
     assert.equal(step((s) => actionOf(s) === 'docker/setup-buildx-action').with.driver, 'docker');
     const base = indexOf(job, (s) => s.run === 'node tools/docker-build.mjs base-image');
-    const service = indexOf(job, (s) => /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN$/.test(s.run ?? ''));
+    const service = indexOf(job, (s) => /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN --tags "\$TAG_RULES"$/.test(s.run ?? ''));
     assert.ok(base !== -1 && service > base);
     assert.equal(job.steps[service].env.NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}');
     assert.ok(indexOf(job, (s) => /npx nx run "\$PROJECT:build"/.test(s.run ?? '')) < base);
+  });
+
+  test("the base image's own tests and the Dockerfile policy run on the built base, before the gate and any push", () => {
+    const base = indexOf(job, (s) => s.run === 'node tools/docker-build.mjs base-image');
+    const tests = indexOf(job, (s) => /^node --test\b/.test(s.run ?? ''));
+    assert.ok(tests > base, 'after the base image is built');
+    const testStep = job.steps[tests];
+    const args = testStep.run.trim().split(/\s+/).slice(2);
+    // Files, not a directory: Node.js 24 (this job's) does not take directories for --test.
+    assert.deepEqual(args, ['docker/base/test/*.test.mjs', 'docker/service/test/dockerfile-policy.test.mjs']);
+    const globbed = readdirSync(path.join(workspaceRoot, 'docker/base/test')).filter((f) => f.endsWith('.test.mjs'));
+    assert.ok(globbed.length > 0, 'the glob finds the base image tests');
+    assert.ok(readdirSync(path.join(workspaceRoot, 'docker/service/test')).includes('dockerfile-policy.test.mjs'));
+    assert.equal(testStep.if, undefined, 'never skipped');
+    assert.equal(testStep['continue-on-error'], undefined, 'a failure fails the job');
+    assert.ok(tests < indexOf(job, isGate), 'before the gate');
+    job.steps.forEach((candidate, index) => isPush(candidate) && assert.ok(index > tests, `before '${candidate.name}'`));
   });
 
   test('fork PRs: secrets, SARIF upload and registry push are skipped visibly', () => {
@@ -371,10 +388,14 @@ describe('PR image job', () => {
     assert.match(step((s) => s.if === "env.HAS_NPM_TOKEN != 'true'").run, /::notice /);
   });
 
-  test('PR tags (pr-N and sha) pushed with tools/push.mjs to the lower-cased GHCR repository of the project', () => {
+  test('PR tags (pr-N and sha), defined once for the job: the build labels with them, tools/push.mjs pushes them', () => {
     const push = step(isPush);
     assert.equal(push.run, 'node tools/push.mjs "$PROJECT" --image "$IMAGE" --tags "$TAG_RULES"');
-    assert.deepEqual(push.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
+    assert.deepEqual(job.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
+    for (const s of job.steps) assert.equal(s.env?.TAG_RULES, undefined, `'${s.name}' uses the job's TAG_RULES`);
+    const builds = job.steps.filter((s) => /tools\/docker-build\.mjs "\$PROJECT"/.test(s.run ?? ''));
+    assert.equal(builds.length, 1);
+    assert.match(builds[0].run, / --tags "\$TAG_RULES"$/);
     assert.equal(pr.env.REGISTRY, 'ghcr.io');
     assert.equal(step((s) => actionOf(s) === 'docker/login-action').with.password, '${{ secrets.GITHUB_TOKEN }}');
   });
