@@ -3,22 +3,27 @@
 // the matrix taken from the plan job's output, against a real registry on 127.0.0.1 (Debian's docker-registry).
 // It runs in a throwaway copy of the working tree with a two-commit history (main + a PR branch changing catalog),
 // so nx affected has a real range and the real dist/docker records and image tags are left alone.
+// The image job is rehearsed twice with the same plan: first the scanner reports findings (the gate must fail and
+// nothing may reach the registry), then a clean scan (the image is pushed with its PR tags).
 //
 // What stands in for the `uses:` steps: checkout/setup-node/login -> nothing (the copy is the checkout, node_modules
 // is linked, the local registry needs no login); nx-set-shas -> `git merge-base main HEAD` into NX_BASE/NX_HEAD;
 // setup-buildx (driver: docker) -> the engine's own BuildKit, which also builds into the local image store;
-// trivy-action -> `node tools/scan.mjs <project> --ref <image-ref> --allow-missing-scanner` (Trivy cannot be
-// installed here: the gate says so in one line); upload-sarif -> recorded, not uploaded. `npm ci` is not executed.
+// trivy-action -> `node tools/scan.mjs <project> --ref <image-ref>` (gate) or `... --sarif <output>` (report), the
+// real gate and report of the tools, with TRIVY_BIN pointing at a stand-in Trivy (Trivy cannot be installed here):
+// a script that records its arguments, writes a SARIF file when asked for one, and as the gate exits 0 (clean) or,
+// with findings, with the exit code scan.mjs passed in --exit-code; upload-sarif -> recorded, not uploaded.
+// `npm ci` is not executed. Every `run:` step runs for real, including the base image's own tests.
 // publish.yml: the `plan` job for a push to main, a release tag and a manual run (which images get published).
 // REHEARSAL_VERBOSE=1 streams the job log to stderr.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, appendFileSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
-import { githubContext, loadWorkflow, runJobs } from '../../lib/gha-rehearsal.mjs';
+import { expandMatrix, githubContext, loadWorkflow, runJob, runJobs } from '../../lib/gha-rehearsal.mjs';
 import { startLocalRegistry } from '../../lib/local-registry.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 
@@ -57,9 +62,12 @@ function copyWorkspace() {
   return { dir, baseSha, headSha: git(dir, 'rev-parse', 'HEAD') };
 }
 
-/** The runner machine's environment, without whatever GitHub Actions context the host process itself has. */
+/**
+ * The runner machine's environment, without whatever GitHub Actions context the host process itself has, and without
+ * NODE_TEST_CONTEXT (set for this test file by `node --test`: with it a `node --test` in a step skips every file).
+ */
 function runnerBaseEnv() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB_|RUNNER_|ACTIONS_|NX_BASE$|NX_HEAD$|IMAGE_PREFIX$)/.test(key)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB_|RUNNER_|ACTIONS_|NX_BASE$|NX_HEAD$|IMAGE_PREFIX$|TRIVY_BIN$|SCAN_ALLOW_MISSING_SCANNER$|NODE_TEST_CONTEXT$)/.test(key)));
   return { ...env, IMAGE_PREFIX, NX_DAEMON: 'false' };
 }
 
@@ -69,14 +77,65 @@ async function registryJson(host, pathname, accept) {
   return response.json();
 }
 
-describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () => {
+/**
+ * A stand-in for Trivy: records the arguments of every call in `<bin>.calls`; asked for SARIF (--format sarif) it
+ * writes a minimal report to --output and exits 0; as the gate it exits 0 when clean and, with findings, with the
+ * code the caller passed in --exit-code (whatever scan.mjs chose for findings, as Trivy itself does).
+ */
+function standInTrivy(dir, name, { findings }) {
+  const bin = path.join(dir, name);
+  const sarif = JSON.stringify({ version: '2.1.0', $schema: 'https://json.schemastore.org/sarif-2.1.0.json', runs: [{ tool: { driver: { name: 'Trivy (rehearsal stand-in)', rules: [] } }, results: [] }] });
+  const verdict = findings
+    ? `echo 'stand-in trivy: Total: 1 (HIGH: 1, CRITICAL: 0), fixable'\nexit "$code"`
+    : `echo 'stand-in trivy: Total: 0 (HIGH: 0, CRITICAL: 0)'\nexit 0`;
+  writeFileSync(
+    bin,
+    `#!/bin/sh
+{ echo '--- call'; printf '%s\\n' "$@"; } >> '${bin}.calls'
+format=table; output=; code=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --format) format=$2; shift ;;
+    --format=*) format=\${1#--format=} ;;
+    --output|-o) output=$2; shift ;;
+    --output=*) output=\${1#--output=} ;;
+    --exit-code) code=$2; shift ;;
+    --exit-code=*) code=\${1#--exit-code=} ;;
+  esac
+  shift
+done
+if [ "$format" = sarif ]; then
+  printf '%s\\n' '${sarif}' > "$output"
+  exit 0
+fi
+${verdict}
+`,
+  );
+  chmodSync(bin, 0o755);
+  const calls = () => {
+    if (!existsSync(`${bin}.calls`)) return [];
+    return readFileSync(`${bin}.calls`, 'utf8').split('--- call\n').filter(Boolean).map((call) => call.replace(/\n$/, '').split('\n'));
+  };
+  return { bin, calls };
+}
+
+/** The value after a flag (`--flag value` or `--flag=value`) in a list of arguments. */
+function flagValue(args, flag) {
+  const at = args.indexOf(flag);
+  if (at !== -1) return args[at + 1];
+  return args.find((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> local registry', () => {
   let registry;
   let workspace;
-  let done;
-  let imageRun;
-  const uploads = [];
-  const log = [];
+  let standIns;
+  let plan;
+  // Two rehearsals of the image job with the same plan: the scanner finds something, then it finds nothing.
+  const runs = { findings: { uses: [], uploads: [], log: [] }, clean: { uses: [], uploads: [], log: [] } };
+  let repositoriesAfterFindings;
   const canary = path.join(os.tmpdir(), `rehearsal-injected-${process.pid}`);
+  const image = () => `${registry.host}/acme-org/shop-repo/catalog`;
 
   // A setup failure (e.g. no Docker Engine) fails every test with its one-line reason instead of cancelling them.
   let setupError;
@@ -96,6 +155,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
     await requireDocker();
     registry = await startLocalRegistry();
     workspace = copyWorkspace();
+    standIns = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-trivy-'));
     const workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/pr.yml'));
     const payload = {
       action: 'synchronize',
@@ -111,6 +171,8 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
       repository: { full_name: REPOSITORY, name: REPOSITORY.split('/')[1], owner: { login: REPOSITORY.split('/')[0] }, default_branch: 'main', private: false },
       sender: { login: 'rehearsal' },
     };
+    const eventPath = path.join(standIns, 'event.json');
+    writeFileSync(eventPath, JSON.stringify(payload, null, 2));
     const github = githubContext({
       eventName: 'pull_request',
       payload,
@@ -122,16 +184,16 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
       workflowFile: '.github/workflows/pr.yml',
     });
     const nothing = (note) => () => ({ note });
-    done = await runJobs({
+    const options = (run, trivy) => ({
       workflow,
-      jobs: ['plan', 'image'],
       github,
       payload,
+      eventPath,
       baseEnv: runnerBaseEnv(),
       workflowEnv: { REGISTRY: registry.host },
       secrets: { PRIVATE_REPO_TOKEN: '' },
       skipRuns: [{ match: /^npm ci\b/, reason: 'dependencies are linked from the checkout (node_modules)' }],
-      log: (text) => (log.push(text), process.env.REHEARSAL_VERBOSE && process.stderr.write(text)),
+      log: (text) => (run.log.push(text), process.env.REHEARSAL_VERBOSE && process.stderr.write(text)),
       uses: {
         'actions/checkout': nothing('the workspace copy is the checkout'),
         'actions/setup-node': nothing(`node ${process.version} of this machine`),
@@ -146,13 +208,17 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
           assert.equal(inputs.driver, 'docker');
           return { note: "the engine's own BuildKit builds into the local image store, as the docker driver does" };
         },
-        'aquasecurity/trivy-action': async ({ with: inputs, matrix, exec }) => {
-          const args = ['tools/scan.mjs', matrix.project, '--ref', inputs['image-ref'], '--allow-missing-scanner'];
-          if (inputs.format === 'sarif') args.push('--sarif', inputs.output);
-          return exec(process.execPath, args);
+        // The gate and the report are two steps of the same action: told apart by their format, as in the workflow.
+        'aquasecurity/trivy-action': ({ with: inputs, matrix, exec }) => {
+          const mode = inputs.format === 'sarif' ? 'report' : 'gate';
+          run.uses.push({ mode, inputs, callsBefore: trivy.calls().length });
+          const args = ['tools/scan.mjs', matrix.project, '--ref', inputs['image-ref']];
+          if (mode === 'report') args.push('--sarif', inputs.output);
+          return exec(process.execPath, args, { env: { TRIVY_BIN: trivy.bin } });
         },
-        'github/codeql-action/upload-sarif': ({ with: inputs }) => {
-          uploads.push(inputs);
+        'github/codeql-action/upload-sarif': ({ with: inputs, cwd }) => {
+          const file = path.join(cwd, inputs.sarif_file);
+          run.uploads.push({ ...inputs, sarif: existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null });
           return { note: `SARIF ${inputs.sarif_file} not uploaded (category ${inputs.category})` };
         },
         'docker/login-action': ({ with: inputs }) => {
@@ -161,7 +227,19 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
         },
       },
     });
-    imageRun = done.image?.runs?.[0];
+
+    // 1. Findings: plan, then the image job; the gate must stop it before anything reaches the registry.
+    runs.findings.trivy = standInTrivy(standIns, 'trivy-findings', { findings: true });
+    const first = await runJobs({ ...options(runs.findings, runs.findings.trivy), jobs: ['plan', 'image'] });
+    plan = first.plan;
+    runs.findings.job = first.image?.runs?.[0];
+    repositoriesAfterFindings = (await registryJson(registry.host, '/v2/_catalog')).repositories ?? [];
+
+    // 2. Clean: the same plan's matrix, the image job again; this time the image is pushed.
+    if (plan.result !== 'success') return;
+    runs.clean.trivy = standInTrivy(standIns, 'trivy-clean', { findings: false });
+    const [matrix] = expandMatrix(JSON.parse(plan.outputs.matrix));
+    runs.clean.job = await runJob({ ...options(runs.clean, runs.clean.trivy), jobId: 'image', matrix, needs: { plan: { result: plan.result, outputs: plan.outputs } } });
   }
 
   after(async () => {
@@ -176,73 +254,154 @@ describe('rehearsal of pr.yml: plan -> image (catalog) -> local registry', () =>
       for (const ref of refs) await docker(['image', 'rm', ref], { reject: false });
       rmSync(workspace.dir, { recursive: true, force: true });
     }
+    if (standIns) rmSync(standIns, { recursive: true, force: true });
     rmSync(canary, { force: true });
   });
 
-  const failureReport = () => log.join('').slice(-4000);
+  const failureReport = (run) => run.log.join('').slice(-4000);
+  const stepOf = (job, predicate) => job.steps.find(predicate);
+  const GATE = /^Trivy gate/;
+  const PUBLISHING = ['Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image'];
 
   test('plan: the matrix comes from tools/affected-matrix.mjs and holds only the changed service, lower-cased', () => {
     ready();
-    assert.equal(done.plan.result, 'success', failureReport());
-    assert.equal(done.plan.outputs.any, 'true');
-    const matrix = JSON.parse(done.plan.outputs.matrix);
+    assert.equal(plan.result, 'success', failureReport(runs.findings));
+    assert.equal(plan.outputs.any, 'true');
+    const matrix = JSON.parse(plan.outputs.matrix);
     assert.deepEqual(
-      matrix.include.map(({ project, image }) => ({ project, image })),
-      [{ project: 'catalog', image: `${registry.host}/acme-org/shop-repo/catalog` }],
+      matrix.include.map(({ project, image: name }) => ({ project, image: name })),
+      [{ project: 'catalog', image: image() }],
     );
   });
 
-  test('image: every step ran in order and succeeded (fork notice skipped for a same-repository PR)', () => {
+  test('findings: the gate step fails, the push steps do not run, and the job fails', () => {
     ready();
-    assert.equal(done.image.runs.length, 1);
-    assert.equal(imageRun.result, 'success', failureReport());
-    const skipped = imageRun.steps.filter((s) => !s.ran).map((s) => s.name);
+    const { job } = runs.findings;
+    assert.equal(job.result, 'failure', failureReport(runs.findings));
+    const gate = stepOf(job, (s) => GATE.test(s.name));
+    assert.equal(gate.outcome, 'failure', gate.output);
+    assert.notEqual(gate.exitCode, 0);
+    assert.match(gate.output, /catalog: fixable HIGH,CRITICAL vulnerabilities found/);
+    // Everything before the gate succeeded: the failure is the gate's, not a broken build.
+    const names = job.steps.map((s) => s.name);
+    assert.ok(job.steps.slice(0, names.indexOf(gate.name)).every((s) => !s.ran || s.outcome === 'success'), failureReport(runs.findings));
+    const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
+    assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)', ...PUBLISHING]);
+  });
+
+  test('findings: the registry has no tag (not even a repository) for the image', async () => {
+    ready();
+    assert.deepEqual(repositoriesAfterFindings, []);
+  });
+
+  test('findings: the SARIF report is still written and uploaded, so code scanning shows them', () => {
+    ready();
+    const { job, uploads } = runs.findings;
+    const report = stepOf(job, (s) => s.id === 'sarif');
+    assert.equal(report.outcome, 'success', report.output);
+    assert.deepEqual(uploads.map((u) => ({ category: u.category, file: u.sarif_file, version: u.sarif?.version })), [{ category: 'image-catalog', file: 'trivy-catalog.sarif', version: '2.1.0' }]);
+  });
+
+  test("the gate runs Trivy with the gate's real arguments, matching the workflow's gate inputs", () => {
+    ready();
+    for (const [name, run] of Object.entries(runs)) {
+      const calls = run.trivy.calls();
+      const gate = run.uses.find((u) => u.mode === 'gate');
+      const args = calls[gate.callsBefore];
+      assert.ok(args, `${name}: the gate called Trivy`);
+      assert.equal(args[0], 'image');
+      assert.equal(args.at(-1), stepOf(run.job, (s) => s.id === 'built').outputs.ref, `${name}: scans the image the build step reported`);
+      assert.equal(gate.inputs['image-ref'], args.at(-1));
+      // The workflow's gate: severity, ignore-unfixed, .trivyignore; the same in the tool the rehearsal runs.
+      assert.equal(gate.inputs.severity, 'HIGH,CRITICAL');
+      assert.equal(flagValue(args, '--severity'), gate.inputs.severity, `${name}: ${args.join(' ')}`);
+      assert.equal(gate.inputs['ignore-unfixed'], 'true');
+      assert.ok(args.includes('--ignore-unfixed'), `${name}: ${args.join(' ')}`);
+      assert.ok(args.includes(path.join(workspace.dir, gate.inputs.trivyignores)) || args.includes(`--ignorefile=${path.join(workspace.dir, gate.inputs.trivyignores)}`), `${name}: the checkout's .trivyignore in ${args.join(' ')}`);
+      assert.notEqual(Number(flagValue(args, '--exit-code') ?? 0), 0, `${name}: findings make Trivy exit non-zero`);
+    }
+  });
+
+  test("the SARIF step's substitute is separate: its own Trivy call, no severity filter, never failing on findings", () => {
+    ready();
+    for (const [name, run] of Object.entries(runs)) {
+      const calls = run.trivy.calls();
+      assert.deepEqual(run.uses.map((u) => u.mode), ['gate', 'report'], name);
+      assert.equal(calls.length, 2, `${name}: one Trivy call per step`);
+      const report = run.uses.find((u) => u.mode === 'report');
+      const args = calls[report.callsBefore];
+      assert.notEqual(report.callsBefore, run.uses.find((u) => u.mode === 'gate').callsBefore);
+      assert.equal(flagValue(args, '--format'), 'sarif');
+      assert.equal(flagValue(args, '--output'), report.inputs.output);
+      assert.equal(flagValue(args, '--exit-code'), '0');
+      assert.equal(args.some((arg) => arg.startsWith('--severity') || arg === '--ignore-unfixed'), false, args.join(' '));
+    }
+  });
+
+  test('clean: every step ran in order and succeeded (fork notice skipped for a same-repository PR)', () => {
+    ready();
+    const { job } = runs.clean;
+    assert.equal(job.result, 'success', failureReport(runs.clean));
+    const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
     assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)']);
-    assert.ok(imageRun.steps.every((s) => !s.ran || s.outcome === 'success'));
+    assert.ok(job.steps.every((s) => !s.ran || s.outcome === 'success'));
+    const names = job.steps.map((s) => s.name);
+    const gate = stepOf(job, (s) => GATE.test(s.name));
+    assert.match(gate.output, /catalog: no fixable HIGH,CRITICAL vulnerabilities/);
+    assert.ok(names.indexOf(gate.name) < names.indexOf('Push the PR tags (after the gate)'));
+    assert.deepEqual(runs.clean.uploads.map((u) => u.category), ['image-catalog']);
+  });
+
+  test("the base image's own tests and the Dockerfile policy ran on the built base, before the service build and the gate", () => {
+    ready();
+    for (const [name, run] of Object.entries(runs)) {
+      const names = run.job.steps.map((s) => s.name);
+      const tests = stepOf(run.job, (s) => /^Test the base image/.test(s.name));
+      assert.ok(tests?.ran, `${name}: the test step ran`);
+      assert.equal(tests.outcome, 'success', tests.output.slice(-3000));
+      assert.match(tests.output, /\bfail 0\b/);
+      assert.match(tests.output, /\bbase image\b/, 'the base image suite ran');
+      assert.match(tests.output, /docker\/service\/Dockerfile/, 'the Dockerfile policy suites ran');
+      assert.ok(names.indexOf('Build the base image') < names.indexOf(tests.name));
+      assert.ok(names.indexOf(tests.name) < names.indexOf('Build the service image'));
+      assert.ok(names.indexOf(tests.name) < names.findIndex((n) => GATE.test(n)));
+    }
   });
 
   test('without PRIVATE_REPO_TOKEN the build goes on without npm_token, and says so', () => {
     ready();
-    const notices = imageRun.steps.flatMap((s) => s.annotations ?? []);
+    const { job } = runs.clean;
+    const notices = job.steps.flatMap((s) => s.annotations ?? []);
     assert.ok(notices.some((a) => a.level === 'notice' && a.title === 'No npm_token'), JSON.stringify(notices));
-    const build = imageRun.steps.find((s) => s.name === 'Build the service image');
+    const build = stepOf(job, (s) => s.name === 'Build the service image');
     assert.match(build.output, /secret 'npm_token' not passed: environment variable NPM_TOKEN is empty/);
   });
 
-  test('the Trivy gate ran before the push and said in one line that trivy is not installed', () => {
-    ready();
-    const names = imageRun.steps.map((s) => s.name);
-    const gate = imageRun.steps.find((s) => s.name.startsWith('Trivy gate'));
-    assert.match(gate.output, /^scan: SKIPPED catalog: trivy is not installed/m);
-    assert.equal(gate.output.split('\n').filter((line) => /trivy/i.test(line)).length, 1, gate.output);
-    assert.ok(names.indexOf(gate.name) < names.indexOf('Push the PR tags (after the gate)'));
-    assert.deepEqual(uploads.map((u) => u.category), ['image-catalog']);
-  });
-
-  test('the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository', async () => {
+  test('clean: the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository', async () => {
     ready();
     const tags = await registry.tags('acme-org/shop-repo/catalog');
-    assert.ok(tags.includes(`pr-${PR_NUMBER}`), `tags: ${tags}`);
-    assert.ok(tags.includes(`sha-${workspace.headSha.slice(0, 7)}`), `tags: ${tags}`);
+    assert.deepEqual([...tags].sort(), [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`].sort());
   });
 
-  test('GITHUB_OUTPUT and the step summary carry what the workflow reads: ref to scan, image, digest, tags', async () => {
+  test('GITHUB_OUTPUT and the step summary carry what the workflow reads; the image is labelled with its PR version', async () => {
     ready();
-    const built = imageRun.steps.find((s) => s.id === 'built');
-    assert.equal(built.outputs.ref, `${IMAGE_PREFIX}/catalog:local`);
-    const pushed = imageRun.steps.find((s) => s.id === 'pushed').outputs;
-    const image = `${registry.host}/acme-org/shop-repo/catalog`;
-    assert.equal(pushed.image, image);
+    const { job } = runs.clean;
+    const built = stepOf(job, (s) => s.id === 'built');
+    // The build used the PR tag rules too, so the local build is named (and labelled) after the PR.
+    assert.equal(built.outputs.ref, `${IMAGE_PREFIX}/catalog:pr-${PR_NUMBER}`);
+    const pushed = stepOf(job, (s) => s.id === 'pushed').outputs;
+    assert.equal(pushed.image, image());
     assert.match(pushed.digest, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(pushed['digest-ref'], `${image}@${pushed.digest}`);
-    assert.deepEqual(pushed.tags.split('\n').sort(), [`${image}:pr-${PR_NUMBER}`, `${image}:sha-${workspace.headSha.slice(0, 7)}`].sort());
-    assert.match(imageRun.summary, /### Image catalog/);
-    assert.ok(imageRun.summary.includes(pushed.digest) && imageRun.summary.includes(`${image}:pr-${PR_NUMBER}`), imageRun.summary);
+    assert.equal(pushed['digest-ref'], `${image()}@${pushed.digest}`);
+    assert.deepEqual(pushed.tags.split('\n').sort(), [`${image()}:pr-${PR_NUMBER}`, `${image()}:sha-${workspace.headSha.slice(0, 7)}`].sort());
+    assert.match(job.summary, /### Image catalog/);
+    assert.ok(job.summary.includes(pushed.digest) && job.summary.includes(`${image()}:pr-${PR_NUMBER}`), job.summary);
     // The digest in the outputs is the manifest the registry serves, and its config is the built image.
     const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
     const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/blobs/${manifest.config.digest}`);
     assert.equal(config.config.User, '65532:65532');
     assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);
+    assert.equal(config.config.Labels['org.opencontainers.image.version'], `pr-${PR_NUMBER}`);
   });
 
   test('the PR title and branch name (untrusted) were never executed', () => {
