@@ -1,6 +1,8 @@
 // The workflow rehearsal runner (tools/lib/gha-rehearsal.mjs) on its own: expressions as GitHub evaluates them,
-// file commands, matrices, a small job executed for real (no Docker), and which steps of pr.yml's image job run for
-// same-repository and fork PRs. The full rehearsal of pr.yml against a registry is tools/test/e2e/rehearsal.test.mjs.
+// file commands, matrices, a small job executed for real (no Docker), which steps of pr.yml's image job run for
+// same-repository and fork PRs, what a failed gate or a failed SARIF report/upload stops in pr.yml and publish.yml,
+// and publish.yml's branch/tag guard. The full rehearsal of pr.yml against a registry is
+// tools/test/e2e/rehearsal.test.mjs.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
