@@ -39,18 +39,23 @@ const OPTIONS = {
   log: { type: 'string' },
 };
 
+/** `--build-arg K=V` values (repeatable) as an object; a value without `=` is a usage error. */
+export function parseBuildArgs(pairs = []) {
+  const buildArgs = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) fail(`--build-arg expects KEY=VALUE, got '${pair}'`);
+    buildArgs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return buildArgs;
+}
+
 export function parseCli(argv) {
   const { values, positionals } = parseCliArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/docker-build.mjs catalog');
   const [project] = positionals;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(project)) fail(`invalid project name '${project}'`);
-  const buildArgs = {};
-  for (const pair of values['build-arg'] ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq < 1) fail(`--build-arg expects KEY=VALUE, got '${pair}'`);
-    buildArgs[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return { project, ...values, buildArgs, secrets: (values.secret ?? []).map(parseSecretSpec) };
+  return { project, ...values, buildArgs: parseBuildArgs(values['build-arg']), secrets: (values.secret ?? []).map(parseSecretSpec) };
 }
 
 /** Where a project's image recipe lives and which build args it always needs. */

@@ -7,7 +7,7 @@
 //   --registry  where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
 //   --tags      tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
 import { appendFileSync } from 'node:fs';
-import { BASE_PROJECT, dockerBuild } from './docker-build.mjs';
+import { BASE_PROJECT, dockerBuild, parseBuildArgs } from './docker-build.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { execa } from './lib/exec.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
@@ -35,6 +35,7 @@ export function parsePipelineArgs(argv) {
   if (values.registry && values['no-push']) fail('--registry and --no-push exclude each other');
   if (values.registry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(values.registry)) fail(`invalid --registry '${values.registry}' (expected host[:port][/path])`);
   for (const spec of values.secret ?? []) parseSecretSpec(spec);
+  parseBuildArgs(values['build-arg']);
   return values;
 }
 
@@ -69,8 +70,7 @@ export async function pipeline(options) {
   console.log(`pipeline: affected ${projects.join(', ')}${baseAffected ? ' (base image changed)' : ''}`);
   await execa('npx', ['nx', 'run-many', '-t', 'build', `--projects=${projects.join(',')}`, '--outputStyle=static'], { cwd: workspaceRoot, env: nxEnv(), stdio: 'inherit' });
   const secrets = (options.secret ?? []).map(parseSecretSpec);
-  const buildArgs = {};
-  for (const pair of options['build-arg'] ?? []) buildArgs[pair.slice(0, pair.indexOf('='))] = pair.slice(pair.indexOf('=') + 1);
+  const buildArgs = parseBuildArgs(options['build-arg']);
   // The base is always (re)built first, so services never build FROM a stale base; BuildKit makes an unchanged one instant.
   await dockerBuild({ project: BASE_PROJECT, secrets: [], buildArgs: {} });
   const results = [];

@@ -11,6 +11,7 @@ for (const [args, message] of [
   [['--registry', 'ghcr.io/acme', '--no-push'], /exclude each other/],
   [['--registry', 'not a registry!'], /invalid --registry/],
   [['--no-push', '--secret', 'nonsense'], /--secret expects/],
+  [['--no-push', '--build-arg', 'NOEQUALS'], /--build-arg expects KEY=VALUE/],
   [['--no-push', '--what'], /Unknown option/],
 ]) {
   test(`pipeline rejects ${JSON.stringify(args)}`, () => {
