@@ -15,9 +15,9 @@ import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { offlineBaseArgs } from './bases.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
+import { BASE_PROJECT } from './lib/nx-affected.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
 
-export const BASE_PROJECT = 'base-image';
 export const recordFile = (project) => path.join(workspaceRoot, 'dist/docker', `${project}.json`);
 
 const OPTIONS = {

@@ -7,9 +7,10 @@
 //   --registry  where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
 //   --tags      tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
 import { appendFileSync } from 'node:fs';
-import { BASE_PROJECT, dockerBuild, parseBuildArgs } from './docker-build.mjs';
+import { dockerBuild, parseBuildArgs } from './docker-build.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { execa } from './lib/exec.mjs';
+import { BASE_PROJECT, affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { push } from './push.mjs';
@@ -41,17 +42,11 @@ export function parsePipelineArgs(argv) {
 
 const nxEnv = () => ({ ...process.env, NX_DAEMON: 'false' });
 
-/** Affected service projects with a docker-build target (all of them with --all), via the matrix tool. */
+/** Affected service projects with a docker-build target (all of them with --all), as the PR matrix computes them. */
 async function selectProjects({ all, base, head }) {
-  if (all) {
-    const { stdout } = await execa('npx', ['nx', 'show', 'projects', '--withTarget=docker-build', '--json'], { cwd: workspaceRoot, env: nxEnv() });
-    const projects = JSON.parse(stdout).filter((p) => p !== BASE_PROJECT).sort();
-    return { projects, baseAffected: true };
-  }
-  const args = ['tools/affected-matrix.mjs', ...(base ? ['--base', base] : []), ...(head ? ['--head', head] : [])];
-  const { stdout } = await execa('node', args, { cwd: workspaceRoot, env: { ...nxEnv(), GITHUB_OUTPUT: '' } });
-  const matrix = JSON.parse(stdout);
-  return { projects: matrix.include.map((entry) => entry.project), baseAffected: Boolean(matrix.baseAffected) };
+  const projects = await affectedProjects({ cwd: workspaceRoot, env: nxEnv(), all, ...affectedRange({ base, head }) });
+  const matrix = buildMatrix(projects);
+  return { projects: matrix.include.map((entry) => entry.project), baseAffected: Boolean(all) || matrix.baseAffected };
 }
 
 function summarize(results) {

@@ -12,8 +12,9 @@ export function affectedRange({ base, head } = {}, env = process.env) {
   return { base: base || env.NX_BASE || undefined, head: head || env.NX_HEAD || undefined };
 }
 
-/** The arguments after `npx --no nx`. */
-export function nxShowProjectsArgs({ base, head, withTarget = 'docker-build' } = {}) {
+/** The arguments after `npx --no nx`; `all` lists every project with the target instead of the affected ones. */
+export function nxShowProjectsArgs({ base, head, withTarget = 'docker-build', all = false } = {}) {
+  if (all) return ['show', 'projects', `--withTarget=${withTarget}`, '--json'];
   const args = ['show', 'projects', '--affected', `--withTarget=${withTarget}`, '--json'];
   if (base) args.push(`--base=${base}`);
   if (head) args.push(`--head=${head}`);
@@ -37,8 +38,8 @@ function parseProjectList(stdout) {
  * Runs `npx --no nx show projects --affected --withTarget=<target> --json [--base --head]` in `cwd`.
  * @returns {Promise<string[]>} project names, sorted
  */
-export function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build' } = {}) {
-  const args = ['--no', 'nx', ...nxShowProjectsArgs({ base, head, withTarget })];
+export function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build', all = false } = {}) {
+  const args = ['--no', 'nx', ...nxShowProjectsArgs({ base, head, withTarget, all })];
   return new Promise((resolve, reject) => {
     execFile('npx', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
       if (error) {
