@@ -14,12 +14,15 @@ export function fail(message, exitCode = 2) {
   throw new CliError(message, exitCode);
 }
 
-/** node:util parseArgs in strict mode; a bad flag becomes a one-line CliError (first sentence of Node's message). */
-export function parseCliArgs(config) {
+/**
+ * node:util parseArgs in strict mode; a bad flag becomes a one-line CliError (first sentence of Node's message, which
+ * goes on with advice about '--'), followed by `hint` when given.
+ */
+export function parseCliArgs(config, { hint = '' } = {}) {
   try {
     return parseArgs({ strict: true, ...config });
   } catch (error) {
-    fail(String(error.message).split('. ')[0].replace(/\.$/, ''));
+    fail(`${String(error.message).split('\n')[0].split('. ')[0].replace(/\.$/, '')}${hint}`);
   }
 }
 

@@ -1,8 +1,7 @@
 // Command line of tools/stack.mjs: one command, a few flags; anything else is one clear line and exit 2.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { fail } from '../cli.mjs';
+import { fail, parseCliArgs } from '../cli.mjs';
 import { workspaceRoot } from '../workspace.mjs';
 
 export const DEFAULT_PROJECT = 'secure-ci';
@@ -34,14 +33,7 @@ const OPTIONS = {
  * @returns {{ command: string|null, help: boolean, file: string, project: string, build: boolean, timeoutMs: number }}
  */
 export function parseStackArgs(argv, { cwd = process.cwd() } = {}) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    // node adds advice about '--' to unknown options; the first sentence is the useful part
-    fail(`${String(error.message).split('\n')[0].replace(/^(Unknown option '[^']*')\..*$/, '$1')} (see --help)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCliArgs({ args: argv, options: OPTIONS, allowPositionals: true }, { hint: ' (see --help)' });
   if (values.help) return { command: null, help: true };
   if (positionals.length === 0) fail(`say what to do: ${COMMANDS.join(', ')} (see --help)`);
   if (positionals.length > 1) fail(`expected one command, got '${positionals.join(' ')}' (see --help)`);
