@@ -1,6 +1,7 @@
+import { DEFAULT_STORE_CAPACITY, MemoryStore } from '@secure-ci/service-kit';
 import { z } from 'zod';
 
-export const MAX_PRODUCTS = 10_000;
+export const MAX_PRODUCTS = DEFAULT_STORE_CAPACITY;
 
 export const newProductSchema = z.strictObject({
   sku: z
@@ -22,10 +23,12 @@ export type AddResult = { ok: true; product: Product } | { ok: false; reason: 'd
 
 /** In-memory products, ids "p-1", "p-2", ... in creation order. */
 export class ProductStore {
-  private readonly byId = new Map<string, Product>();
+  private readonly records: MemoryStore<Product>;
   private nextId = 1;
 
-  constructor(private readonly capacity = MAX_PRODUCTS) {}
+  constructor(capacity = MAX_PRODUCTS) {
+    this.records = new MemoryStore(capacity);
+  }
 
   /** The three products every catalog starts with (ids p-1, p-2, p-3 are stable). */
   static seeded(capacity = MAX_PRODUCTS): ProductStore {
@@ -37,18 +40,18 @@ export class ProductStore {
   }
 
   list(): Product[] {
-    return [...this.byId.values()];
+    return this.records.list();
   }
 
   get(id: string): Product | undefined {
-    return this.byId.get(id);
+    return this.records.get(id);
   }
 
   add(input: NewProduct): AddResult {
     if (this.list().some((p) => p.sku === input.sku)) return { ok: false, reason: 'duplicate-sku' };
-    if (this.byId.size >= this.capacity) return { ok: false, reason: 'full' };
+    if (this.records.full) return { ok: false, reason: 'full' };
     const product: Product = { id: `p-${this.nextId++}`, ...input };
-    this.byId.set(product.id, product);
+    this.records.insert(product);
     return { ok: true, product };
   }
 }

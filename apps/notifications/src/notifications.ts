@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_STORE_CAPACITY, MemoryStore } from '@secure-ci/service-kit';
 import { z } from 'zod';
 
-export const MAX_NOTIFICATIONS = 10_000;
+export const MAX_NOTIFICATIONS = DEFAULT_STORE_CAPACITY;
 
 const message = z.string().trim().min(1).max(2000);
 
@@ -22,23 +23,22 @@ export type Notification = NewNotification & { id: string; status: 'queued'; cre
 
 /** In-memory notification inbox (nothing is actually sent). */
 export class NotificationStore {
-  private readonly byId = new Map<string, Notification>();
+  private readonly records: MemoryStore<Notification>;
 
-  constructor(private readonly capacity = MAX_NOTIFICATIONS) {}
+  constructor(capacity = MAX_NOTIFICATIONS) {
+    this.records = new MemoryStore(capacity);
+  }
 
   list(): Notification[] {
-    return [...this.byId.values()];
+    return this.records.list();
   }
 
   get(id: string): Notification | undefined {
-    return this.byId.get(id);
+    return this.records.get(id);
   }
 
   /** Undefined when the store is full. */
   add(input: NewNotification, now = new Date()): Notification | undefined {
-    if (this.byId.size >= this.capacity) return undefined;
-    const stored: Notification = { id: randomUUID(), ...input, status: 'queued', createdAt: now.toISOString() };
-    this.byId.set(stored.id, stored);
-    return stored;
+    return this.records.insert({ id: randomUUID(), ...input, status: 'queued', createdAt: now.toISOString() });
   }
 }

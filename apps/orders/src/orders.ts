@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_STORE_CAPACITY, MemoryStore } from '@secure-ci/service-kit';
 import { z } from 'zod';
 
-export const MAX_ORDERS = 10_000;
+export const MAX_ORDERS = DEFAULT_STORE_CAPACITY;
 
 export const newOrderSchema = z.strictObject({
   productId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'),
@@ -23,23 +24,22 @@ export interface Order {
 
 /** In-memory orders, newest last. */
 export class OrderStore {
-  private readonly byId = new Map<string, Order>();
+  private readonly records: MemoryStore<Order>;
 
-  constructor(private readonly capacity = MAX_ORDERS) {}
+  constructor(capacity = MAX_ORDERS) {
+    this.records = new MemoryStore(capacity);
+  }
 
   list(): Order[] {
-    return [...this.byId.values()];
+    return this.records.list();
   }
 
   get(id: string): Order | undefined {
-    return this.byId.get(id);
+    return this.records.get(id);
   }
 
   /** Undefined when the store is full. */
   add(order: Omit<Order, 'id' | 'createdAt'>, now = new Date()): Order | undefined {
-    if (this.byId.size >= this.capacity) return undefined;
-    const stored: Order = { id: randomUUID(), ...order, createdAt: now.toISOString() };
-    this.byId.set(stored.id, stored);
-    return stored;
+    return this.records.insert({ id: randomUUID(), ...order, createdAt: now.toISOString() });
   }
 }

@@ -50,5 +50,6 @@ export { kitRoutes, type KitRoute, type KitResponse } from './lib/routes';
 export type { ServiceHandle, ListenOptions } from './lib/service';
 export { installGracefulShutdown, type GracefulShutdown, type GracefulShutdownOptions, type Closable } from './lib/lifecycle';
 export { runService, type RunServiceOptions } from './lib/run-service';
+export { MemoryStore, DEFAULT_STORE_CAPACITY } from './lib/memory-store';
 export { createExpressService, type ExpressRoutes } from './adapters/express';
 export { createFastifyService, type FastifyRoutes } from './adapters/fastify';
