@@ -1,0 +1,73 @@
+// The repository's facts the manifests must agree with, read from where each is defined (never restated here):
+//   services and ports  apps/<service>/project.json  metadata.image.buildArgs.PORT (the image's PORT)
+//   who calls whom       docker/compose/services.yaml  <CALLEE>_URL: http://<callee>:<port> (+ <CALLEE>_API_KEY_FILE)
+//   shutdown grace       libs/service-kit/src/lib/config.ts  SHUTDOWN_GRACE_MS default
+//   development keys     apps/<service>/dev-secrets/api-key
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+
+export class FactsError extends Error {}
+
+const read = (root, file) => {
+  const abs = path.join(root, file);
+  if (!existsSync(abs)) throw new FactsError(`${file} not found`);
+  return readFileSync(abs, 'utf8');
+};
+
+/** Services: every apps/<name>/project.json with an image PORT. */
+function readServices(root) {
+  const services = {};
+  for (const name of readdirSync(path.join(root, 'apps')).sort()) {
+    const file = `apps/${name}/project.json`;
+    if (!existsSync(path.join(root, file))) continue;
+    const project = JSON.parse(read(root, file));
+    const port = project.metadata?.image?.buildArgs?.PORT;
+    if (port === undefined) throw new FactsError(`${file}: no metadata.image.buildArgs.PORT`);
+    if (!/^\d{1,5}$/.test(String(port))) throw new FactsError(`${file}: PORT ${JSON.stringify(port)} is not a port number`);
+    services[project.name ?? name] = { name: project.name ?? name, port: Number(port), devSecret: `apps/${name}/dev-secrets/api-key` };
+  }
+  if (!Object.keys(services).length) throw new FactsError('no service under apps/*/project.json');
+  return services;
+}
+
+/** Calls between services, as the compose definitions wire them: an env var <CALLEE>_URL naming another service. */
+function readCalls(root, services) {
+  const compose = YAML.parse(read(root, 'docker/compose/services.yaml'));
+  const calls = [];
+  for (const [caller, definition] of Object.entries(compose?.services ?? {})) {
+    if (!services[caller]) throw new FactsError(`docker/compose/services.yaml: service ${caller} is not an app under apps/`);
+    for (const [variable, value] of Object.entries(definition.environment ?? {})) {
+      const match = /^([A-Z][A-Z0-9_]*)_URL$/.exec(variable);
+      if (!match) continue;
+      let url;
+      try {
+        url = new URL(String(value));
+      } catch {
+        throw new FactsError(`docker/compose/services.yaml: ${caller} ${variable} is not a URL`);
+      }
+      const callee = url.hostname;
+      if (!services[callee]) continue; // not one of ours (an external dependency)
+      const prefix = match[1];
+      calls.push({ caller, callee, urlVariable: variable, url: `${url.protocol}//${url.host}`, keyFileVariable: definition.environment[`${prefix}_API_KEY_FILE`] ? `${prefix}_API_KEY_FILE` : null });
+    }
+  }
+  return calls;
+}
+
+function readShutdownGraceMs(root) {
+  const file = 'libs/service-kit/src/lib/config.ts';
+  const match = /SHUTDOWN_GRACE_MS:[^\n]*\.default\(([\d_]+)\)/.exec(read(root, file));
+  if (!match) throw new FactsError(`${file}: no SHUTDOWN_GRACE_MS default found`);
+  return Number(match[1].replaceAll('_', ''));
+}
+
+/** The committed development keys (public, for the dev overlay only), by service. */
+function readDevKeys(root, services) {
+  return Object.fromEntries(Object.values(services).filter((s) => existsSync(path.join(root, s.devSecret))).map((s) => [s.name, read(root, s.devSecret)]));
+}
+
+export function readFacts(root) {
+  const services = readServices(root);
+  return { services, calls: readCalls(root, services), shutdownGraceMs: readShutdownGraceMs(root), devKeys: readDevKeys(root, services) };
+}
