@@ -236,8 +236,9 @@ export const RULES = [
         const problems = [];
         if (w.spec.automountServiceAccountToken !== false) problems.push('pod automountServiceAccountToken is not false');
         if (w.spec.serviceAccountName !== w.service) problems.push(`serviceAccountName is ${w.spec.serviceAccountName ?? '(default)'}, not ${w.service}`);
-        const account = ctx.named('ServiceAccount', w.spec.serviceAccountName);
-        if (!account) problems.push(`no ServiceAccount ${w.spec.serviceAccountName}`);
+        const account = w.spec.serviceAccountName && ctx.named('ServiceAccount', w.spec.serviceAccountName);
+        if (w.spec.serviceAccountName && !account) problems.push(`no ServiceAccount ${w.spec.serviceAccountName}`);
+        else if (!account) problems.push('runs as the namespace default ServiceAccount');
         else if (account.automountServiceAccountToken !== false) problems.push(`ServiceAccount/${account.metadata.name} automountServiceAccountToken is not false`);
         return problems;
       }),

@@ -1,0 +1,146 @@
+// Both overlays render with `kubectl kustomize`, every object is valid against the Kubernetes API schema, the
+// production images are digests only, and a missing or too old kubectl is one clear line (never a skip).
+// No cluster is involved: none can be started here (no node or system image can be pulled), so this is the proof.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { checkOverlay, K8S_DIR, WORKSPACE } from '../check.mjs';
+import { render, RenderError } from '../policy/render.mjs';
+import { SCHEMA_VERSION, validateObjects } from '../policy/schema.mjs';
+import { clone, container, facts, find, overlay } from './support.mjs';
+
+const CHECK = path.join(K8S_DIR, 'check.mjs');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'k8s-test-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const kinds = (objects) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+const perService = (name) => ['Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].map((kind) => `${kind}/${name}`);
+
+describe('render', () => {
+  test('dev: the namespace, every service, and the generated development Secrets', async () => {
+    const { objects } = await overlay('dev');
+    const names = kinds(objects).map((n) => n.replace(/^(Secret\/.+-api-key)-[a-z0-9]+$/, '$1'));
+    const expected = ['Namespace/secure-ci-dev', 'NetworkPolicy/default-deny', ...Object.keys(facts.services).flatMap((s) => [...perService(s), `Secret/${s}-api-key`])].sort();
+    assert.deepEqual(names, expected);
+    for (const service of Object.keys(facts.services)) assert.match(container(objects, service).image, new RegExp(`^secure-ci/${service}:local$`));
+  });
+
+  test('production: the namespace and every service at two replicas, no Secret', async () => {
+    const { objects } = await overlay('production');
+    assert.deepEqual(kinds(objects), ['Namespace/secure-ci', 'NetworkPolicy/default-deny', ...Object.keys(facts.services).flatMap(perService)].sort());
+    for (const service of Object.keys(facts.services)) assert.equal(find(objects, 'Deployment', service).spec.replicas, 2);
+  });
+
+  test('production: every container image is by digest (@sha256:), none by a mutable tag', async () => {
+    const { objects } = await overlay('production');
+    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((d) => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers].map((c) => c.image));
+    assert.equal(images.length, Object.keys(facts.services).length);
+    for (const image of images) assert.match(image, /^[^:@]+(:\d+)?\/[^:@]+@sha256:[0-9a-f]{64}$/);
+  });
+
+  test('the dev overlay keys are byte-for-byte the development keys in apps/<service>/dev-secrets/', () => {
+    for (const service of Object.keys(facts.services)) {
+      const copy = readFileSync(path.join(K8S_DIR, 'overlays/dev/dev-secrets', `${service}-api-key`));
+      assert.deepEqual(copy, readFileSync(path.join(WORKSPACE, facts.services[service].devSecret)), service);
+    }
+  });
+
+  test('a deliberately bad overlay on top of production fails the policy (rendered by kubectl, not edited in memory)', async () => {
+    const dir = path.join(tmp, 'bad-overlay');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const base = path.relative(dir, path.join(K8S_DIR, 'overlays/production'));
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${base}`,
+        'patches:',
+        '  - target: { kind: Deployment, name: catalog }',
+        '    patch: |-',
+        '      - op: replace',
+        '        path: /spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation',
+        '        value: true',
+        '      - op: replace',
+        '        path: /spec/template/spec/containers/0/image',
+        '        value: ghcr.io/acme/shop/catalog:latest',
+        '',
+      ].join('\n'),
+    );
+    const { schemaProblems, policyProblems } = await checkOverlay('production', { dir, facts });
+    assert.deepEqual(schemaProblems, []);
+    assert.deepEqual([...new Set(policyProblems.map((p) => p.rule))].sort(), ['images', 'no-privilege-escalation']);
+  });
+
+  test('a broken kustomization is one line naming the overlay', () => {
+    const dir = path.join(tmp, 'broken');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources:\n  - does-not-exist.yaml\n');
+    assert.throws(() => render(dir), (error) => error instanceof RenderError && /^kubectl kustomize .*broken failed: /.test(error.message) && !error.message.includes('\n'));
+  });
+});
+
+describe(`schema (Kubernetes ${SCHEMA_VERSION}, kubernetes-models)`, () => {
+  for (const environment of ['dev', 'production']) {
+    test(`${environment}: every object is valid`, async () => {
+      const { objects, schemaProblems } = await overlay(environment);
+      assert.ok(objects.length >= 17);
+      assert.deepEqual(schemaProblems, []);
+    });
+  }
+
+  test('invalid objects fail: wrong types, a missing required field, an unknown kind', async () => {
+    const { objects } = await overlay('production');
+    const replicas = clone(find(objects, 'Deployment', 'catalog'));
+    replicas.spec.replicas = 'two';
+    const port = clone(find(objects, 'Deployment', 'orders'));
+    port.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+    const noContainers = clone(find(objects, 'Deployment', 'notifications'));
+    delete noContainers.spec.template.spec.containers;
+    const sleep = clone(find(objects, 'Deployment', 'catalog'));
+    sleep.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds = '5s';
+    const policy = clone(find(objects, 'NetworkPolicy', 'catalog'));
+    policy.spec.policyTypes = 'Ingress';
+    const typo = { apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } };
+    const problems = await validateObjects([replicas, port, noContainers, sleep, policy, typo]);
+    assert.equal(problems.length, 6, problems.join('\n'));
+    assert.match(problems[0], /^Deployment\/catalog: .*replicas must be integer/);
+    assert.match(problems[1], /^Deployment\/orders: .*containerPort must be integer/);
+    assert.match(problems[2], /^Deployment\/notifications: .*containers/);
+    assert.match(problems[3], /seconds must be integer/);
+    assert.match(problems[4], /^NetworkPolicy\/catalog: .*policyTypes must be array/);
+    assert.match(problems[5], new RegExp(`apps/v1/Deploymnet is not a Kubernetes ${SCHEMA_VERSION} API type`));
+  });
+});
+
+describe('kubectl missing or too old: one clear line, exit 2', () => {
+  const runCheck = (env) => spawnSync(process.execPath, [CHECK, 'production'], { encoding: 'utf8', env: { HOME: process.env.HOME, ...env } });
+
+  test('no kubectl on PATH', () => {
+    const r = runCheck({ PATH: path.join(tmp, 'empty-bin') });
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^k8s-check: error: kubectl not found on PATH: install kubectl >= 1\.27 \(Kustomize >= 5\): `bash \.ci\/install-kubectl`.*\n$/);
+    assert.equal(r.stderr.split('\n').length, 2, 'exactly one line');
+  });
+
+  test("Debian bookworm's kubectl 1.20 (Kustomize v2.0.3, no components)", () => {
+    const bin = path.join(tmp, 'old-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\necho '{"clientVersion":{"gitVersion":"v1.20.2"},"kustomizeVersion":"v2.0.3"}'\n`);
+    chmodSync(path.join(bin, 'kubectl'), 0o755);
+    const r = runCheck({ PATH: bin });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^k8s-check: error: kubectl's Kustomize v2\.0\.3 is older than 5\.0\.0: install kubectl >= 1\.27/);
+    assert.equal(r.stderr.split('\n').length, 2, 'exactly one line');
+  });
+
+  test('the CLI passes on the real overlays', () => {
+    const r = spawnSync(process.execPath, [CHECK], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^dev: 20 objects valid against the Kubernetes v1\.33\.0 schema; \d+ policy rules pass\nproduction: 17 objects valid/);
+  });
+});
