@@ -6,7 +6,7 @@ import semver from 'semver';
 import YAML from 'yaml';
 
 export const MIN_KUSTOMIZE = '5.0.0';
-export const INSTALL_HINT = 'install kubectl >= 1.27 (Kustomize >= 5): `bash .ci/install-kubectl` on Debian amd64, or https://kubernetes.io/docs/tasks/tools/';
+export const INSTALL_HINT = 'install kubectl >= 1.27 (Kustomize >= 5): `bash .ci/install-kubectl` on Debian (its kubectl package), or https://kubernetes.io/docs/tasks/tools/';
 
 export class RenderError extends Error {}
 
