@@ -76,6 +76,16 @@ function secretFile(workload, container, file) {
   return { volume, item };
 }
 
+/** SELinux and AppArmor settings "baseline" forbids in a pod's or container's securityContext. */
+function securityContextProblems(context, where) {
+  const problems = [];
+  const selinux = context?.seLinuxOptions;
+  if (selinux?.user || selinux?.role) problems.push(`${where}seLinuxOptions sets user or role`);
+  if (selinux?.type && !['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'].includes(selinux.type)) problems.push(`${where}seLinuxOptions type ${selinux.type}`);
+  if (context?.appArmorProfile?.type === 'Unconfined') problems.push(`${where}appArmorProfile Unconfined`);
+  return problems;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The rules
 
@@ -170,15 +180,19 @@ export const RULES = [
   },
   {
     id: 'host-isolation',
-    title: 'baseline: no host namespaces, privileged containers, host ports or host paths; only restricted volume types',
+    title: 'baseline: no host namespaces, privileged containers, host ports, host paths, sysctls, unmasked /proc, custom SELinux or unconfined AppArmor; only restricted volume types',
     check: (ctx) => [
       ...perWorkload(ctx, (w) => [
         ...['hostNetwork', 'hostPID', 'hostIPC'].filter((key) => w.spec[key] === true).map((key) => `${key}: true`),
         ...list(w.spec.volumes).filter((v) => !Object.keys(v).some((key) => RESTRICTED_VOLUMES.includes(key))).map((v) => `volume ${v.name} is of a type restricted forbids (${Object.keys(v).filter((k) => k !== 'name').join(',')})`),
+        ...list(w.spec.securityContext?.sysctls).map((sysctl) => `sysctl ${sysctl.name}`),
+        ...securityContextProblems(w.spec.securityContext, 'pod '),
       ]),
       ...perContainer(ctx, (c) => [
         ...(c.securityContext?.privileged === true ? ['privileged: true'] : []),
         ...list(c.ports).filter((p) => p.hostPort).map((p) => `hostPort ${p.hostPort}`),
+        ...(c.securityContext?.procMount && c.securityContext.procMount !== 'Default' ? [`procMount ${c.securityContext.procMount}`] : []),
+        ...securityContextProblems(c.securityContext, ''),
       ]),
     ],
   },
