@@ -41,6 +41,11 @@ describe('render', () => {
     for (const image of images) assert.match(image, /^[^:@]+(:\d+)?\/[^:@]+@sha256:[0-9a-f]{64}$/);
   });
 
+  test("the k8s project depends on every service (so nx affected runs these tests when a service's facts change)", () => {
+    const project = JSON.parse(readFileSync(path.join(K8S_DIR, 'project.json'), 'utf8'));
+    assert.deepEqual([...project.implicitDependencies].sort(), Object.keys(facts.services).sort());
+  });
+
   test('the dev overlay keys are byte-for-byte the development keys in apps/<service>/dev-secrets/', () => {
     for (const service of Object.keys(facts.services)) {
       const copy = readFileSync(path.join(K8S_DIR, 'overlays/dev/dev-secrets', `${service}-api-key`));
