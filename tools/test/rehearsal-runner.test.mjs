@@ -257,11 +257,12 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
 // exit codes a test chooses: what a failed gate or a failed code-scanning step does to the push, signature and
 // attestation steps (the e2e rehearsal runs the PR job for real; publish's image jobs cannot run here).
 describe('gate and code scanning: which steps a failure stops (real conditions, no-op steps)', () => {
-  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-qemu-action', 'docker/setup-buildx-action', 'crazy-max/ghaction-github-runtime', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance'];
+  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-qemu-action', 'docker/setup-buildx-action', 'crazy-max/ghaction-github-runtime', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance', 'actions/upload-artifact'];
   const isGateStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format !== 'sarif';
   const isReportStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format === 'sarif';
   const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
-  const publishes = (step) => /tools\/push\.mjs|--push\b|cosign sign\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || step.uses?.startsWith('actions/attest-build-provenance@');
+  // The build record upload hands the digest to the Kubernetes override (publish.yml k8s-images): it publishes too.
+  const publishes = (step) => /tools\/push\.mjs|--push\b|cosign sign\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
 
   async function rehearse(file, jobId, failing) {
     const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows', file));

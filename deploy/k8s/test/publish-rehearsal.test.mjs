@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { githubContext, loadWorkflow, runJob } from '../../../tools/lib/gha-rehearsal.mjs';
+import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/lib/gha-rehearsal.mjs';
 import { checkOverlay, WORKSPACE as workspaceRoot } from '../check.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-rehearsal-'));
@@ -46,6 +46,20 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const download = job.steps.find((s) => /^actions\/download-artifact@/.test(s.uses ?? ''));
     assert.equal(download.with.pattern, 'image-record-*');
     assert.equal(download.with['merge-multiple'], true);
+  });
+
+  test('no partial override: the job runs only when the plan had images and every image job succeeded', () => {
+    const condition = workflow.jobs['k8s-images'].if;
+    const when = (plan, image) => {
+      const needs = { plan: { result: plan, outputs: plan === 'success' ? { any: 'true' } : {} }, image: { result: image, outputs: {} } };
+      const results = Object.values(needs).map((need) => need.result);
+      // As the runner decides a job's success(): every job it needs succeeded.
+      return evaluateIf(condition, { github: {}, needs, __status: { failed: results.includes('failure'), cancelled: false, skipped: results.includes('skipped') } });
+    };
+    assert.equal(when('success', 'success'), true);
+    assert.equal(when('success', 'failure'), false, 'one image failed its gate, push or signature');
+    assert.equal(when('success', 'skipped'), false);
+    assert.equal(when('skipped', 'skipped'), false, 'not main or a v* tag');
   });
 
   test('runs the real script over fixture records; the override renders into the production overlay and passes the policy', async () => {
