@@ -4,7 +4,8 @@
 // (policy/rules.mjs) against the repository's facts (policy/facts.mjs). Run it before applying.
 //
 // Usage: node deploy/k8s/check.mjs [dev|production]...   (default: both)
-// Exit 0 when everything passes; 1 with one line per problem; 2 for usage errors or a missing/old kubectl.
+// Exit 0 when everything passes; 1 with one line per problem; 2 for usage errors or an overlay that cannot be rendered
+// (kubectl missing or too old, a broken kustomization).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail, isMain, runMain } from '../../tools/lib/cli.mjs';

@@ -4,6 +4,8 @@
 // Like the API schema itself, it allows unknown fields; a misspelled security field still fails the policy
 // (rules.mjs), because the field the rule reads is then missing.
 export const SCHEMA_VERSION = 'v1.33.0';
+/** The kubernetes-models release SCHEMA_VERSION is true for (deploy/k8s/test checks the installed one). */
+export const MODELS_VERSION = '4.5.1';
 
 /** kubernetes-models' module for an apiVersion and kind: `v1` + `Service` → kubernetes-models/v1/Service. */
 function modulePath(apiVersion, kind) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkOverlay, K8S_DIR, WORKSPACE } from '../check.mjs';
 import { render, RenderError } from '../policy/render.mjs';
-import { SCHEMA_VERSION, validateObjects } from '../policy/schema.mjs';
+import { MODELS_VERSION, SCHEMA_VERSION, validateObjects } from '../policy/schema.mjs';
 import { clone, container, facts, find, overlay } from './support.mjs';
 
 const CHECK = path.join(K8S_DIR, 'check.mjs');
@@ -89,6 +89,12 @@ describe('render', () => {
 });
 
 describe(`schema (Kubernetes ${SCHEMA_VERSION}, kubernetes-models)`, () => {
+  test(`the installed kubernetes-models is ${MODELS_VERSION}, the release generated from ${SCHEMA_VERSION}`, () => {
+    const installed = JSON.parse(readFileSync(path.join(WORKSPACE, 'node_modules/kubernetes-models/package.json'), 'utf8')).version;
+    const pinned = JSON.parse(readFileSync(path.join(WORKSPACE, 'package.json'), 'utf8')).devDependencies['kubernetes-models'];
+    assert.deepEqual([installed, pinned], [MODELS_VERSION, MODELS_VERSION]);
+  });
+
   for (const environment of ['dev', 'production']) {
     test(`${environment}: every object is valid`, async () => {
       const { objects, schemaProblems } = await overlay(environment);
