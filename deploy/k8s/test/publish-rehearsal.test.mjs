@@ -108,8 +108,7 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
 
     // The artifact is a drop-in replacement of the committed component: render production with it.
     const k8s = path.join(dir, 'k8s');
-    cpSync(path.join(workspaceRoot, 'deploy/k8s/base'), path.join(k8s, 'base'), { recursive: true });
-    cpSync(path.join(workspaceRoot, 'deploy/k8s/overlays/production'), path.join(k8s, 'overlays/production'), { recursive: true });
+    cpSync(path.join(workspaceRoot, 'deploy/k8s'), k8s, { recursive: true });
     writeFileSync(path.join(k8s, 'overlays/production/images/kustomization.yaml'), override);
     const { objects, schemaProblems, policyProblems } = await checkOverlay('production', { dir: path.join(k8s, 'overlays/production') });
     assert.deepEqual([...schemaProblems, ...policyProblems], []);
