@@ -41,6 +41,14 @@ describe('render', () => {
     for (const image of images) assert.match(image, /^[^:@]+(:\d+)?\/[^:@]+@sha256:[0-9a-f]{64}$/);
   });
 
+  test('one base per service, each renderable on its own with exactly its five objects; the namespace base too', () => {
+    for (const service of Object.keys(facts.services)) {
+      assert.deepEqual(kinds(render(path.join(K8S_DIR, 'base', service))), perService(service), service);
+    }
+    const namespace = render(path.join(K8S_DIR, 'base/namespace'));
+    assert.deepEqual(kinds(namespace), ['Namespace/secure-ci', 'NetworkPolicy/default-deny'], 'what the README applies before creating the production Secrets');
+  });
+
   test("the k8s project depends on every service (so nx affected runs these tests when a service's facts change)", () => {
     const project = JSON.parse(readFileSync(path.join(K8S_DIR, 'project.json'), 'utf8'));
     assert.deepEqual([...project.implicitDependencies].sort(), Object.keys(facts.services).sort());
