@@ -3,6 +3,8 @@
 //   who calls whom       docker/compose/services.yaml  <CALLEE>_URL: http://<callee>:<port> (+ <CALLEE>_API_KEY_FILE)
 //   shutdown grace       libs/service-kit/src/lib/config.ts  SHUTDOWN_GRACE_MS default
 //   development keys     apps/<service>/dev-secrets/api-key
+//   the images' user     docker/service/Dockerfile  the last USER uid:gid (the final stage every service image is)
+//   runtime limits       docker/compose/hardening.yaml  mem_limit, cpus (Kubernetes limits match compose)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -67,7 +69,32 @@ function readDevKeys(root, services) {
   return Object.fromEntries(Object.values(services).filter((s) => existsSync(path.join(root, s.devSecret))).map((s) => [s.name, read(root, s.devSecret)]));
 }
 
+function readImageUser(root) {
+  const file = 'docker/service/Dockerfile';
+  const users = [...read(root, file).matchAll(/^USER\s+(\d+):(\d+)\s*$/gm)];
+  if (!users.length) throw new FactsError(`${file}: no numeric USER uid:gid`);
+  const [, uid, gid] = users.at(-1);
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** compose's mem_limit (256m: MiB, as Docker counts) in bytes and cpus as a number of CPUs. */
+function readComposeLimits(root) {
+  const file = 'docker/compose/hardening.yaml';
+  const hardened = YAML.parse(read(root, file))?.services?.hardened ?? {};
+  const memory = /^(\d+)([kmg])$/i.exec(String(hardened.mem_limit ?? ''));
+  const cpus = Number(hardened.cpus);
+  if (!memory || !(cpus > 0)) throw new FactsError(`${file}: services.hardened needs mem_limit (e.g. 256m) and cpus`);
+  return { memoryBytes: Number(memory[1]) * 1024 ** ({ k: 1, m: 2, g: 3 })[memory[2].toLowerCase()], cpus };
+}
+
 export function readFacts(root) {
   const services = readServices(root);
-  return { services, calls: readCalls(root, services), shutdownGraceMs: readShutdownGraceMs(root), devKeys: readDevKeys(root, services) };
+  return {
+    services,
+    calls: readCalls(root, services),
+    shutdownGraceMs: readShutdownGraceMs(root),
+    devKeys: readDevKeys(root, services),
+    imageUser: readImageUser(root),
+    limits: readComposeLimits(root),
+  };
 }

@@ -4,7 +4,6 @@
 // deploy/k8s/test/rules.test.mjs proves every rule can fail with a deliberately bad manifest.
 // Pod Security Standards: https://kubernetes.io/docs/concepts/security/pod-security-standards/
 
-export const UID = 65532;
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const PSS_LEVEL = 'restricted';
 export const PSS_MODES = ['enforce', 'audit', 'warn'];
@@ -41,6 +40,13 @@ export function inspect(objects, facts, environment) {
     named: (kind, name) => of(kind).find((object) => object.metadata?.name === name),
     policiesFor: (workload) => of('NetworkPolicy').filter((policy) => labelsMatch(policy.spec?.podSelector?.matchLabels ?? {}, workload.labels) && !policy.spec?.podSelector?.matchExpressions),
   };
+}
+
+const SUFFIXES = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+/** A Kubernetes quantity ("500m", "0.5", "256Mi") as a number; NaN when it is not one. */
+function quantity(value) {
+  const match = /^(\d+(?:\.\d+)?)(m|k|M|G|Ki|Mi|Gi)?$/.exec(String(value ?? ''));
+  return match ? Number(match[1]) * (match[2] ? SUFFIXES[match[2]] : 1) : NaN;
 }
 
 /** A container's env as a map of literal values (valueFrom entries map to undefined). */
@@ -132,11 +138,14 @@ export const RULES = [
   },
   {
     id: 'run-as-user-group',
-    title: `runAsUser and runAsGroup ${UID} (the images' nonroot user), no container overriding them`,
-    check: (ctx) => [
-      ...perWorkload(ctx, (w) => ['runAsUser', 'runAsGroup'].filter((key) => w.spec.securityContext?.[key] !== UID).map((key) => `pod securityContext.${key} is not ${UID}`)),
-      ...perContainer(ctx, (c) => ['runAsUser', 'runAsGroup'].filter((key) => c.securityContext?.[key] !== undefined && c.securityContext[key] !== UID).map((key) => `securityContext.${key} is ${c.securityContext[key]}, not ${UID}`)),
-    ],
+    title: "runAsUser and runAsGroup the images' USER (65532:65532, docker/service/Dockerfile), no container overriding them",
+    check: (ctx) => {
+      const expected = { runAsUser: ctx.facts.imageUser.uid, runAsGroup: ctx.facts.imageUser.gid };
+      return [
+        ...perWorkload(ctx, (w) => Object.entries(expected).filter(([key, id]) => w.spec.securityContext?.[key] !== id).map(([key, id]) => `pod securityContext.${key} is not ${id}`)),
+        ...perContainer(ctx, (c) => Object.entries(expected).filter(([key, id]) => c.securityContext?.[key] !== undefined && c.securityContext[key] !== id).map(([key, id]) => `securityContext.${key} is ${c.securityContext[key]}, not ${id}`)),
+      ];
+    },
   },
   {
     id: 'seccomp',
@@ -214,8 +223,18 @@ export const RULES = [
   },
   {
     id: 'resources',
-    title: 'CPU and memory requests and limits in every container',
-    check: (ctx) => perContainer(ctx, (c) => ['requests', 'limits'].flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `no ${kind}.${r}`))),
+    title: 'CPU and memory requests and limits in every container, the limits those of compose (docker/compose/hardening.yaml)',
+    check: (ctx) =>
+      perContainer(ctx, (c) => {
+        const missing = ['requests', 'limits'].flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `no ${kind}.${r}`));
+        if (missing.length) return missing;
+        const problems = [];
+        const { memoryBytes, cpus } = ctx.facts.limits;
+        if (quantity(c.resources.limits.memory) !== memoryBytes) problems.push(`limits.memory ${c.resources.limits.memory} is not compose's ${memoryBytes / 1024 ** 2}Mi`);
+        if (quantity(c.resources.limits.cpu) !== cpus) problems.push(`limits.cpu ${c.resources.limits.cpu} is not compose's ${cpus}`);
+        for (const r of ['cpu', 'memory']) if (!(quantity(c.resources.requests[r]) <= quantity(c.resources.limits[r]))) problems.push(`requests.${r} ${c.resources.requests[r]} is above limits.${r}`);
+        return problems;
+      }),
   },
   {
     id: 'prestop-sleep',

@@ -22,6 +22,8 @@ describe('the rendered overlays pass every rule', () => {
     assert.deepEqual(SERVICES, ['catalog', 'notifications', 'orders']);
     assert.deepEqual(facts.calls.map((c) => `${c.caller}->${c.callee} ${c.urlVariable} ${c.keyFileVariable}`), ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE']);
     assert.equal(facts.shutdownGraceMs, 10_000);
+    assert.deepEqual(facts.imageUser, { uid: 65532, gid: 65532 });
+    assert.deepEqual(facts.limits, { memoryBytes: 256 * 1024 ** 2, cpus: 0.5 });
   });
   for (const environment of ['dev', 'production']) {
     test(`${environment}: no rule fails (${RULES.length} rules)`, async () => {
@@ -69,6 +71,9 @@ const spoilers = [
   ['probes', 'a TCP readiness probe', 'production', (o) => (container(o, 'notifications').readinessProbe = { tcpSocket: { port: 'http' } })],
   ['resources', 'no memory limit', 'production', (o) => delete container(o, 'orders').resources.limits.memory],
   ['resources', 'no CPU request', 'dev', (o) => delete container(o, 'catalog').resources.requests.cpu],
+  ['resources', 'a memory limit other than compose', 'production', (o) => (container(o, 'notifications').resources.limits.memory = '1Gi')],
+  ['resources', 'a CPU limit other than compose', 'dev', (o) => (container(o, 'orders').resources.limits.cpu = '2')],
+  ['resources', 'a request above its limit', 'production', (o) => (container(o, 'catalog').resources.requests.memory = '512Mi')],
   ['prestop-sleep', 'no preStop', 'production', (o) => delete container(o, 'notifications').lifecycle],
   ['prestop-sleep', 'an exec preStop (no shell in the image)', 'production', (o) => (container(o, 'catalog').lifecycle.preStop = { exec: { command: ['sleep', '5'] } })],
   ['termination-grace', 'grace equal to sleep + shutdown grace', 'production', (o) => (podSpec(o, 'orders').terminationGracePeriodSeconds = 15)],
@@ -147,6 +152,10 @@ describe('the manifests cannot drift from the repository facts', () => {
   test('a new service under apps/: coverage fails until it has its base', () => {
     const changed = withFacts((f) => (f.services.billing = { name: 'billing', port: 3004, devSecret: 'apps/billing/dev-secrets/api-key' }));
     assert.ok(failingRules(dev, 'dev', changed).includes('coverage'));
+  });
+  test("the images' USER or compose's limits change: the user and resources rules fail", () => {
+    assert.ok(failingRules(production, 'production', withFacts((f) => (f.imageUser = { uid: 10001, gid: 10001 }))).includes('run-as-user-group'));
+    assert.ok(failingRules(dev, 'dev', withFacts((f) => (f.limits.memoryBytes = 512 * 1024 ** 2))).includes('resources'));
   });
   test("the kit's SHUTDOWN_GRACE_MS default matters where a Deployment does not set it", () => {
     const objects = clone(production);
