@@ -301,6 +301,8 @@ export const RULES = [
         (p) => sameKeys(p.spec?.podSelector ?? {}, []) && sameKeys(Object.fromEntries(list(p.spec?.policyTypes).map((t) => [t, 1])), ['Ingress', 'Egress']) && !list(p.spec.ingress).length && !list(p.spec.egress).length,
       );
       const problems = denyAll ? [] : ['no NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] that allows nothing'];
+      // The network rules read matchLabels; a matchExpressions selector anywhere would escape them, so it is refused.
+      for (const policy of ctx.of('NetworkPolicy')) if (JSON.stringify(policy.spec ?? {}).includes('"matchExpressions"')) problems.push(`NetworkPolicy/${policy.metadata?.name} uses matchExpressions (the checks read matchLabels only)`);
       for (const w of ctx.workloads) {
         const own = ctx.policiesFor(w).filter((p) => !sameKeys(p.spec.podSelector ?? {}, []));
         for (const type of ['Ingress', 'Egress']) if (!own.some((p) => list(p.spec.policyTypes).includes(type))) problems.push(`${w.where}: no NetworkPolicy of its own restricts ${type}`);

@@ -87,6 +87,7 @@ const spoilers = [
   ['pod-disruption-budget', 'one replica in production', 'production', (o) => (find(o, 'Deployment', 'notifications').spec.replicas = 1)],
   ['network-default-deny', 'no namespace-wide default deny', 'production', (o) => o.splice(o.indexOf(find(o, 'NetworkPolicy', 'default-deny')), 1)],
   ['network-default-deny', 'the default deny allows all ingress', 'dev', (o) => (find(o, 'NetworkPolicy', 'default-deny').spec.ingress = [{}])],
+  ['network-default-deny', 'a policy selecting by matchExpressions (which the checks do not read)', 'production', (o) => o.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'extra', namespace: 'secure-ci' }, spec: { podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['catalog'] }] }, ingress: [{}] } })],
   ['network-default-deny', "a service's policy without Egress", 'production', (o) => (find(o, 'NetworkPolicy', 'notifications').spec.policyTypes = ['Ingress'])],
   ['network-ingress-callers', 'an undeclared caller', 'production', (o) => find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from.push({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } })],
   ['network-ingress-callers', 'ingress from every namespace', 'dev', (o) => (find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from = [{ namespaceSelector: {} }])],
