@@ -210,13 +210,20 @@ export function offlineBaseArgs(targetArch) {
   return args;
 }
 
-/** The offline DEBIAN_IMAGE of a Debian suite (bookworm), or the upstream-style ref when there are no stand-ins. */
+/** Upstream Debian images of the suites other than the default one (the default is the Dockerfile's DEBIAN_IMAGE). */
+export const OTHER_SUITE_IMAGES = { bookworm: 'debian:12.12-slim' };
+
+/** The DEBIAN_IMAGE that builds the base on `suite`: the offline stand-in where stand-ins are used, else upstream. */
 export function debianImageFor(suite) {
   const bases = readBases();
-  if (!bases.offline) return Object.entries(DEBIAN_SUITES).find(([, name]) => name === suite) ? null : fail(`unknown Debian suite '${suite}'`);
-  const ref = bases.suites?.[suite]?.DEBIAN_IMAGE;
-  if (!ref) fail(`no offline Debian ${suite} stand-in: run node tools/bases.mjs --suite ${suite}`);
-  return ref;
+  if (bases.offline) {
+    const ref = bases.suites?.[suite]?.DEBIAN_IMAGE;
+    if (!ref) fail(`no offline Debian ${suite} stand-in: run node tools/bases.mjs --suite ${suite}`);
+    return ref;
+  }
+  const upstream = upstreamRefs().DEBIAN_IMAGE;
+  if (debianSuite(upstream) === suite) return upstream;
+  return OTHER_SUITE_IMAGES[suite] ?? fail(`unknown Debian suite '${suite}' (choose from ${Object.values(DEBIAN_SUITES).join(', ')})`);
 }
 
 if (isMain(import.meta.url)) {
