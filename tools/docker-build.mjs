@@ -4,7 +4,9 @@
 //
 // Usage: node tools/docker-build.mjs <project> [--image REPO] [--tag REF]... [--tags RULES] [--flavor F] [--labels L]
 //          [--secret id=ID,src=FILE|id=ID,env=VAR]... [--build-arg K=V]... [--platform P] [--cache-from S]...
-//          [--cache-to S]... [--network MODE] [--push] [--attest] [--record FILE] [--log FILE] [--dry-run]
+//          [--cache-to S]... [--network MODE] [--no-cache] [--push] [--attest] [--record FILE] [--log FILE] [--dry-run]
+//   --platform P  one platform builds for that architecture on this one (cross-built, no emulation); an architecture
+//                 other than the engine's gets tags suffixed -<arch> and its record in dist/docker/<project>.<arch>.json
 //   --log FILE  the complete BuildKit log (plain progress), as BuildKit wrote it: for audits and the secret canary
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,6 +35,7 @@ const OPTIONS = {
   'cache-from': { type: 'string', multiple: true },
   'cache-to': { type: 'string', multiple: true },
   network: { type: 'string' },
+  'no-cache': { type: 'boolean' },
   push: { type: 'boolean' },
   attest: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -171,6 +174,7 @@ export async function dockerBuild(options) {
     for (const source of options['cache-from'] ?? []) args.push('--cache-from', source);
     for (const target of options['cache-to'] ?? []) args.push('--cache-to', target);
     if (options.network) args.push('--network', options.network);
+    if (options['no-cache']) args.push('--no-cache');
     if (options.attest) args.push('--sbom=true', '--provenance=mode=max');
     if (buildx) args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
     args.push('.');
