@@ -47,7 +47,8 @@ export function hostArch() {
 /** `debian:13.8-slim` -> 'trixie'. */
 export function debianSuite(ref) {
   const major = /:(\d+)(?:\.\d+)*-slim$/.exec(ref)?.[1];
-  const suite = DEBIAN_SUITES[major] ?? /:([a-z]+)(?:-\d+)?-slim$/.exec(ref)?.[1];
+  // debian:13.8-slim, debian:trixie-slim, debian:trixie-20261201-slim, or a stand-in's localhost/offline/debian:trixie
+  const suite = DEBIAN_SUITES[major] ?? /:([a-z]+)(?:-\d+)?(?:-slim)?$/.exec(ref)?.[1];
   if (!suite) fail(`cannot tell the Debian suite of DEBIAN_IMAGE '${ref}' (expected debian:<major>.<minor>-slim, major one of ${Object.keys(DEBIAN_SUITES).join(', ')})`);
   return suite;
 }

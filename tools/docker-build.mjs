@@ -15,7 +15,8 @@ import { execa } from './lib/exec.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { hostArch, offlineBaseArgs } from './bases.mjs';
+import { debianSuite, hostArch, offlineBaseArgs, upstreamRefs } from './bases.mjs';
+import { releaseSnapshot } from './lib/debian/archive.mjs';
 import { nodeVersion } from './lib/node-version.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
 import { BASE_PROJECT } from './lib/nx-affected.mjs';
@@ -88,6 +89,25 @@ function recipeFor(project, buildArgs, target) {
   // The one Node.js version (.node-version) goes to both Dockerfiles; an explicit --build-arg still wins.
   const common = { NODE_VERSION: nodeVersion() };
   if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs } };
+  return serviceRecipe(project, buildArgs, target, common);
+}
+
+/**
+ * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
+ * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
+ */
+async function packagesSnapshot(args) {
+  if (args.PACKAGES_SNAPSHOT !== undefined) return args;
+  const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
+  const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
+  if (!snapshot) {
+    console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
+    return args;
+  }
+  return { ...args, PACKAGES_SNAPSHOT: snapshot };
+}
+
+function serviceRecipe(project, buildArgs, target, common) {
   const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
   if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
   // Per-service image settings (e.g. the PORT the healthcheck probes) live in the project's own project.json.
@@ -145,6 +165,7 @@ export async function dockerBuild(options) {
   const toolchain = options['dry-run'] ? { client: 'docker', buildMode: 'buildx', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
   const target = await targetPlatform(toolchain, options.platform);
   const recipe = recipeFor(project, options.buildArgs, target);
+  if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
   const image = (options.image ?? `${process.env.IMAGE_PREFIX || 'secure-ci'}/${project}`).toLowerCase();
   const meta = await imageMetadata({ project, image, tags: options.tags, flavor: options.flavor, labels: options.labels });
   const suffix = target.foreign ? `-${target.arch}` : '';

@@ -82,3 +82,26 @@ export function suiteSources(suite, { mirror = 'http://deb.debian.org/debian', s
     { mirror: securityMirror, suite: `${suite}-security` },
   ];
 }
+
+/**
+ * An id of the mirror's current state for a suite: a hash of the `Date:` of the suite's, -updates' and -security's
+ * Release files, which change whenever the archive publishes new packages. docker-build passes it as the base's
+ * PACKAGES_SNAPSHOT, so a cached package download layer is reused only while the mirror has not changed.
+ * Returns null (and the reason) when a Release file cannot be read: the build then goes on with what it has.
+ */
+export async function releaseSnapshot(suite, options = {}) {
+  const dates = [];
+  for (const source of suiteSources(suite, options)) {
+    const url = `${source.mirror.replace(/\/$/, '')}/dists/${source.suite}/Release`;
+    let body;
+    try {
+      body = await readUrl(url);
+    } catch (error) {
+      return { snapshot: null, reason: `${url}: ${error.cause?.code ?? error.code ?? error.message}` };
+    }
+    if (!body) return { snapshot: null, reason: `${url}: not found` };
+    dates.push(`${source.suite} ${/^Date: (.*)$/m.exec(body.toString('utf8'))?.[1] ?? ''}`);
+  }
+  const { createHash } = await import('node:crypto');
+  return { snapshot: `mirror-${createHash('sha256').update(dates.join('\n')).digest('hex').slice(0, 16)}`, dates };
+}
