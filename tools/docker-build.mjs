@@ -97,7 +97,7 @@ function recipeFor(project, buildArgs, target) {
  * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
  */
 async function packagesSnapshot(args) {
-  if (args.PACKAGES_SNAPSHOT !== undefined) return args;
+  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
   const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
   const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
   if (!snapshot) {
