@@ -83,7 +83,7 @@ function serviceTests(service, variant) {
       assert.equal(labels['org.opencontainers.image.title'], record.labels['org.opencontainers.image.title']);
     });
 
-    test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
+    if (variant.healthy(service)) test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
       // orders is ready only while its downstream answers: give it a catalog on the same network
       const catalog = `catalog-${variant.name}`;
       if (service === 'orders' && !containers.includes(`${network}-${catalog}`)) await runHardened(catalog, variant.record('catalog').tags[0], {}, variant.runFlags);
@@ -96,13 +96,14 @@ function serviceTests(service, variant) {
   });
 }
 
-const native = { name: 'native', full: true, runFlags: [], record: (service) => builtImage(service) };
+const native = { name: 'native', full: true, healthy: () => true, runFlags: [], record: (service) => builtImage(service) };
 for (const service of SERVICES) serviceTests(service, native);
 
 // The foreign architecture: built here (BuildKit's cache makes the base cheap when docker/base/test built it already).
 const foreignRecords = {};
 // Under qemu a Node.js start takes seconds: the image's own healthcheck command, with room for emulation's slowness.
-const foreign = { name: FOREIGN.arch, full: false, runFlags: ['--health-timeout', '30s', '--health-interval', '5s', '--health-start-period', '60s'], record: (service) => foreignRecords[service] };
+// Structure checks for every service; health for one (catalog: each emulated container costs a minute of CI).
+const foreign = { name: FOREIGN.arch, full: false, healthy: (service) => service === 'catalog', runFlags: ['--health-timeout', '30s', '--health-interval', '5s', '--health-start-period', '60s'], record: (service) => foreignRecords[service] };
 describe(`${FOREIGN.arch} images are cross-built with the binfmt handler off`, () => {
   test(`base and every service build for ${FOREIGN.platform} without emulation`, async () => {
     requireEmulation();
