@@ -192,7 +192,10 @@ describe('hardening', () => {
       // publish run; nowhere else.
       const findsLastRun = file === 'publish.yml' && stepsUsing(job, 'nrwl/nx-set-shas').length > 0;
       assert.equal(job.permissions.actions, uploads || findsLastRun ? 'read' : undefined, `${where}: actions: read exactly when it uploads SARIF or finds the last publish`);
-      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions'].includes(s)), [], `${where}: read scopes only`);
+      // packages: read only where a job pulls a published image to check it (refresh.yml's check)
+      const pullsPublished = /tools\/base-freshness\.mjs --image/.test(runs);
+      assert.equal(job.permissions.packages === 'read', pullsPublished, `${where}: packages: read exactly when it checks a published image`);
+      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions', ...(pullsPublished ? ['packages'] : [])].includes(s)), [], `${where}: read scopes only`);
     }
   });
 
@@ -530,7 +533,7 @@ describe('scheduled refresh (refresh.yml)', () => {
     assert.match(step.run, /node tools\/base-freshness\.mjs --image "\$image" --github-output \|\| status=\$\?/);
     assert.match(step.run, /if \[ "\$status" -gt 1 \]; then exit "\$status"; fi/);
     assert.match(step.run, /for platform in linux\/amd64 linux\/arm64/);
-    assert.deepEqual(refresh.jobs.check.permissions, { contents: 'read' });
+    assert.deepEqual(refresh.jobs.check.permissions, { contents: 'read', packages: 'read' });
     assert.equal(refresh.jobs.check.outputs.stale, '${{ steps.freshness.outputs.stale }}');
   });
 
