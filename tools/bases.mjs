@@ -60,15 +60,8 @@ export function upstreamRefs() {
   return { DEBIAN_IMAGE: args.DEBIAN_IMAGE, NODE_IMAGE: args.NODE_IMAGE.replace('${NODE_VERSION}', nodeVersion()) };
 }
 
-/** `node:24.22.3-trixie-slim` -> { nodeVersion: '24.22.3', suite: 'trixie' } */
-export function parseNodeRef(ref) {
-  const match = /:(\d+\.\d+\.\d+)-([a-z]+)/.exec(ref);
-  if (!match) fail(`cannot read an exact Node.js version and Debian suite from NODE_IMAGE '${ref}' (expected node:X.Y.Z-<suite>-slim)`);
-  return { nodeVersion: match[1], suite: match[2] };
-}
-
 /** Offline refs, by suite and target architecture. */
-export const offlineRefs = { debian: (suite) => `${OFFLINE_REPO}/debian:${suite}`, node: (version, suite, arch) => `${OFFLINE_REPO}/node:${version}-${suite}${arch ? `-${arch}` : ''}` };
+const offlineRefs = { debian: (suite) => `${OFFLINE_REPO}/debian:${suite}`, node: (version, suite, arch) => `${OFFLINE_REPO}/node:${version}-${suite}${arch ? `-${arch}` : ''}` };
 
 async function docker(toolchain, args, options = {}) {
   return execa(toolchain.client, args, { env: dockerEnv(toolchain), ...options });

@@ -92,21 +92,6 @@ function recipeFor(project, buildArgs, target) {
   return serviceRecipe(project, buildArgs, target, common);
 }
 
-/**
- * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
- * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
- */
-async function packagesSnapshot(args) {
-  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
-  const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
-  const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
-  if (!snapshot) {
-    console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
-    return args;
-  }
-  return { ...args, PACKAGES_SNAPSHOT: snapshot };
-}
-
 function serviceRecipe(project, buildArgs, target, common) {
   const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
   if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
@@ -124,6 +109,21 @@ function serviceRecipe(project, buildArgs, target, common) {
     dockerfile: 'docker/service/Dockerfile',
     args: { ...common, ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
   };
+}
+
+/**
+ * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
+ * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
+ */
+async function packagesSnapshot(args) {
+  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
+  const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
+  const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
+  if (!snapshot) {
+    console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
+    return args;
+  }
+  return { ...args, PACKAGES_SNAPSHOT: snapshot };
 }
 
 /** The extra CA bundle a build needs to reach the npm registry (e.g. behind a TLS-inspecting proxy), as a secret. */
