@@ -3,7 +3,8 @@
 // the same run. Goals (issue #3): service image <= 120 MB, <= 5 MB per service above the shared base, a no-change
 // `nx affected -t docker-build` builds nothing, a warm rebuild after a one-line change in one service <= 15 s.
 //
-// Usage: node bench/images.mjs [--skip-rebuild] [--json FILE]
+// Usage: node bench/images.mjs [--skip-rebuild] [--skip-platforms] [--json FILE]
+// (--skip-platforms: no amd64/arm64 from-scratch builds, see bench/platforms.mjs)
 // Needs the images built (npx nx run-many -t docker-build).
 import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { builtImage } from '../tools/lib/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;
 const SERVICES = ['catalog', 'orders', 'notifications'];
@@ -79,7 +81,7 @@ async function rebuilds() {
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { 'skip-rebuild': { type: 'boolean' }, json: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ options: { 'skip-rebuild': { type: 'boolean' }, 'skip-platforms': { type: 'boolean' }, json: { type: 'string' } }, strict: true });
   const report = { measuredAt: new Date().toISOString(), ...(await sizes()) };
   console.log(`base image ${report.base.ref}: ${mb(report.base.bytes)} MB`);
   if (report.nodeImage) console.log(`baseline ${report.nodeImage.ref} (measured here): ${mb(report.nodeImage.bytes)} MB`);
@@ -97,6 +99,10 @@ runMain(async () => {
     const exact = r.oneLineChangeAffected.join() === 'catalog';
     console.log(`'nx affected -t docker-build' after a one-line change in catalog: affected ${r.oneLineChangeAffected.join(', ')} (goal: exactly catalog, ${exact ? 'ok' : 'MISSED'});`);
     console.log(`  ran ${r.oneLineChangeBuilt.join(', ')} (the base as catalog's dependency task: a BuildKit cache hit) in ${r.oneLineChangeSeconds.toFixed(1)} s, ${(r.oneLineChangeSeconds / r.unchangedSeconds).toFixed(1)}x the no-change rebuild (goal <= 15 s: ${r.oneLineChangeSeconds <= 15 ? 'ok' : 'MISSED'})`);
+  }
+  if (!values['skip-platforms']) {
+    report.platforms = await platformBench();
+    printPlatformBench(report.platforms, mb);
   }
   if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 });

@@ -4,7 +4,9 @@
 //
 // Usage: node tools/docker-build.mjs <project> [--image REPO] [--tag REF]... [--tags RULES] [--flavor F] [--labels L]
 //          [--secret id=ID,src=FILE|id=ID,env=VAR]... [--build-arg K=V]... [--platform P] [--cache-from S]...
-//          [--cache-to S]... [--network MODE] [--push] [--attest] [--record FILE] [--log FILE] [--dry-run]
+//          [--cache-to S]... [--network MODE] [--no-cache] [--push] [--attest] [--record FILE] [--log FILE] [--dry-run]
+//   --platform P  one platform builds for that architecture on this one (cross-built, no emulation); an architecture
+//                 other than the engine's gets tags suffixed -<arch> and its record in dist/docker/<project>.<arch>.json
 //   --log FILE  the complete BuildKit log (plain progress), as BuildKit wrote it: for audits and the secret canary
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,9 @@ import { execa } from './lib/exec.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { offlineBaseArgs } from './bases.mjs';
+import { debianSuite, hostArch, offlineBaseArgs, upstreamRefs } from './bases.mjs';
+import { releaseSnapshot } from './lib/debian/archive.mjs';
+import { nodeVersion } from './lib/node-version.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
 import { BASE_PROJECT } from './lib/nx-affected.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
@@ -32,6 +36,7 @@ const OPTIONS = {
   'cache-from': { type: 'string', multiple: true },
   'cache-to': { type: 'string', multiple: true },
   network: { type: 'string' },
+  'no-cache': { type: 'boolean' },
   push: { type: 'boolean' },
   attest: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -58,22 +63,67 @@ export function parseCli(argv) {
   return { project, ...values, buildArgs: parseBuildArgs(values['build-arg']), secrets: (values.secret ?? []).map(parseSecretSpec) };
 }
 
+/**
+ * The platform a build targets: `--platform` (one platform) or the engine's own. A build for another architecture than
+ * the engine's gets its tags suffixed `-<arch>` and its record in dist/docker/<project>.<arch>.json, because the
+ * engine's image store holds one architecture per tag: the native image and the foreign one live side by side.
+ */
+export async function targetPlatform(toolchain, platformOption) {
+  const native = toolchain.serverPlatform ?? (await enginePlatform(toolchain));
+  const platform = platformOption?.includes(',') ? null : (platformOption ?? native);
+  if (platform && !/^linux\/(amd64|arm64)$/.test(platform)) fail(`unsupported platform '${platform}' (linux/amd64 or linux/arm64)`);
+  const arch = platform?.split('/')[1] ?? null;
+  return { platform, arch, foreign: Boolean(platform && platform !== native) };
+}
+
+async function enginePlatform(toolchain) {
+  const { stdout, exitCode } = await execa(toolchain.client, ['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}'], { env: dockerEnv(toolchain), reject: false });
+  return exitCode === 0 && stdout.trim() ? stdout.trim() : `linux/${hostArch()}`;
+}
+
+/** The record file of a project's image for one architecture (the engine's own architecture keeps the plain name). */
+export const platformRecordFile = (project, target) => (target?.foreign ? path.join(workspaceRoot, 'dist/docker', `${project}.${target.arch}.json`) : recordFile(project));
+
 /** Where a project's image recipe lives and which build args it always needs. */
-function recipeFor(project, buildArgs) {
-  if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...offlineBaseArgs(), ...buildArgs } };
+function recipeFor(project, buildArgs, target) {
+  // The one Node.js version (.node-version) goes to both Dockerfiles; an explicit --build-arg still wins.
+  const common = { NODE_VERSION: nodeVersion() };
+  if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs } };
+  return serviceRecipe(project, buildArgs, target, common);
+}
+
+function serviceRecipe(project, buildArgs, target, common) {
   const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
   if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
   // Per-service image settings (e.g. the PORT the healthcheck probes) live in the project's own project.json.
   const projectArgs = JSON.parse(readFileSync(projectFile, 'utf8')).metadata?.image?.buildArgs ?? {};
   const artifact = path.join(workspaceRoot, 'dist/apps', project, 'main.js');
   if (!existsSync(artifact)) fail(`no build output at dist/apps/${project}/main.js: run 'npx nx build ${project}' (or build through 'npx nx run ${project}:docker-build')`);
+  // The deps stage runs npm on the build platform: the build platform's node image.
   const { NODE_IMAGE } = offlineBaseArgs();
-  // Services build FROM the base image this workspace just built, never from a stale or guessed tag.
-  const base = existsSync(recordFile(BASE_PROJECT)) ? JSON.parse(readFileSync(recordFile(BASE_PROJECT), 'utf8')).tags?.[0] : undefined;
+  // Services build FROM the base image this workspace just built for the same architecture, never a stale or guessed tag.
+  const baseRecord = platformRecordFile(BASE_PROJECT, target);
+  const base = existsSync(baseRecord) ? JSON.parse(readFileSync(baseRecord, 'utf8')).tags?.[0] : undefined;
+  if (target.foreign && !base && !buildArgs.BASE_IMAGE) fail(`no ${target.arch} base image recorded (${path.relative(workspaceRoot, baseRecord)}): build it first with node tools/docker-build.mjs ${BASE_PROJECT} --platform ${target.platform}`);
   return {
     dockerfile: 'docker/service/Dockerfile',
-    args: { ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
+    args: { ...common, ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
   };
+}
+
+/**
+ * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
+ * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
+ */
+async function packagesSnapshot(args) {
+  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
+  const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
+  const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
+  if (!snapshot) {
+    console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
+    return args;
+  }
+  return { ...args, PACKAGES_SNAPSHOT: snapshot };
 }
 
 /** The extra CA bundle a build needs to reach the npm registry (e.g. behind a TLS-inspecting proxy), as a secret. */
@@ -112,11 +162,14 @@ function secretFlags(secrets, buildMode, tempDir) {
 
 export async function dockerBuild(options) {
   const { project } = options;
-  const toolchain = options['dry-run'] ? { client: 'docker', buildMode: 'buildx' } : await requireDocker();
-  const recipe = recipeFor(project, options.buildArgs);
+  const toolchain = options['dry-run'] ? { client: 'docker', buildMode: 'buildx', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
+  const target = await targetPlatform(toolchain, options.platform);
+  const recipe = recipeFor(project, options.buildArgs, target);
+  if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
   const image = (options.image ?? `${process.env.IMAGE_PREFIX || 'secure-ci'}/${project}`).toLowerCase();
   const meta = await imageMetadata({ project, image, tags: options.tags, flavor: options.flavor, labels: options.labels });
-  const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])];
+  const suffix = target.foreign ? `-${target.arch}` : '';
+  const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
   const buildx = toolchain.buildMode === 'buildx';
   if (!buildx) {
@@ -142,6 +195,7 @@ export async function dockerBuild(options) {
     for (const source of options['cache-from'] ?? []) args.push('--cache-from', source);
     for (const target of options['cache-to'] ?? []) args.push('--cache-to', target);
     if (options.network) args.push('--network', options.network);
+    if (options['no-cache']) args.push('--no-cache');
     if (options.attest) args.push('--sbom=true', '--provenance=mode=max');
     if (buildx) args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
     args.push('.');
@@ -161,8 +215,12 @@ export async function dockerBuild(options) {
     const imageId = readFileSync(iidFile, 'utf8').trim();
     let digest;
     if (options.push) digest = buildx ? JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'] : await pushTags(toolchain, tags);
-    const record = { project, image, tags, imageId, labels: meta.labels, version: meta.version, dockerfile: recipe.dockerfile, ...(digest ? { digest } : {}) };
-    const recordPath = options.record ? path.resolve(options.record) : recordFile(project);
+    const record = {
+      project, image, tags, imageId, labels: meta.labels, version: meta.version, dockerfile: recipe.dockerfile,
+      // one platform per record; a multi-platform push (buildx) records the list it pushed
+      platform: target.platform ?? options.platform, nodeVersion: recipe.args.NODE_VERSION, ...(digest ? { digest } : {}),
+    };
+    const recordPath = options.record ? path.resolve(options.record) : platformRecordFile(project, target);
     mkdirSync(path.dirname(recordPath), { recursive: true });
     writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
     console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (${path.relative(workspaceRoot, recordPath)})`);

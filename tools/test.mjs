@@ -22,7 +22,8 @@ const nodeTest = (files) => ['node', ['--test', '--test-concurrency=1', ...files
 const SUITES = {
   workspace: () => [['npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--outputStyle=static']]],
   images: () => [
-    ['node', ['tools/bases.mjs']],
+    // trixie stand-ins (the default) plus bookworm, which the base image tests build through its one build arg
+    ['node', ['tools/bases.mjs', '--suite', 'bookworm']],
     ['npx', ['nx', 'run-many', '-t', 'docker-build', '--outputStyle=static']],
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],

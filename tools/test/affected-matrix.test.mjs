@@ -219,6 +219,13 @@ test('tools-only change (scripts, their tests) -> no image; image tests importin
   assert.equal(m.baseAffected, false);
 });
 
+test('the one Node.js version (.node-version) -> base and every service', () => {
+  commit('node version', { '.node-version': '\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+  assert.deepEqual(m.include, serviceEntries(SERVICES));
+  assert.equal(m.baseAffected, true);
+});
+
 test('build-context and image-tool changes (.dockerignore, docker-build, metadata) -> base and every service', () => {
   commit('build tooling', { '.dockerignore': '\n# change\n', 'tools/docker-build.mjs': '\n// change\n' });
   const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);

@@ -19,6 +19,7 @@ describe('docker-build CLI', () => {
     [['catalog', '--build-arg', 'NOEQUALS'], /--build-arg expects KEY=VALUE/],
     [['catalog', '--secret', 'id=x,bogus=1'], /unknown field/],
     [['catalog', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['base-image', '--dry-run', '--platform', 'linux/s390x'], /unsupported platform 'linux\/s390x'/],
   ]) {
     test(`rejects ${JSON.stringify(args)} in one line`, () => {
       const r = cli(args);
@@ -35,6 +36,17 @@ describe('docker-build CLI', () => {
     assert.match(r.stdout, /--secret id=npm_token,env=DRY_RUN_TOKEN/);
     assert.match(r.stdout, /--file docker\/base\/Dockerfile/);
     assert.equal(r.stdout.includes('tok-123456-secret'), false);
+  });
+
+  test('--platform for the other architecture: tags suffixed -<arch>, the build targets it, NODE_VERSION passed', () => {
+    const other = process.arch === 'arm64' ? 'amd64' : 'arm64';
+    const r = cli(['base-image', '--dry-run', '--platform', `linux/${other}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`--platform linux/${other}`));
+    assert.match(r.stdout, new RegExp(`--tag \\S+/base-image:local-${other}\\b`));
+    assert.match(r.stdout, /--build-arg NODE_VERSION=\d+\.\d+\.\d+/);
+    const native = cli(['base-image', '--dry-run', '--platform', `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`]);
+    assert.match(native.stdout, /--tag \S+\/base-image:local(\s|$)/, 'the engine\'s own architecture keeps the plain tags');
   });
 
   test('an empty secret variable (fork PRs) is skipped with a notice instead of failing', () => {

