@@ -8,6 +8,7 @@ const require = createRequire(import.meta.url);
 const facts = require('../nx-plugin/src/service-facts.js');
 
 export const { ServiceFactsError } = facts;
+export const { FRAMEWORKS } = require('../nx-plugin/src/conventions.js');
 
 /** @returns {{name: string, framework: 'fastify'|'express', port: number, calls: string[], root: string}[]} sorted by name */
 export function listServices(root = workspaceRoot) {

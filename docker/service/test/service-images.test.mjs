@@ -1,13 +1,17 @@
 // Every service image, as built by `nx run-many -t docker-build`, proven hardened on the image itself.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
 import { builtImage, imageFiles, inspectImage, waitForHealth } from '../../../tools/lib/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+import { FRAMEWORKS, listServices } from '../../../tools/lib/services.mjs';
 
-const SERVICES = readdirSync(path.join(workspaceRoot, 'apps')).filter((name) => existsSync(path.join(workspaceRoot, 'apps', name, 'project.json')));
+// Every service as declared in its project.json (framework tag, metadata.port, metadata.calls).
+const FACTS = listServices();
+const SERVICES = FACTS.map((s) => s.name);
+const factsOf = (name) => FACTS.find((s) => s.name === name);
 const FORBIDDEN = ['/bin/sh', '/bin/bash', '/usr/bin/apt', '/usr/bin/apt-get', '/usr/bin/dpkg', '/usr/local/bin/npm', '/usr/local/bin/npx'];
 const OCI_LABELS = ['title', 'description', 'version', 'revision', 'source', 'created', 'licenses'].map((k) => `org.opencontainers.image.${k}`);
 const HARDENED_RUN = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--tmpfs', '/tmp:rw,noexec,nosuid,size=16m'];
@@ -70,8 +74,9 @@ for (const service of SERVICES) {
       const manifest = JSON.parse(await docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', record.tags[0], '-p', "require('fs').readFileSync('/app/package.json','utf8')"]));
       assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), [...required].sort());
       for (const name of required) assert.ok(files.some((f) => f.path === `/app/node_modules/${name}/package.json`), `${name} installed`);
-      const other = service === 'orders' ? 'fastify' : 'express';
-      assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a service that does not use it`);
+      for (const other of Object.keys(FRAMEWORKS).filter((f) => f !== factsOf(service).framework)) {
+        assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a ${factsOf(service).framework} service`);
+      }
     });
 
     test('carries the OCI labels', () => {
@@ -81,9 +86,12 @@ for (const service of SERVICES) {
     });
 
     test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
-      // orders is ready only while its downstream answers: give it a catalog on the same network
-      if (service === 'orders' && !containers.includes(`${network}-catalog`)) await runHardened('catalog', builtImage('catalog').tags[0]);
-      const env = service === 'orders' ? { CATALOG_URL: 'http://catalog:3001' } : {};
+      // a service that calls others is ready only while they answer: give it each one on the same network
+      const env = {};
+      for (const callee of factsOf(service).calls) {
+        if (!containers.includes(`${network}-${callee}`)) await runHardened(callee, builtImage(callee).tags[0]);
+        env[`${callee.toUpperCase().replace(/-/g, '_')}_URL`] = `http://${callee}:${factsOf(callee).port}`;
+      }
       const container = await runHardened(service, record.tags[0], env);
       const status = await waitForHealth(container);
       const logs = status === 'healthy' ? '' : (await docker(['logs', '--tail', '20', container], { reject: false })).stderr;
