@@ -31,6 +31,21 @@ async function runHardened(name, ref, env = {}) {
   return container;
 }
 
+/**
+ * The service's container (hardened), started once: a service that calls others is ready only while they answer,
+ * so each one it calls runs first on the same network under its own name (reused when its own test comes).
+ */
+async function ensureRunning(name) {
+  const container = `${network}-${name}`;
+  if (containers.includes(container)) return container;
+  const env = {};
+  for (const callee of factsOf(name).calls) {
+    await ensureRunning(callee);
+    env[`${callee.toUpperCase().replace(/-/g, '_')}_URL`] = `http://${callee}:${factsOf(callee).port}`;
+  }
+  return runHardened(name, builtImage(name).tags[0], env);
+}
+
 before(async () => {
   await requireDocker();
   await docker(['network', 'create', network]);
@@ -91,13 +106,7 @@ for (const service of SERVICES) {
     });
 
     test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
-      // a service that calls others is ready only while they answer: give it each one on the same network
-      const env = {};
-      for (const callee of factsOf(service).calls) {
-        if (!containers.includes(`${network}-${callee}`)) await runHardened(callee, builtImage(callee).tags[0]);
-        env[`${callee.toUpperCase().replace(/-/g, '_')}_URL`] = `http://${callee}:${factsOf(callee).port}`;
-      }
-      const container = await runHardened(service, record.tags[0], env);
+      const container = await ensureRunning(service);
       const status = await waitForHealth(container);
       const logs = status === 'healthy' ? '' : (await docker(['logs', '--tail', '20', container], { reject: false })).stderr;
       assert.equal(status, 'healthy', logs);
