@@ -3,6 +3,6 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: { '^@secure-ci/service-kit$': '<rootDir>/../../libs/service-kit/src/index.ts' },
+  moduleNameMapper: { '^@secure-ci/(service-kit(?:-express|-fastify)?)$': '<rootDir>/../../libs/$1/src/index.ts' },
   testMatch: ['**/*.spec.ts'],
 };

@@ -16,11 +16,12 @@ import { execa } from '../tools/lib/exec.mjs';
 import { builtImage } from '../tools/lib/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
+import { listServices } from '../tools/lib/services.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
 import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;
-const SERVICES = ['catalog', 'orders', 'notifications'];
+const SERVICES = listServices().map((s) => s.name); // apps/*/project.json tagged type:service
 // Published sizes of common Node.js runtime images (not measurable here: nothing can be pulled), for orientation.
 const ANCHORS = { 'node:22-slim': 220, 'gcr.io/distroless/nodejs22-debian12': 141, 'cgr.dev/chainguard/node': 145 };
 

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
-// GitHub Actions build matrix of the affected Nx projects that have a docker-build target.
+// GitHub Actions build matrix of the Nx image projects a change has to rebuild (exact selection: image-selection.mjs).
 // Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}; with GITHUB_OUTPUT
 // set, writes outputs matrix ({"include":[...]} only), any, base-affected, projects. See tools/README.md.
 import { errorLine, isMain } from './lib/cli.mjs';
 import { parseFlags } from './lib/metadata/args.mjs';
 import { MetadataError } from './lib/metadata/errors.mjs';
 import { writeGitHubOutputs } from './lib/metadata/github-output.mjs';
-import { affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
+import { selectImages } from './lib/image-selection.mjs';
+import { affectedRange, buildMatrix } from './lib/nx-affected.mjs';
 
 export { affectedProjects, affectedRange, buildMatrix, nxShowProjectsArgs } from './lib/nx-affected.mjs';
 
 const USAGE = `Usage: node tools/affected-matrix.mjs [--base REF] [--head REF] [--image-prefix PREFIX]
   --base, --head   nx affected range (default NX_BASE / NX_HEAD, else nx defaults: nx.json defaultBase..working tree)
   --image-prefix   image name prefix (default $IMAGE_PREFIX, else secure-ci): image = <prefix>/<project>
-Runs: npx nx show projects --affected --withTarget=docker-build --json
+Selects the images whose docker-build inputs changed (tools/lib/image-selection.mjs; README "What nx affected builds").
 Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}.
 With GITHUB_OUTPUT set also writes outputs: matrix ({"include":[...]}), any, base-affected, projects.`;
 
@@ -38,7 +39,7 @@ export async function main(argv = process.argv.slice(2), env = process.env, cwd 
     const imagePrefix = flags['image-prefix'] ?? (env.IMAGE_PREFIX || 'secure-ci');
     buildMatrix([], { imagePrefix }); // validates the prefix before running nx
     const range = affectedRange({ base: flags.base, head: flags.head }, env);
-    const projects = await affectedProjects({ cwd, env, ...range });
+    const { projects } = await selectImages({ cwd, env, ...range });
     const matrix = buildMatrix(projects, { imagePrefix });
     writeGitHubOutputs({
       matrix: JSON.stringify({ include: matrix.include }),

@@ -19,6 +19,7 @@ import { debianSuite, hostArch, offlineBaseArgs, upstreamRefs } from './bases.mj
 import { releaseSnapshot } from './lib/debian/archive.mjs';
 import { nodeVersion } from './lib/node-version.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
+import { serviceFacts } from './lib/services.mjs';
 import { BASE_PROJECT } from './lib/nx-affected.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
 
@@ -93,10 +94,15 @@ function recipeFor(project, buildArgs, target) {
 }
 
 function serviceRecipe(project, buildArgs, target, common) {
-  const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
-  if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
-  // Per-service image settings (e.g. the PORT the healthcheck probes) live in the project's own project.json.
-  const projectArgs = JSON.parse(readFileSync(projectFile, 'utf8')).metadata?.image?.buildArgs ?? {};
+  let service;
+  try {
+    service = serviceFacts(project);
+  } catch (error) {
+    fail(error.message);
+  }
+  if (!service) fail(`unknown service project '${project}' (no apps/<dir>/project.json named so and tagged type:service)`);
+  // The PORT the image listens on and its healthcheck probes: the service's metadata.port in its project.json.
+  const projectArgs = { PORT: String(service.port) };
   const artifact = path.join(workspaceRoot, 'dist/apps', project, 'main.js');
   if (!existsSync(artifact)) fail(`no build output at dist/apps/${project}/main.js: run 'npx nx build ${project}' (or build through 'npx nx run ${project}:docker-build')`);
   // The deps stage runs npm on the build platform: the build platform's node image.

@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { dockerBuild, parseBuildArgs } from './docker-build.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { execa } from './lib/exec.mjs';
+import { selectImages } from './lib/image-selection.mjs';
 import { BASE_PROJECT, affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
@@ -44,7 +45,9 @@ const nxEnv = () => ({ ...process.env, NX_DAEMON: 'false' });
 
 /** Affected service projects with a docker-build target (all of them with --all), as the PR matrix computes them. */
 async function selectProjects({ all, base, head }) {
-  const projects = await affectedProjects({ cwd: workspaceRoot, env: nxEnv(), all, ...affectedRange({ base, head }) });
+  const projects = all
+    ? await affectedProjects({ cwd: workspaceRoot, env: nxEnv(), all })
+    : (await selectImages({ cwd: workspaceRoot, env: nxEnv(), ...affectedRange({ base, head }) })).projects;
   const matrix = buildMatrix(projects);
   return { projects: matrix.include.map((entry) => entry.project), baseAffected: Boolean(all) || matrix.baseAffected };
 }

@@ -17,6 +17,7 @@ import { diagnose, verdict, waitHealthy } from './lib/stack/health.mjs';
 import { buildableServices, buildImages } from './lib/stack/images.mjs';
 import { apiKeyFile, sampleCurl, serviceUrl } from './lib/stack/report.mjs';
 import { secretFileProblems } from './lib/stack/secret-files.mjs';
+import { listServices, portVariable } from './lib/services.mjs';
 
 const say = (line) => console.log(`stack: ${line}`);
 const warn = (line) => console.error(`stack: ${line}`);
@@ -78,7 +79,7 @@ async function up({ file, project, build, timeoutMs }) {
   const started = await stack.compose(['up', '--detach', '--remove-orphans']);
   if (started.exitCode !== 0) {
     if (/port is already allocated|address already in use/i.test(started.output))
-      warn('a host port is taken: stop what uses it, or pick other ports, e.g. CATALOG_PORT=13001 ORDERS_PORT=13002 NOTIFICATIONS_PORT=13003');
+      warn(`a host port is taken: stop what uses it, or pick other ports, e.g. ${listServices().map((s) => `${portVariable(s.name)}=${s.port + 10000}`).join(' ')}`);
     const containers = await stack.containers();
     const verdicts = Object.fromEntries(services.map((s) => [s, verdict(s, containers)]));
     const details = await diagnose(stack, services, verdicts);

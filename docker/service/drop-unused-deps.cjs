@@ -1,7 +1,7 @@
 'use strict';
 // Build-stage helper: keeps in package.json only the packages the bundle actually requires.
 // Nx lists every external dependency of every library a service imports (e.g. express for a fastify service,
-// because the shared kit has both adapters); `npm prune` then removes what is no longer needed.
+// through a library a service imports); `npm prune` then removes what is no longer needed.
 const fs = require('node:fs');
 
 const [bundle = 'main.js', manifest = 'package.json'] = process.argv.slice(2);

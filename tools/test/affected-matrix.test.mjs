@@ -1,5 +1,5 @@
 // tools/affected-matrix.mjs against a throwaway git copy of this workspace: each commit touches one kind of file
-// and the matrix must list exactly the images Nx says are affected.
+// and the matrix must list exactly the images whose build reads it (README "What nx affected builds": the table).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -97,7 +97,7 @@ after(() => {
 });
 
 test('one service changed -> only that service (range from NX_BASE/NX_HEAD)', () => {
-  const file = readdirSync(path.join(repo, 'apps/catalog/src'), { recursive: true }).find((f) => String(f).endsWith('.ts'));
+  const file = readdirSync(path.join(repo, 'apps/catalog/src'), { recursive: true }).find((f) => String(f).endsWith('.ts') && !String(f).endsWith('.spec.ts'));
   commit('catalog change', { [`apps/catalog/src/${file}`]: '\n// change\n' });
   const m = matrixFor([], { NX_BASE: 'HEAD~1', NX_HEAD: 'HEAD' });
   assert.deepEqual(m.include, serviceEntries(['catalog']));
@@ -184,7 +184,7 @@ test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
     [['main'], /unexpected argument "main"/, 2],
     [['--base='], /--base must not be empty/, 2],
     [['--image-prefix', 'Not Valid'], /invalid image name "Not Valid"/, 2],
-    [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /nx show projects --affected failed/, 1],
+    [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /unknown git range no-such-ref-anywhere\.\.HEAD/, 1],
   ]) {
     const r = run(args);
     assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
@@ -231,4 +231,107 @@ test('build-context and image-tool changes (.dockerignore, docker-build, metadat
   const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
   assert.deepEqual(m.include, serviceEntries(SERVICES));
   assert.equal(m.baseAffected, true);
+});
+
+// ---- exact selection, one row of the README's table each (every commit is one kind of change) ----
+
+const selected = () => matrixFor(['--base=HEAD~1', '--head=HEAD']).projects;
+const read = (rel) => readFileSync(path.join(repo, rel), 'utf8');
+const FASTIFY_SERVICES = ['catalog', 'notifications'];
+
+test('test-only changes (app spec, kit spec, adapter conformance spec) -> no image', () => {
+  commit('specs', {
+    'apps/catalog/src/app.spec.ts': '\n// change\n',
+    'libs/service-kit/src/lib/config.spec.ts': '\n// change\n',
+    'libs/service-kit-conformance/src/adapters.spec.ts': '\n// change\n',
+  });
+  assert.deepEqual(selected(), []);
+});
+
+test('test fixtures (src/testing/**) -> no image', () => {
+  commit('fixtures', { 'apps/orders/src/testing/fake-catalog.ts': '\n// change\n', 'libs/service-kit-conformance/src/testing/helpers.ts': '\n// change\n' });
+  assert.deepEqual(selected(), []);
+});
+
+test("an image's own tests and the Dockerfile policy tests -> no image", () => {
+  commit('image tests', { 'docker/service/test/service-images.test.mjs': '\n// change\n', 'docker/base/test/base-image.test.mjs': '\n// change\n' });
+  assert.deepEqual(selected(), []);
+});
+
+test('docs anywhere -> no image', () => {
+  commit('more docs', { 'README.md': '\nmore\n', 'tools/nx-plugin/README.md': '\nmore\n', 'libs/service-kit-fastify/README.md': '\nmore\n' });
+  assert.deepEqual(selected(), []);
+});
+
+test('a whitespace-only lockfile change -> no image; a script-only package.json change -> no image', () => {
+  commit('lock whitespace', { 'package-lock.json': '\n' });
+  assert.deepEqual(selected(), []);
+  const pkg = JSON.parse(read('package.json'));
+  pkg.scripts['hello'] = 'echo hello';
+  writeFileSync(path.join(repo, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  commit('script', {});
+  assert.deepEqual(selected(), []);
+});
+
+/** A realistic bump: package.json's exact version and the lockfile entry (version, resolved, integrity). */
+function bump(name, version) {
+  const pkg = JSON.parse(read('package.json'));
+  pkg.dependencies[name] = version;
+  writeFileSync(path.join(repo, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  const lock = JSON.parse(read('package-lock.json'));
+  lock.packages[''].dependencies[name] = version;
+  const entry = lock.packages[`node_modules/${name}`];
+  entry.version = version;
+  entry.resolved = `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${version}.tgz`;
+  entry.integrity = `sha512-${Buffer.from(`${name}@${version}`).toString('base64')}`;
+  writeFileSync(path.join(repo, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  commit(`bump ${name}`, {});
+}
+
+test('fastify bump (package.json + lock) -> only the fastify services', () => {
+  bump('fastify', '5.99.0');
+  assert.deepEqual(selected(), FASTIFY_SERVICES);
+});
+
+test('express bump -> only the express service; a package every service uses (pino) -> every service', () => {
+  bump('express', '5.99.0');
+  assert.deepEqual(selected(), ['orders']);
+  bump('pino', '10.99.0');
+  assert.deepEqual(selected(), SERVICES);
+});
+
+test("a framework adapter's source -> only the services on that framework", () => {
+  commit('fastify adapter', { 'libs/service-kit-fastify/src/fastify.ts': '\n// change\n' });
+  assert.deepEqual(selected(), FASTIFY_SERVICES);
+  commit('express adapter', { 'libs/service-kit-express/src/express.ts': '\n// change\n' });
+  assert.deepEqual(selected(), ['orders']);
+});
+
+test("a service's source -> that service only; its project.json (port) -> that service only", () => {
+  commit('orders source', { 'apps/orders/src/orders.ts': '\n// change\n' });
+  assert.deepEqual(selected(), ['orders']);
+  const project = JSON.parse(read('apps/notifications/project.json'));
+  project.metadata.port = 3999;
+  writeFileSync(path.join(repo, 'apps/notifications/project.json'), `${JSON.stringify(project, null, 2)}\n`);
+  commit('notifications port', {});
+  assert.deepEqual(selected(), ['notifications']);
+});
+
+test('files the image build loads (the plugin that defines the build, the service facts reader) -> every image', () => {
+  commit('plugin conventions', { 'tools/nx-plugin/src/conventions.js': '\n// change\n' });
+  assert.deepEqual(selected(), ['base-image', ...SERVICES]);
+  commit('facts reader', { 'tools/lib/services.mjs': '\n// change\n' });
+  assert.deepEqual(selected(), ['base-image', ...SERVICES]);
+  commit('tsconfig', { 'tsconfig.base.json': '\n' });
+  assert.deepEqual(selected(), SERVICES, 'sharedGlobals: every bundle (the base image has no TypeScript)');
+});
+
+test('the service generator, the tools and their tests, lint/jest config -> no image', () => {
+  commit('generator and config', {
+    'tools/nx-plugin/src/generators/service/generator.js': '\n// change\n',
+    'tools/nx-plugin/test/plugin.test.mjs': '\n// change\n',
+    'eslint.config.mjs': '\n// change\n',
+    'jest.preset.cjs': '\n// change\n',
+  });
+  assert.deepEqual(selected(), []);
 });

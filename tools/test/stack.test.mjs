@@ -15,18 +15,28 @@ import { verdict } from '../lib/stack/health.mjs';
 import { apiKeyFile, sampleCurl, serviceUrl } from '../lib/stack/report.mjs';
 import { buildableServices } from '../lib/stack/images.mjs';
 import { secretFileProblems } from '../lib/stack/secret-files.mjs';
+import { listServices, portVariable } from '../lib/services.mjs';
 import { preflightProblems } from '../stack.mjs';
 
-const SERVICES = { catalog: 3001, orders: 3002, notifications: 3003 };
+// The services and their ports as declared once (apps/<name>/project.json): the compose files must agree.
+const FACTS = listServices();
+const SERVICES = Object.fromEntries(FACTS.map((s) => [s.name, s.port]));
+const callsOf = (name) => FACTS.find((s) => s.name === name)?.calls ?? [];
+/** A service and everything it calls, transitively: what its own entry file must run. */
+const withCallees = (name, out = new Set()) => {
+  if (!out.has(name)) {
+    out.add(name);
+    callsOf(name).forEach((c) => withCallees(c, out));
+  }
+  return out;
+};
 const ENTRY_FILES = {
-  'compose.yaml': ['catalog', 'notifications', 'orders'],
-  'apps/catalog/compose.yaml': ['catalog'],
-  'apps/orders/compose.yaml': ['catalog', 'orders'],
-  'apps/notifications/compose.yaml': ['notifications'],
+  'compose.yaml': Object.keys(SERVICES).sort(),
+  ...Object.fromEntries(FACTS.map((s) => [`${s.root}/compose.yaml`, [...withCallees(s.name)].sort()])),
 };
 // Variables a developer may have set that would change what is resolved here.
 const CLEAN_ENV = Object.fromEntries(
-  ['IMAGE_PREFIX', 'IMAGE_TAG', 'LOG_LEVEL', 'CATALOG_TIMEOUT_MS', ...Object.keys(SERVICES).flatMap((s) => [`${s.toUpperCase()}_PORT`, `${s.toUpperCase()}_API_KEY_FILE`])].map((k) => [k, '']),
+  ['IMAGE_PREFIX', 'IMAGE_TAG', 'LOG_LEVEL', 'CATALOG_TIMEOUT_MS', ...Object.keys(SERVICES).flatMap((s) => [portVariable(s), `${s.toUpperCase().replace(/-/g, '_')}_API_KEY_FILE`])].map((k) => [k, '']),
 );
 
 async function resolved(file, env = {}) {
@@ -86,7 +96,7 @@ describe('compose files resolve to hardened services', () => {
         assert.match(String(service.restart), /^(unless-stopped|on-failure(:\d+)?)$/, where);
         assert.ok(service.healthcheck && !service.healthcheck.disable, `${where}: healthcheck`);
         const env = environment(service);
-        assert.equal(env.PORT, String(SERVICES[name]), where);
+        assert.equal(env.PORT, undefined, `${where}: PORT is the image's own (metadata.port, baked in at build time)`);
         const grace = Number(env.SHUTDOWN_GRACE_MS);
         assert.ok(grace > 0, `${where}: SHUTDOWN_GRACE_MS set`);
         // SIGKILL must never come before the service's own shutdown deadline.
@@ -101,21 +111,22 @@ describe('compose files resolve to hardened services', () => {
         assert.equal(config.secrets[`${name}_api_key`].file, path.join(workspaceRoot, 'apps', name, 'dev-secrets/api-key'), where);
         assert.equal(service.environment?.API_KEY, undefined, `${where}: no secret in the environment`);
       }
-      if (config.services.orders) {
-        const env = environment(config.services.orders);
-        assert.equal(env.CATALOG_URL, 'http://catalog:3001');
-        assert.equal(env.CATALOG_API_KEY_FILE, '/run/secrets/catalog_api_key');
-        assert.ok(secretNames(config.services.orders).includes('catalog_api_key'));
-        assert.equal(config.services.orders.depends_on?.catalog?.condition, 'service_healthy', `${file}: orders waits for a healthy catalog`);
+      for (const caller of Object.keys(config.services)) {
+        for (const callee of callsOf(caller)) {
+          const env = environment(config.services[caller]);
+          const VAR = callee.toUpperCase().replace(/-/g, '_');
+          assert.equal(env[`${VAR}_URL`], `http://${callee}:${SERVICES[callee]}`, `${file}: ${caller} -> ${callee}`);
+          assert.equal(env[`${VAR}_API_KEY_FILE`], `/run/secrets/${callee}_api_key`);
+          assert.ok(secretNames(config.services[caller]).includes(`${callee}_api_key`));
+          assert.equal(config.services[caller].depends_on?.[callee]?.condition, 'service_healthy', `${file}: ${caller} waits for a healthy ${callee}`);
+        }
       }
     });
   }
 
   test('host ports, images and secret files follow the environment', async () => {
     const config = await resolved('compose.yaml', {
-      CATALOG_PORT: '13001',
-      ORDERS_PORT: '13002',
-      NOTIFICATIONS_PORT: '13003',
+      ...Object.fromEntries(FACTS.map((f) => [portVariable(f.name), String(f.port + 10000)])),
       IMAGE_PREFIX: 'ghcr.io/acme/shop',
       IMAGE_TAG: 'sha-abc1234',
       ORDERS_API_KEY_FILE: path.join(workspaceRoot, 'apps/notifications/dev-secrets/api-key'),

@@ -1,4 +1,5 @@
-import { createContext, createFastifyService, httpErrors, validate, type Logger, type ServiceHandle } from '@secure-ci/service-kit';
+import { createContext, httpErrors, validate, type Logger, type ServiceHandle } from '@secure-ci/service-kit';
+import { createFastifyService } from '@secure-ci/service-kit-fastify';
 import type { FastifyInstance } from 'fastify';
 import pkg from '../package.json';
 import { configSchema, type CatalogConfig } from './config';

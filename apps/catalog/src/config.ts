@@ -1,6 +1,7 @@
 import { defineConfig } from '@secure-ci/service-kit';
 import type { z } from 'zod';
+import project from '../project.json'; // metadata.port: the port, declared once
 
-/** catalog has only the common fields (PORT defaults to 3001). */
-export const configSchema = defineConfig({ defaultPort: 3001 }, {});
+/** catalog has only the common fields (PORT defaults to metadata.port in project.json). */
+export const configSchema = defineConfig({ defaultPort: project.metadata.port }, {});
 export type CatalogConfig = z.output<typeof configSchema>;

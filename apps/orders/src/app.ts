@@ -1,4 +1,5 @@
-import { createContext, createExpressService, httpErrors, validate, type Logger, type ServiceHandle } from '@secure-ci/service-kit';
+import { createContext, httpErrors, validate, type Logger, type ServiceHandle } from '@secure-ci/service-kit';
+import { createExpressService } from '@secure-ci/service-kit-express';
 import type { Express } from 'express';
 import pkg from '../package.json';
 import { CatalogError, createCatalogClient } from './catalog-client';

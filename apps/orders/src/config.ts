@@ -1,8 +1,9 @@
 import { defineConfig, env } from '@secure-ci/service-kit';
 import type { z } from 'zod';
+import project from '../project.json'; // metadata.port: the port, declared once
 
 export const configSchema = defineConfig(
-  { defaultPort: 3002 },
+  { defaultPort: project.metadata.port },
   {
     /** Base URL of the catalog service, e.g. http://catalog:3001 (required). */
     CATALOG_URL: env.url(),

@@ -1,13 +1,14 @@
 // The repository's facts the manifests must agree with, read from where each is defined (never restated here):
-//   services and ports  apps/<service>/project.json  metadata.image.buildArgs.PORT (the image's PORT)
+//   services and ports  apps/<service>/project.json  metadata.port (tools/lib/services.mjs, the Nx plugin's reader)
 //   who calls whom       docker/compose/services.yaml  <CALLEE>_URL: http://<callee>:<port> (+ <CALLEE>_API_KEY_FILE)
 //   shutdown grace       libs/service-kit/src/lib/config.ts  SHUTDOWN_GRACE_MS default
 //   development keys     apps/<service>/dev-secrets/api-key
 //   the images' user     docker/service/Dockerfile  the last USER uid:gid (the final stage every service image is)
 //   runtime limits       docker/compose/hardening.yaml  mem_limit, cpus (Kubernetes limits match compose)
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { listServices } from '../../../tools/lib/services.mjs';
 
 export class FactsError extends Error {}
 
@@ -17,20 +18,16 @@ const read = (root, file) => {
   return readFileSync(abs, 'utf8');
 };
 
-/** Services: every apps/<name>/project.json with an image PORT. */
+/** Services and their ports, through the one reader of apps/<name>/project.json the Nx plugin and the tools use. */
 function readServices(root) {
-  const services = {};
-  for (const name of readdirSync(path.join(root, 'apps')).sort()) {
-    const file = `apps/${name}/project.json`;
-    if (!existsSync(path.join(root, file))) continue;
-    const project = JSON.parse(read(root, file));
-    const port = project.metadata?.image?.buildArgs?.PORT;
-    if (port === undefined) throw new FactsError(`${file}: no metadata.image.buildArgs.PORT`);
-    if (!/^\d{1,5}$/.test(String(port))) throw new FactsError(`${file}: PORT ${JSON.stringify(port)} is not a port number`);
-    services[project.name ?? name] = { name: project.name ?? name, port: Number(port), devSecret: `apps/${name}/dev-secrets/api-key` };
+  let list;
+  try {
+    list = listServices(root);
+  } catch (error) {
+    throw new FactsError(error.message);
   }
-  if (!Object.keys(services).length) throw new FactsError('no service under apps/*/project.json');
-  return services;
+  if (!list.length) throw new FactsError('no service under apps/*/project.json');
+  return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, devSecret: `${s.root}/dev-secrets/api-key` }]));
 }
 
 /** Calls between services, as the compose definitions wire them: an env var <CALLEE>_URL naming another service. */

@@ -2,15 +2,23 @@
 // service cross-built for the foreign architecture (arm64 here) with the qemu binfmt handler off, and its structure and
 // health checked under emulation.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
 import { builtImage, imageFiles, inspectImage, waitForHealth } from '../../../tools/lib/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 import { FOREIGN, buildForeign, requireEmulation, withoutEmulation } from '../../base/test/support/foreign-arch.mjs';
+import { FRAMEWORKS, listServices } from '../../../tools/lib/services.mjs';
 
-const SERVICES = readdirSync(path.join(workspaceRoot, 'apps')).filter((name) => existsSync(path.join(workspaceRoot, 'apps', name, 'project.json')));
+// Every service as declared in its project.json (framework tag, metadata.port, metadata.calls).
+// SERVICE_IMAGES=a,b checks only those (the generator's e2e test checks the services it generated).
+const FACTS = listServices();
+const ONLY = process.env.SERVICE_IMAGES ? process.env.SERVICE_IMAGES.split(',').map((s) => s.trim()).filter(Boolean) : null;
+const unknownOnly = (ONLY ?? []).filter((name) => !FACTS.some((s) => s.name === name));
+if (unknownOnly.length) throw new Error(`SERVICE_IMAGES names no service: ${unknownOnly.join(', ')}`);
+const SERVICES = FACTS.map((s) => s.name).filter((name) => !ONLY || ONLY.includes(name));
+const factsOf = (name) => FACTS.find((s) => s.name === name);
 const FORBIDDEN = ['/bin/sh', '/bin/bash', '/usr/bin/apt', '/usr/bin/apt-get', '/usr/bin/dpkg', '/usr/local/bin/npm', '/usr/local/bin/npx'];
 const OCI_LABELS = ['title', 'description', 'version', 'revision', 'source', 'created', 'licenses'].map((k) => `org.opencontainers.image.${k}`);
 const HARDENED_RUN = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--tmpfs', '/tmp:rw,noexec,nosuid,size=16m'];
@@ -26,6 +34,22 @@ async function runHardened(name, ref, env = {}, extra = []) {
   return container;
 }
 
+/**
+ * The service's container for a variant (hardened), started once: a service that calls others is ready only while
+ * they answer, so each one it calls runs first on the same network under its own alias (reused when its test comes).
+ */
+async function ensureRunning(name, variant) {
+  const alias = `${name}-${variant.name}`;
+  const container = `${network}-${alias}`;
+  if (containers.includes(container)) return container;
+  const env = {};
+  for (const callee of factsOf(name).calls) {
+    await ensureRunning(callee, variant);
+    env[`${callee.toUpperCase().replace(/-/g, '_')}_URL`] = `http://${callee}-${variant.name}:${factsOf(callee).port}`;
+  }
+  return runHardened(alias, variant.record(name).tags[0], env, variant.runFlags);
+}
+
 before(async () => {
   await requireDocker();
   await docker(['network', 'create', network]);
@@ -35,8 +59,9 @@ after(async () => {
   await docker(['network', 'rm', network], { reject: false });
 });
 
-test('there are at least three service images to check', () => {
-  assert.ok(SERVICES.length >= 3, SERVICES.join(', '));
+test('there are at least three service images to check (or exactly the SERVICE_IMAGES asked for)', () => {
+  if (ONLY) assert.deepEqual([...SERVICES].sort(), [...ONLY].sort());
+  else assert.ok(SERVICES.length >= 3, SERVICES.join(', '));
 });
 
 function serviceTests(service, variant) {
@@ -73,8 +98,9 @@ function serviceTests(service, variant) {
       const manifest = JSON.parse(await docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', record.tags[0], '-p', "require('fs').readFileSync('/app/package.json','utf8')"]));
       assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), [...required].sort());
       for (const name of required) assert.ok(files.some((f) => f.path === `/app/node_modules/${name}/package.json`), `${name} installed`);
-      const other = service === 'orders' ? 'fastify' : 'express';
-      assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a service that does not use it`);
+      for (const other of Object.keys(FRAMEWORKS).filter((f) => f !== factsOf(service).framework)) {
+        assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a ${factsOf(service).framework} service`);
+      }
     });
 
     test('carries the OCI labels', () => {
@@ -84,11 +110,7 @@ function serviceTests(service, variant) {
     });
 
     if (variant.healthy(service)) test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
-      // orders is ready only while its downstream answers: give it a catalog on the same network
-      const catalog = `catalog-${variant.name}`;
-      if (service === 'orders' && !containers.includes(`${network}-${catalog}`)) await runHardened(catalog, variant.record('catalog').tags[0], {}, variant.runFlags);
-      const env = service === 'orders' ? { CATALOG_URL: `http://${catalog}:3001` } : {};
-      const container = await runHardened(`${service}-${variant.name}`, record.tags[0], env, variant.runFlags);
+      const container = await ensureRunning(service, variant);
       const status = await waitForHealth(container, { timeoutMs: variant.full ? 90_000 : 180_000 });
       const logs = status === 'healthy' ? '' : (await docker(['logs', '--tail', '20', container], { reject: false })).stderr;
       assert.equal(status, 'healthy', logs);

@@ -1,5 +1,5 @@
 // @secure-ci/service-kit: config, health, logging and lifecycle for the services,
-// a framework-agnostic core plus express and fastify adapters.
+// framework-agnostic; the express and fastify adapters are @secure-ci/service-kit-express and -fastify.
 export { readEnv, MAX_FILE_BYTES, type EnvProblem, type EnvReadResult, type FileReader } from './lib/env';
 export { secret, isSecretSchema, secretKeysOf, secretFields, SECRET_NAME_PATTERN } from './lib/secret';
 export { REDACTED, redactConfig, scrubSecrets } from './lib/redact';
@@ -51,5 +51,4 @@ export type { ServiceHandle, ListenOptions } from './lib/service';
 export { installGracefulShutdown, type GracefulShutdown, type GracefulShutdownOptions, type Closable } from './lib/lifecycle';
 export { runService, type RunServiceOptions } from './lib/run-service';
 export { MemoryStore, DEFAULT_STORE_CAPACITY } from './lib/memory-store';
-export { createExpressService, type ExpressRoutes } from './adapters/express';
-export { createFastifyService, type FastifyRoutes } from './adapters/fastify';
+export { addressOf, isKitPath, reapIdleConnections, IDLE_REAP_INTERVAL_MS, SHUTTING_DOWN_MESSAGE } from './adapters/shared';

@@ -15,8 +15,9 @@ import { freePort } from '../../lib/net.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { ComposeStack } from '../../lib/stack/compose.mjs';
 import { waitHealthy } from '../../lib/stack/health.mjs';
+import { listServices, portVariable } from '../../lib/services.mjs';
 
-const SERVICES = ['catalog', 'orders', 'notifications'];
+const SERVICES = listServices().map((s) => s.name); // every service the root compose.yaml runs (apps/*/project.json)
 const devKey = (service) => readFileSync(path.join(workspaceRoot, 'apps', service, 'dev-secrets/api-key'), 'utf8').trim();
 const bearer = (service) => ({ authorization: `Bearer ${devKey(service)}`, 'content-type': 'application/json' });
 
@@ -43,7 +44,7 @@ async function status(url, init) {
 async function portsEnv() {
   const ports = {};
   for (const service of SERVICES) ports[service] = await freePort();
-  return { ports, env: Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase()}_PORT`, String(ports[s])])) };
+  return { ports, env: Object.fromEntries(SERVICES.map((s) => [portVariable(s), String(ports[s])])) };
 }
 
 /** Live `docker events` of one container (kill signals, die with exit code), with daemon timestamps. */

@@ -1,10 +1,10 @@
 // A tiny service for the lifecycle specs, bundled with esbuild and run as a child process.
 // FIXTURE_ADAPTER=express|fastify. GET /slow holds its response until a line "release" arrives on stdin.
-import { defineConfig } from '../lib/config';
-import { createContext } from '../lib/context';
-import { runService } from '../lib/run-service';
-import { createExpressService } from '../adapters/express';
-import { createFastifyService } from '../adapters/fastify';
+import { defineConfig } from '@secure-ci/service-kit';
+import { createContext } from '@secure-ci/service-kit';
+import { runService } from '@secure-ci/service-kit';
+import { createExpressService } from '@secure-ci/service-kit-express';
+import { createFastifyService } from '@secure-ci/service-kit-fastify';
 
 const schema = defineConfig({ defaultPort: 0 }, {});
 const waiting: Array<() => void> = [];

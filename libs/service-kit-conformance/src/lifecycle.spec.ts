@@ -6,11 +6,11 @@ import path from 'node:path';
 import { buildSync } from 'esbuild';
 import type { Express } from 'express';
 import type { FastifyInstance } from 'fastify';
-import { createExpressService } from '../adapters/express';
-import { createFastifyService } from '../adapters/fastify';
-import type { ServiceContext } from './context';
-import type { ServiceHandle } from './service';
-import { deferred, testContext } from '../testing/helpers';
+import { createExpressService } from '@secure-ci/service-kit-express';
+import { createFastifyService } from '@secure-ci/service-kit-fastify';
+import type { ServiceContext } from '@secure-ci/service-kit';
+import type { ServiceHandle } from '@secure-ci/service-kit';
+import { deferred, testContext } from './testing/helpers';
 
 interface Reply {
   status: number;
@@ -124,7 +124,7 @@ describe.each(adapters)('graceful close, in process (%s)', (_name, build) => {
 
 // ---- real signals: the fixture service runs as a child process ----
 
-const workspaceRoot = path.resolve(__dirname, '../../../..');
+const workspaceRoot = path.resolve(__dirname, '../../..');
 let outDir: string;
 let fixture: string;
 
@@ -132,12 +132,13 @@ beforeAll(() => {
   outDir = mkdtempSync(path.join(tmpdir(), 'service-kit-lifecycle-'));
   fixture = path.join(outDir, 'fixture.js');
   buildSync({
-    entryPoints: [path.join(__dirname, '../testing/lifecycle-fixture.ts')],
+    entryPoints: [path.join(__dirname, 'testing/lifecycle-fixture.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     packages: 'external',
+    tsconfig: path.join(workspaceRoot, 'tsconfig.base.json'), // resolves the @secure-ci/* paths; npm packages stay external
     outfile: fixture,
     logLevel: 'silent',
   });

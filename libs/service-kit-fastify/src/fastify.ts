@@ -1,12 +1,12 @@
 import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { checkApiKey } from '../lib/auth';
-import type { ServiceContext } from '../lib/context';
-import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
-import { REQUEST_ID_HEADER, requestIdFrom } from '../lib/request-id';
-import { kitRoutes } from '../lib/routes';
-import type { ListenOptions, ServiceHandle } from '../lib/service';
-import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from './shared';
+import { checkApiKey } from '@secure-ci/service-kit';
+import type { ServiceContext } from '@secure-ci/service-kit';
+import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '@secure-ci/service-kit';
+import { REQUEST_ID_HEADER, requestIdFrom } from '@secure-ci/service-kit';
+import { kitRoutes } from '@secure-ci/service-kit';
+import type { ListenOptions, ServiceHandle } from '@secure-ci/service-kit';
+import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from '@secure-ci/service-kit';
 
 /** Adds the service's own routes (after the kit's hooks and routes). */
 export type FastifyRoutes<C extends ServiceContext = ServiceContext> = (app: FastifyInstance, ctx: C) => void | Promise<void>;

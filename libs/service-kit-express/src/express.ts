@@ -2,14 +2,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { checkApiKey } from '../lib/auth';
-import type { ServiceContext } from '../lib/context';
-import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
-import { serializers } from '../lib/logger';
-import { REQUEST_ID_HEADER, requestIdFrom } from '../lib/request-id';
-import { kitRoutes } from '../lib/routes';
-import type { ListenOptions, ServiceHandle } from '../lib/service';
-import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from './shared';
+import { checkApiKey } from '@secure-ci/service-kit';
+import type { ServiceContext } from '@secure-ci/service-kit';
+import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '@secure-ci/service-kit';
+import { serializers } from '@secure-ci/service-kit';
+import { REQUEST_ID_HEADER, requestIdFrom } from '@secure-ci/service-kit';
+import { kitRoutes } from '@secure-ci/service-kit';
+import type { ListenOptions, ServiceHandle } from '@secure-ci/service-kit';
+import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from '@secure-ci/service-kit';
 
 /** Adds the service's own routes. Runs after the kit's middleware and routes, before the 404 and error handlers. */
 export type ExpressRoutes<C extends ServiceContext = ServiceContext> = (app: Express, ctx: C) => void;

@@ -1,12 +1,12 @@
 import request from 'supertest';
 import type { Express } from 'express';
 import type { FastifyInstance } from 'fastify';
-import { createExpressService } from './express';
-import { createFastifyService } from './fastify';
-import { validate } from '../lib/validate';
-import type { ServiceContext } from '../lib/context';
-import type { ServiceHandle } from '../lib/service';
-import { captureLogs, itemSchema, requestTarget, testContext, type LogCapture } from '../testing/helpers';
+import { createExpressService } from '@secure-ci/service-kit-express';
+import { createFastifyService } from '@secure-ci/service-kit-fastify';
+import { validate } from '@secure-ci/service-kit';
+import type { ServiceContext } from '@secure-ci/service-kit';
+import type { ServiceHandle } from '@secure-ci/service-kit';
+import { captureLogs, itemSchema, requestTarget, testContext, type LogCapture } from './testing/helpers';
 
 const SECRET_ERROR = 'db at 10.1.2.3 said password=hunter2';
 

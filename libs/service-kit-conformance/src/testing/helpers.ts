@@ -3,10 +3,10 @@ import { Writable } from 'node:stream';
 import type { RequestListener, Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { defineConfig, env, loadConfig } from '../lib/config';
-import { createContext, type ServiceContext } from '../lib/context';
-import { createLogger } from '../lib/logger';
-import type { ServiceHandle } from '../lib/service';
+import { defineConfig, env, loadConfig } from '@secure-ci/service-kit';
+import { createContext, type ServiceContext } from '@secure-ci/service-kit';
+import { createLogger } from '@secure-ci/service-kit';
+import type { ServiceHandle } from '@secure-ci/service-kit';
 
 export interface LogCapture {
   stream: Writable;

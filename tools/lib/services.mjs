@@ -1,0 +1,24 @@
+// The workspace's services and their facts (framework, port, the services they call), read from where each is
+// declared once: apps/<name>/project.json (tags type:service + framework:<x>, metadata.port, metadata.calls).
+// The reader is the Nx plugin's, so the tools and the inferred targets can never disagree.
+import { createRequire } from 'node:module';
+import { workspaceRoot } from './workspace.mjs';
+
+const require = createRequire(import.meta.url);
+const facts = require('../nx-plugin/src/service-facts.js');
+
+export const { ServiceFactsError } = facts;
+export const { FRAMEWORKS } = require('../nx-plugin/src/conventions.js');
+
+/** @returns {{name: string, framework: 'fastify'|'express', port: number, calls: string[], root: string}[]} sorted by name */
+export function listServices(root = workspaceRoot) {
+  return facts.listServices(root);
+}
+
+/** The facts of one service, or null when there is no such service. */
+export function serviceFacts(name, root = workspaceRoot) {
+  return listServices(root).find((s) => s.name === name) ?? null;
+}
+
+/** The host-port variable compose reads for a service (CATALOG_PORT for catalog). */
+export const portVariable = (name) => `${name.toUpperCase().replace(/-/g, '_')}_PORT`;

@@ -1,0 +1,36 @@
+'use strict';
+// The conventions the plugin infers targets from, each stated once.
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+
+/**
+ * esbuild's `target` for every service bundle: the major line of the workspace's one Node.js version
+ * (`.node-version` at the repository root, which the images ship; tools/lib/node-version.mjs reads the same file).
+ */
+function nodeTarget(file = path.join(__dirname, '../../../.node-version')) {
+  const version = readFileSync(file, 'utf8').trim().replace(/^v/, '');
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`${file} must hold one exact Node.js version like 24.22.3`);
+  return `node${version.split('.')[0]}`;
+}
+const NODE_TARGET = nodeTarget();
+
+/** The frameworks a service can use: the tag value and the kit adapter project it imports. */
+const FRAMEWORKS = {
+  fastify: { adapter: 'service-kit-fastify', importPath: '@secure-ci/service-kit-fastify', create: 'createFastifyService' },
+  express: { adapter: 'service-kit-express', importPath: '@secure-ci/service-kit-express', create: 'createExpressService' },
+};
+
+/**
+ * npm packages a bundle leaves as `require()`: installed in the image by `npm ci --omit=dev` (docker/service),
+ * never inlined, so their licences, versions and scanner visibility stay intact. Unused ones cost nothing.
+ */
+const EXTERNAL_PACKAGES = ['fastify', '@fastify/helmet', 'express', 'helmet', 'pino', 'pino-http', 'close-with-grace'];
+
+/** Image projects every service image is built from (the shared base, the one service Dockerfile). */
+const IMAGE_PROJECTS = ['base-image', 'service-image'];
+
+const SERVICE_TAG = 'type:service';
+const IMAGE_TAG = 'type:image';
+const FRAMEWORK_TAG_PREFIX = 'framework:';
+
+module.exports = { NODE_TARGET, FRAMEWORKS, EXTERNAL_PACKAGES, IMAGE_PROJECTS, SERVICE_TAG, IMAGE_TAG, FRAMEWORK_TAG_PREFIX };

@@ -1,0 +1,156 @@
+'use strict';
+// `nx g @secure-ci/nx-plugin:service <name> --framework fastify|express [--port N] [--calls <service>]`: a new service
+// that lint, test, build, docker-build, the image tests, the matrix and the compose stack pick up with no further
+// edit. Every input is checked before anything is written; a bad one is one line and the tree stays untouched.
+const path = require('node:path');
+const { generateFiles, joinPathFragments } = require('@nx/devkit');
+const { parseDocument } = require('yaml');
+const { FRAMEWORKS } = require('../../conventions');
+const { serviceFactsOf } = require('../../service-facts');
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const MAX_NAME = 40;
+const FIRST_PORT = 3001;
+const SERVICES_FILE = 'docker/compose/services.yaml';
+const ROOT_COMPOSE = 'compose.yaml';
+
+class GeneratorInputError extends Error {}
+const fail = (message) => {
+  throw new GeneratorInputError(`service generator: ${message}`);
+};
+
+const VAR = (name) => name.toUpperCase().replace(/-/g, '_');
+
+/** The services already in the tree (apps/<dir>/project.json tagged type:service). */
+function servicesIn(tree) {
+  if (!tree.exists('apps')) return [];
+  return tree
+    .children('apps')
+    .filter((dir) => tree.exists(`apps/${dir}/project.json`))
+    .map((dir) => serviceFactsOf(JSON.parse(tree.read(`apps/${dir}/project.json`, 'utf-8')), `apps/${dir}/project.json`))
+    .filter(Boolean);
+}
+
+/** Every project name in the tree, from project.json files (the generator must not reuse one). */
+function projectNames(tree) {
+  const names = new Set();
+  for (const dir of ['apps', 'libs', 'docker', 'tools']) {
+    if (!tree.exists(dir)) continue;
+    for (const child of tree.children(dir)) {
+      const file = `${dir}/${child}/project.json`;
+      if (tree.exists(file)) names.add(JSON.parse(tree.read(file, 'utf-8')).name);
+    }
+  }
+  return names;
+}
+
+/** Checks and completes the options; throws one line for the first problem. */
+function normalize(tree, options) {
+  const name = options.name;
+  if (typeof name !== 'string' || !NAME.test(name) || name.length > MAX_NAME) {
+    fail(`invalid name "${name ?? ''}": lower-case letters and digits, words joined by single dashes, starting with a letter, at most ${MAX_NAME} characters`);
+  }
+  const services = servicesIn(tree);
+  if (tree.exists(`apps/${name}`) || projectNames(tree).has(name)) fail(`a project named "${name}" (or apps/${name}) already exists`);
+  if (!Object.hasOwn(FRAMEWORKS, options.framework ?? '')) fail(`unknown framework "${options.framework ?? ''}": use ${Object.keys(FRAMEWORKS).join(' or ')}`);
+  const port = options.port === undefined ? Math.max(FIRST_PORT - 1, ...services.map((s) => s.port)) + 1 : Number(options.port);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) fail(`invalid port "${options.port}": an integer 1024-65535`);
+  const taken = services.find((s) => s.port === port);
+  if (taken) fail(`port ${port} is already used by service "${taken.name}"`);
+  let callee = null;
+  if (options.calls !== undefined) {
+    const target = services.find((s) => s.name === options.calls);
+    if (!target) fail(`--calls "${options.calls}" is not a service (known: ${services.map((s) => s.name).join(', ') || 'none'})`);
+    callee = { ...target, VAR: VAR(target.name) };
+  }
+  for (const file of [SERVICES_FILE, ROOT_COMPOSE]) if (!tree.exists(file)) fail(`${file} not found: run the generator at the workspace root`);
+  const byName = new Map(services.map((s) => [s.name, s]));
+  /** This service and everything it calls, transitively: what its own compose entry file runs. */
+  const closure = (start, out = []) => {
+    for (const next of byName.get(start)?.calls ?? []) if (!out.includes(next)) closure(next, out.concat(next)).forEach((n) => out.includes(n) || out.push(n));
+    return out;
+  };
+  const downstream = callee ? [callee.name, ...closure(callee.name)].filter((n, i, a) => a.indexOf(n) === i) : [];
+  return { name, framework: options.framework, port, callee, downstream: downstream.map((n) => byName.get(n)), VAR: VAR(name), byName };
+}
+
+/** docker/compose/services.yaml: the container definition, once (comments and layout kept). */
+function addDefinition(tree, o) {
+  const doc = parseDocument(tree.read(SERVICES_FILE, 'utf-8'));
+  const environment = { API_KEY_FILE: `/run/secrets/${o.name}_api_key` };
+  const secrets = [`${o.name}_api_key`];
+  if (o.callee) {
+    environment[`${o.callee.VAR}_URL`] = `http://${o.callee.name}:${o.callee.port}`;
+    environment[`${o.callee.VAR}_API_KEY_FILE`] = `/run/secrets/${o.callee.name}_api_key`;
+    environment[`${o.callee.VAR}_TIMEOUT_MS`] = `\${${o.callee.VAR}_TIMEOUT_MS:-2000}`;
+    secrets.push(`${o.callee.name}_api_key`);
+  }
+  const definition = doc.createNode({
+    extends: { file: 'hardening.yaml', service: 'hardened' },
+    image: `\${IMAGE_PREFIX:-secure-ci}/${o.name}:\${IMAGE_TAG:-local}`,
+    environment,
+    secrets,
+    ports: [`127.0.0.1:\${${o.VAR}_PORT:-${o.port}}:${o.port}`],
+  });
+  for (const pair of definition.items) if (pair.key.value === 'ports') pair.value.items[0].type = 'QUOTE_DOUBLE';
+  doc.get('services').set(doc.createNode(o.name), definition);
+  const added = doc.get('services').items.at(-1);
+  added.key.spaceBefore = true;
+  tree.write(SERVICES_FILE, doc.toString({ lineWidth: 0 }));
+}
+
+/** compose.yaml at the root: the entry (extends + depends_on) and the development secret of the new service. */
+function addRootEntry(tree, o) {
+  const doc = parseDocument(tree.read(ROOT_COMPOSE, 'utf-8'));
+  const entry = { extends: { file: SERVICES_FILE, service: o.name } };
+  if (o.callee) entry.depends_on = { [o.callee.name]: { condition: 'service_healthy' } };
+  doc.get('services').set(doc.createNode(o.name), doc.createNode(entry));
+  doc.get('services').items.at(-1).key.spaceBefore = true;
+  if (!doc.has('secrets')) doc.set('secrets', doc.createNode({}));
+  doc.get('secrets').set(`${o.name}_api_key`, doc.createNode({ file: `\${${o.VAR}_API_KEY_FILE:-./apps/${o.name}/dev-secrets/api-key}` }));
+  tree.write(ROOT_COMPOSE, doc.toString({ lineWidth: 0 }));
+}
+
+/** apps/<name>/compose.yaml: the service and what it calls, each extending its one definition. */
+function entryFile(o) {
+  const lines = [
+    `# ${o.name}${o.downstream.length ? ` and what it needs (${o.downstream.map((s) => s.name).join(', ')})` : ' on its own'}:  docker compose -f apps/${o.name}/compose.yaml up -d`,
+    `# (Compose v2 \`docker compose\` or v1 \`docker-compose\`.) Host port: ${o.VAR}_PORT (default ${o.port}, 127.0.0.1 only).`,
+    '# Container definitions: docker/compose/services.yaml (shared by every entry file), hardening docker/compose/hardening.yaml.',
+    'services:',
+  ];
+  const service = (s, calls) => {
+    lines.push(`  ${s}:`, '    extends:', '      file: ../../docker/compose/services.yaml', `      service: ${s}`);
+    if (calls.length) {
+      lines.push("    # Never inherited through `extends` (v1 refuses to extend a service that has it): stated by each entry file.", '    depends_on:');
+      for (const c of calls) lines.push(`      ${c}:`, '        condition: service_healthy');
+    }
+    lines.push('');
+  };
+  service(o.name, o.callee ? [o.callee.name] : []);
+  for (const s of o.downstream) service(s.name, s.calls);
+  lines.push('secrets:', `  ${o.name}_api_key:`, `    # DEVELOPMENT-ONLY default (see dev-secrets/README.md); set ${o.VAR}_API_KEY_FILE to an absolute path for a real key.`, `    file: \${${o.VAR}_API_KEY_FILE:-./dev-secrets/api-key}`);
+  for (const s of o.downstream) {
+    lines.push(`  ${s.name}_api_key:`, `    # DEVELOPMENT-ONLY default of ${s.name}.`, `    file: \${${VAR(s.name)}_API_KEY_FILE:-../${s.name}/dev-secrets/api-key}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function serviceGenerator(tree, options) {
+  const o = normalize(tree, options);
+  const vars = { ...o, title: o.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' '), tmpl: '' };
+  const target = joinPathFragments('apps', o.name);
+  generateFiles(tree, path.join(__dirname, 'files', 'common'), target, vars);
+  generateFiles(tree, path.join(__dirname, 'files', o.framework), target, vars);
+  if (o.callee) generateFiles(tree, path.join(__dirname, 'files', 'calls'), target, vars);
+  tree.write(`${target}/compose.yaml`, entryFile(o));
+  addDefinition(tree, o);
+  addRootEntry(tree, o);
+  return () => {
+    process.stdout.write(`service ${o.name} (${o.framework}, port ${o.port}${o.callee ? `, calls ${o.callee.name}` : ''}): npx nx run ${o.name}:docker-build, then npm start\n`);
+  };
+}
+
+module.exports = serviceGenerator;
+module.exports.default = serviceGenerator;
+module.exports.GeneratorInputError = GeneratorInputError;

@@ -1,0 +1,135 @@
+// The service generator on an in-memory tree (@nx/devkit/testing) seeded with this workspace's services and
+// compose files: what it writes, and that every bad input is one line and writes nothing.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+
+const require = createRequire(import.meta.url);
+const { createTreeWithEmptyWorkspace } = require('@nx/devkit/testing');
+const generator = require('../src/generators/service/generator.js');
+const { serviceFactsOf } = require('../src/service-facts.js');
+
+const WORKSPACE = fileURLToPath(new URL('../../..', import.meta.url));
+const SEED = [
+  'compose.yaml',
+  'docker/compose/services.yaml',
+  'libs/service-kit/project.json',
+  ...readdirSync(path.join(WORKSPACE, 'apps')).flatMap((d) => [`apps/${d}/project.json`, `apps/${d}/compose.yaml`]),
+];
+
+function seededTree() {
+  const tree = createTreeWithEmptyWorkspace();
+  for (const file of SEED) tree.write(file, readFileSync(path.join(WORKSPACE, file), 'utf8'));
+  return tree;
+}
+
+const yamlOf = (tree, file) => parseYaml(tree.read(file, 'utf-8'));
+const json = (tree, file) => JSON.parse(tree.read(file, 'utf-8'));
+const existingPorts = SEED.filter((f) => f.endsWith('project.json') && f.startsWith('apps/')).map((f) => JSON.parse(readFileSync(path.join(WORKSPACE, f), 'utf8')).metadata?.port ?? 0);
+
+test('a fastify service: app, tests, README, project files like its siblings, compose definition, entry file, root entry, dev secret', async () => {
+  const tree = seededTree();
+  await generator(tree, { name: 'billing', framework: 'fastify' });
+  const port = Math.max(...existingPorts) + 1;
+  for (const file of ['src/main.ts', 'src/app.ts', 'src/config.ts', 'src/items.ts', 'src/app.spec.ts', 'README.md', 'package.json', 'project.json',
+    'jest.config.cjs', 'tsconfig.app.json', 'tsconfig.spec.json', 'compose.yaml', 'dev-secrets/api-key', 'dev-secrets/README.md']) {
+    assert.ok(tree.exists(`apps/billing/${file}`), file);
+  }
+  assert.equal(tree.exists('apps/billing/src/downstream.ts'), false, 'no downstream client without --calls');
+  const projectText = tree.read('apps/billing/project.json', 'utf-8');
+  assert.ok(projectText.trimEnd().split('\n').length <= 30);
+  assert.deepEqual(serviceFactsOf(JSON.parse(projectText), 'x'), { name: 'billing', framework: 'fastify', port, calls: [] });
+  assert.match(tree.read('apps/billing/src/app.ts', 'utf-8'), /createFastifyService/);
+  assert.doesNotMatch(tree.read('apps/billing/src/app.ts', 'utf-8'), /express/i);
+  assert.match(tree.read('apps/billing/src/config.ts', 'utf-8'), /defaultPort: project\.metadata\.port/, 'the port is not repeated in the code');
+  assert.equal(json(tree, 'apps/billing/package.json').name, 'billing');
+  assert.match(tree.read('apps/billing/dev-secrets/api-key', 'utf-8'), /^dev-only-billing-api-key-NOT-A-REAL-SECRET\n$/);
+  assert.match(tree.read('apps/billing/dev-secrets/README.md', 'utf-8'), /DEVELOPMENT-ONLY/);
+
+  const definition = yamlOf(tree, 'docker/compose/services.yaml').services.billing;
+  assert.deepEqual(definition.extends, { file: 'hardening.yaml', service: 'hardened' });
+  assert.equal(definition.image, '${IMAGE_PREFIX:-secure-ci}/billing:${IMAGE_TAG:-local}');
+  assert.deepEqual(definition.environment, { API_KEY_FILE: '/run/secrets/billing_api_key' });
+  assert.deepEqual(definition.secrets, ['billing_api_key']);
+  assert.deepEqual(definition.ports, [`127.0.0.1:\${BILLING_PORT:-${port}}:${port}`]);
+  assert.equal(definition.depends_on, undefined, 'Compose v1 cannot extend a service with depends_on');
+  // comments and the existing definitions are kept
+  const servicesText = tree.read('docker/compose/services.yaml', 'utf-8');
+  assert.ok(servicesText.startsWith(readFileSync(path.join(WORKSPACE, 'docker/compose/services.yaml'), 'utf8').trimEnd()), 'appended, nothing else changed');
+
+  const root = yamlOf(tree, 'compose.yaml');
+  assert.deepEqual(root.services.billing, { extends: { file: 'docker/compose/services.yaml', service: 'billing' } });
+  assert.deepEqual(root.secrets.billing_api_key, { file: '${BILLING_API_KEY_FILE:-./apps/billing/dev-secrets/api-key}' });
+  assert.match(tree.read('compose.yaml', 'utf-8'), /^# The whole stack\./, 'header comment kept');
+
+  const entry = yamlOf(tree, 'apps/billing/compose.yaml');
+  assert.deepEqual(Object.keys(entry.services), ['billing']);
+  assert.deepEqual(entry.services.billing, { extends: { file: '../../docker/compose/services.yaml', service: 'billing' } });
+  assert.deepEqual(entry.secrets, { billing_api_key: { file: '${BILLING_API_KEY_FILE:-./dev-secrets/api-key}' } });
+});
+
+test('an express service that calls orders: URL, key file and depends_on healthy; its entry file runs orders and catalog too', async () => {
+  const tree = seededTree();
+  await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'orders' });
+  assert.match(tree.read('apps/shipping-desk/src/app.ts', 'utf-8'), /createExpressService/);
+  assert.match(tree.read('apps/shipping-desk/src/app.ts', 'utf-8'), /orders:responseTime/);
+  assert.match(tree.read('apps/shipping-desk/src/config.ts', 'utf-8'), /ORDERS_URL: env\.url\(\)/);
+  assert.ok(tree.exists('apps/shipping-desk/src/downstream.ts'));
+  assert.deepEqual(json(tree, 'apps/shipping-desk/project.json').metadata, { port: 3999, calls: ['orders'] });
+  const orders = JSON.parse(readFileSync(path.join(WORKSPACE, 'apps/orders/project.json'), 'utf8'));
+
+  const definition = yamlOf(tree, 'docker/compose/services.yaml').services['shipping-desk'];
+  assert.equal(definition.environment.ORDERS_URL, `http://orders:${orders.metadata.port}`);
+  assert.equal(definition.environment.ORDERS_API_KEY_FILE, '/run/secrets/orders_api_key');
+  assert.deepEqual(definition.secrets, ['shipping-desk_api_key', 'orders_api_key']);
+  assert.deepEqual(definition.ports, ['127.0.0.1:${SHIPPING_DESK_PORT:-3999}:3999']);
+
+  const root = yamlOf(tree, 'compose.yaml');
+  assert.deepEqual(root.services['shipping-desk'].depends_on, { orders: { condition: 'service_healthy' } });
+
+  const entry = yamlOf(tree, 'apps/shipping-desk/compose.yaml');
+  assert.deepEqual(Object.keys(entry.services).sort(), ['catalog', 'orders', 'shipping-desk']);
+  assert.deepEqual(entry.services['shipping-desk'].depends_on, { orders: { condition: 'service_healthy' } });
+  assert.deepEqual(entry.services.orders.depends_on, { catalog: { condition: 'service_healthy' } });
+  assert.equal(entry.services.catalog.depends_on, undefined);
+  assert.deepEqual(Object.keys(entry.secrets).sort(), ['catalog_api_key', 'orders_api_key', 'shipping-desk_api_key']);
+  assert.equal(entry.secrets.orders_api_key.file, '${ORDERS_API_KEY_FILE:-../orders/dev-secrets/api-key}');
+});
+
+test('bad input: one line naming the problem, and nothing written', async () => {
+  const cases = [
+    [{ name: 'catalog', framework: 'fastify' }, /a project named "catalog" \(or apps\/catalog\) already exists/],
+    [{ name: 'service-kit', framework: 'fastify' }, /a project named "service-kit"/],
+    [{ name: 'Billing', framework: 'fastify' }, /invalid name "Billing"/],
+    [{ name: '1billing', framework: 'fastify' }, /invalid name "1billing"/],
+    [{ name: 'bill--ing', framework: 'fastify' }, /invalid name/],
+    [{ name: 'bill_ing', framework: 'fastify' }, /invalid name/],
+    [{ name: '../evil', framework: 'fastify' }, /invalid name/],
+    [{ name: 'x'.repeat(41), framework: 'fastify' }, /at most 40 characters/],
+    [{ name: 'billing', framework: 'koa' }, /unknown framework "koa": use fastify or express/],
+    [{ name: 'billing', framework: 'toString' }, /unknown framework "toString"/],
+    [{ name: 'billing' }, /unknown framework ""/],
+    [{ name: 'billing', framework: 'express', port: existingPorts[0] }, new RegExp(`port ${existingPorts[0]} is already used by service`)],
+    [{ name: 'billing', framework: 'express', port: 80 }, /invalid port "80"/],
+    [{ name: 'billing', framework: 'express', port: 'abc' }, /invalid port "abc"/],
+    [{ name: 'billing', framework: 'express', port: 3100.5 }, /invalid port/],
+    [{ name: 'billing', framework: 'express', calls: 'nope' }, /--calls "nope" is not a service \(known: catalog, /],
+    [{ name: 'billing', framework: 'express', calls: 'service-kit' }, /--calls "service-kit" is not a service/],
+  ];
+  for (const [options, message] of cases) {
+    const tree = seededTree();
+    const before = tree.listChanges().length;
+    await assert.rejects(generator(tree, options), (error) => {
+      assert.ok(error instanceof generator.GeneratorInputError, `${JSON.stringify(options)}: ${error.stack}`);
+      assert.match(error.message, /^service generator: /);
+      assert.match(error.message, message);
+      assert.equal(error.message.split('\n').length, 1);
+      return true;
+    }, JSON.stringify(options));
+    assert.equal(tree.listChanges().length, before, `${JSON.stringify(options)} wrote nothing`);
+  }
+});
