@@ -13,7 +13,8 @@ import { execa } from './lib/exec.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { offlineBaseArgs } from './bases.mjs';
+import { offlineBaseArgs, parseNodeRef, upstreamRefs } from './bases.mjs';
+import { dockerfileArgDefaults } from './lib/dockerfile-args.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
 import { BASE_PROJECT } from './lib/nx-affected.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
@@ -58,9 +59,19 @@ export function parseCli(argv) {
   return { project, ...values, buildArgs: parseBuildArgs(values['build-arg']), secrets: (values.secret ?? []).map(parseSecretSpec) };
 }
 
+/**
+ * The base image records its Node.js version in an SBOM document (scanners cannot detect the runtime otherwise). When
+ * the Dockerfile declares no NODE_VERSION default, it is read from the NODE_IMAGE ref the build uses, so the version
+ * is still written down once (in that ref).
+ */
+function withNodeVersion(args) {
+  if (args.NODE_VERSION || dockerfileArgDefaults(path.join(workspaceRoot, 'docker/base/Dockerfile')).NODE_VERSION) return args;
+  return { ...args, NODE_VERSION: parseNodeRef(args.NODE_IMAGE ?? upstreamRefs().NODE_IMAGE).nodeVersion };
+}
+
 /** Where a project's image recipe lives and which build args it always needs. */
 function recipeFor(project, buildArgs) {
-  if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...offlineBaseArgs(), ...buildArgs } };
+  if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: withNodeVersion({ ...offlineBaseArgs(), ...buildArgs }) };
   const projectFile = path.join(workspaceRoot, 'apps', project, 'project.json');
   if (!existsSync(projectFile)) fail(`unknown service project '${project}' (no apps/${project}/project.json)`);
   // Per-service image settings (e.g. the PORT the healthcheck probes) live in the project's own project.json.
