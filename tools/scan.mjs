@@ -12,8 +12,11 @@
 // Without Trivy, or without a reachable release index: one line and exit 3, unless skipping that part is allowed
 // explicitly (--allow-missing-scanner, --allow-missing-node-index; then a SKIPPED line, and the scan does not pass).
 //
-// Usage: node tools/scan.mjs <project> [--ref IMAGE] [--sarif FILE] [--allow-missing-scanner] [--allow-missing-node-index]
-//   --ref  scan this image instead of the project's build (nothing is recorded)
+// Usage: node tools/scan.mjs <project> [--ref IMAGE] [--sarif FILE] [--sbom-dir DIR] [--allow-missing-scanner]
+//          [--allow-missing-node-index]
+//   --ref       scan this image instead of the project's build (nothing is recorded)
+//   --sbom-dir  where the SBOMs go (default: beside the build record, dist/docker/<project>.<os>-<arch>.{cdx,spdx}.json)
+//   --ignorefile  accepted findings (default: the workspace's .trivyignore)
 // Env: TRIVY_BIN (the binary), NODE_RELEASE_INDEX (URL or file; default https://nodejs.org/dist/index.json), and
 //      Trivy's own TRIVY_* settings (e.g. TRIVY_CACHE_DIR, TRIVY_SKIP_DB_UPDATE).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -36,10 +39,10 @@ export const MISSING_EXIT_CODE = 3;
 export const NODE_PURL_PREFIX = 'pkg:bitnami/node@';
 
 /** Trivy arguments for a mode; exported so tests can check the gate and the report stay distinct. */
-export function trivyArgs(ref, { sarif, sbom, remote = false } = {}) {
+export function trivyArgs(ref, { sarif, sbom, remote = false, ignorefile = path.join(workspaceRoot, '.trivyignore') } = {}) {
   const source = remote ? ['--image-src', 'remote'] : [];
   if (sbom) return ['image', '--format', sbom.format, '--output', sbom.output, '--no-progress', ...source, ref];
-  const common = ['image', '--scanners', GATE_SCANNERS, '--ignorefile', path.join(workspaceRoot, '.trivyignore'), '--no-progress', ...source];
+  const common = ['image', '--scanners', GATE_SCANNERS, '--ignorefile', ignorefile, '--no-progress', ...source];
   if (sarif) return [...common, '--format', 'sarif', '--output', sarif, '--exit-code', '0', ref];
   return [...common, '--severity', GATE_SEVERITIES, '--ignore-unfixed', '--exit-code', String(FINDINGS_EXIT_CODE), ref];
 }
@@ -76,11 +79,11 @@ function releaseIndexLoader(allowMissing) {
     ));
 }
 
-async function gateTarget(trivy, project, target, releaseIndex) {
+async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignorefile }) {
   const label = `${project} ${target.platform}`;
   const result = { ref: target.ref, digest: target.digest, findings: [] };
   console.log(`scan: ${label}: ${target.ref}`);
-  const gate = await execa(trivy, trivyArgs(target.ref, { remote: target.remote }), { reject: false, stdio: 'inherit' });
+  const gate = await execa(trivy, trivyArgs(target.ref, { remote: target.remote, ignorefile }), { reject: false, stdio: 'inherit' });
   if (gate.exitCode === FINDINGS_EXIT_CODE) {
     result.vulnerabilities = 'fail';
     result.findings.push(`fixable ${GATE_SEVERITIES} vulnerabilities or secrets found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`);
@@ -88,13 +91,13 @@ async function gateTarget(trivy, project, target, releaseIndex) {
     fail(`trivy failed for ${label} (exit ${gate.exitCode}), so nothing was gated: see its output above`, 1);
   } else result.vulnerabilities = 'pass';
 
-  const stem = path.join(recordsDir(), `${project}.${target.platform.replaceAll('/', '-')}`);
-  mkdirSync(recordsDir(), { recursive: true });
+  const stem = path.join(sbomDir, `${project}.${target.platform.replaceAll('/', '-')}`);
+  mkdirSync(sbomDir, { recursive: true });
   result.sbom = {};
   for (const [key, format, suffix] of [['cyclonedx', 'cyclonedx', 'cdx.json'], ['spdx', 'spdx-json', 'spdx.json']]) {
     const output = `${stem}.${suffix}`;
     const run = await execa(trivy, trivyArgs(target.ref, { sbom: { format, output }, remote: target.remote }), { reject: false });
-    if (run.exitCode !== 0) fail(`trivy could not write the ${format} SBOM of ${label}: ${run.stderr.trim().split('\n').pop()}`, 1);
+    if (run.exitCode !== 0 || !existsSync(output)) fail(`trivy could not write the ${format} SBOM of ${label}: ${run.stderr.trim().split('\n').pop() || `exit ${run.exitCode}`}`, 1);
     result.sbom[key] = path.relative(workspaceRoot, output);
   }
 
@@ -114,11 +117,12 @@ async function gateTarget(trivy, project, target, releaseIndex) {
       else console.log(`scan: ${label}: Node.js ${version} is not behind a security release of its line`);
     }
   }
-  result.passed = result.findings.length === 0 && result.runtime.verdict === 'pass';
+  // A skipped runtime gate was asked for explicitly (--allow-missing-node-index); the record says it was skipped.
+  result.passed = result.findings.length === 0 && result.runtime.verdict !== 'fail';
   return result;
 }
 
-export async function scan(project, { sarif, allowMissingScanner = false, allowMissingNodeIndex = false, ref } = {}) {
+export async function scan(project, { sarif, allowMissingScanner = false, allowMissingNodeIndex = false, ref, sbomDir = recordsDir(), ignorefile } = {}) {
   const record = ref ? null : readRecord(recordPath(project));
   const trivy = await findTrivy();
   if (!trivy) {
@@ -132,7 +136,7 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
 
   if (sarif) {
     // One report per image: the first platform (the packages are the same on every platform).
-    const run = await execa(trivy, trivyArgs(targets[0].ref, { sarif, remote: targets[0].remote }), { reject: false, stdio: 'inherit' });
+    const run = await execa(trivy, trivyArgs(targets[0].ref, { sarif, remote: targets[0].remote, ignorefile }), { reject: false, stdio: 'inherit' });
     if (run.exitCode !== 0) fail(`trivy failed for ${project} (exit ${run.exitCode}), so nothing was reported: see its output above`, 1);
     console.log(`scan: ${project}: SARIF report written to ${sarif}`);
     return { skipped: false };
@@ -140,25 +144,23 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
 
   const releaseIndex = releaseIndexLoader(allowMissingNodeIndex);
   const platforms = {};
-  for (const target of targets) platforms[target.platform] = await gateTarget(trivy, project, target, releaseIndex);
+  for (const target of targets) platforms[target.platform] = await gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignorefile });
   const failed = Object.entries(platforms).filter(([, result]) => !result.passed);
   const summary = failed.length
     ? failed.map(([platform, result]) => `${platform}: ${result.findings.join('; ') || `runtime gate ${result.runtime.verdict}`}`).join('; ')
     : `every platform passed (${Object.keys(platforms).join(', ')})`;
   const result = { digest: record?.digest ?? record?.imageId ?? null, passed: failed.length === 0, summary, platforms };
   if (record) writeRecord(recordPath(project), { ...record, scan: { ...result, at: new Date().toISOString() } });
-  if (failed.length) {
-    const findings = failed.some(([, r]) => r.findings.length);
-    fail(`${project}: ${summary}`, findings ? FINDINGS_EXIT_CODE : MISSING_EXIT_CODE);
-  }
-  console.log(`scan: ${project}: passed: no fixable ${GATE_SEVERITIES} vulnerabilities, no secrets, Node.js runtime current (${Object.keys(platforms).join(', ')})`);
+  if (failed.length) fail(`${project}: ${summary}`, FINDINGS_EXIT_CODE);
+  const runtime = Object.values(platforms).some((r) => r.runtime.verdict === 'skipped') ? 'Node.js runtime gate skipped' : 'Node.js runtime current';
+  console.log(`scan: ${project}: passed: no fixable ${GATE_SEVERITIES} vulnerabilities, no secrets, ${runtime} (${Object.keys(platforms).join(', ')})`);
   return { skipped: false, ...result };
 }
 
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const { values, positionals } = parseCliArgs({
-      options: { sarif: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, 'allow-missing-node-index': { type: 'boolean' }, ref: { type: 'string' } },
+      options: { sarif: { type: 'string' }, 'sbom-dir': { type: 'string' }, ignorefile: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, 'allow-missing-node-index': { type: 'boolean' }, ref: { type: 'string' } },
       allowPositionals: true,
     });
     if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/scan.mjs catalog');
@@ -166,6 +168,8 @@ if (isMain(import.meta.url)) {
     await scan(positionals[0], {
       sarif: values.sarif,
       ref: values.ref,
+      ...(values['sbom-dir'] ? { sbomDir: path.resolve(values['sbom-dir']) } : {}),
+      ...(values.ignorefile ? { ignorefile: path.resolve(values.ignorefile) } : {}),
       allowMissingScanner: values['allow-missing-scanner'] || process.env.SCAN_ALLOW_MISSING_SCANNER === 'true',
       allowMissingNodeIndex: values['allow-missing-node-index'] || process.env.SCAN_ALLOW_MISSING_NODE_INDEX === 'true',
     });
