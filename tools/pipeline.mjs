@@ -18,7 +18,7 @@ import { execa } from './lib/exec.mjs';
 import { BASE_PROJECT, affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { platformRecordPath } from './lib/build-record.mjs';
+import { buildPlatforms } from './build-platforms.mjs';
 import { parsePlatforms, push, runId } from './push.mjs';
 import { scan } from './scan.mjs';
 import { tag } from './tag.mjs';
@@ -87,11 +87,9 @@ async function shipImage(project, options, { secrets, buildArgs, run, base }) {
     return { image: project, tags: [] };
   }
   const image = `${options.registry}/${project}`.toLowerCase();
-  for (const platform of options.platforms) {
-    // A service builds FROM the base digest of its platform that this run pushed and scanned.
-    const fromBase = base ? { BASE_IMAGE: `${base.pushed.image}@${base.platforms[platform].digest}` } : {};
-    await dockerBuild({ project, image, secrets, buildArgs: { ...buildArgs, ...fromBase }, platform, tags: options.tags, flavor: options.flavor, record: platformRecordPath(project, platform) });
-  }
+  // A service builds FROM the base digest this run pushed and scanned (BuildKit picks each platform's manifest).
+  const fromBase = base ? { BASE_IMAGE: `${base.pushed.image}@${base.digest}` } : {};
+  await buildPlatforms(project, { platforms: options.platforms, image, secrets, buildArgs: { ...buildArgs, ...fromBase }, tags: options.tags, flavor: options.flavor });
   await push(project, { image, platforms: options.platforms, run });
   const scanned = await scan(project, scanOptions);
   if (scanned.skipped) fail(`${project} was not scanned (trivy is missing), so it is not tagged: its digest ${image} stays untagged`, 1);
