@@ -49,6 +49,14 @@ describe('local pipeline -> registry round trip (build once, push by digest, gat
   after(async () => {
     await registry?.stop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+    // The local names the builds got (<registry>/acme/shop/...): only untagged, the layers stay in BuildKit's cache.
+    for (const project of ['base-image', ...SERVICES]) {
+      try {
+        for (const ref of builtImage(project).tags ?? []) if (ref.startsWith(registry?.host ?? '\0')) await docker(['image', 'rm', ref], { reject: false });
+      } catch {
+        // no record: nothing was built
+      }
+    }
   });
 
   test('the pipeline succeeds: every image passed the real Trivy gate and the runtime gate', () => {

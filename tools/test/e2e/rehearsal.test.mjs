@@ -350,8 +350,11 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.deepEqual(pushed.tags.split('\n').sort(), [`${image()}:pr-${PR_NUMBER}`, `${image()}:sha-${workspace.headSha.slice(0, 7)}`].sort());
     assert.match(job.summary, /### Image catalog/);
     assert.ok(job.summary.includes(pushed.digest) && job.summary.includes(`${image()}:pr-${PR_NUMBER}`), job.summary);
-    // The digest in the outputs is the manifest the registry serves, and its config is the built image.
-    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
+    // The digest in the outputs is the index the registry serves; its linux/amd64 manifest's config is the built image.
+    const index = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    const amd64 = index.manifests.find((m) => m.platform.architecture === 'amd64');
+    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${amd64.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    assert.equal(manifest.config.digest, record.imageId);
     const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/blobs/${manifest.config.digest}`);
     assert.equal(config.config.User, '65532:65532');
     assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);
