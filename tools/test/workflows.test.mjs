@@ -113,7 +113,7 @@ describe('pinned actions', () => {
   });
 
   test('no restored cache (npm, BuildKit, Trivy, binfmt) in a job holding OIDC or package write tokens', () => {
-    for (const { file, id, job } of allJobs.filter(({ job }) => job.permissions?.['id-token'] === 'write')) {
+    for (const { file, id, job } of allJobs.filter(({ job }) => job.permissions?.['id-token'] === 'write' || job.permissions?.packages === 'write')) {
       const uses = (job.steps ?? []).map(actionOf).filter(Boolean);
       for (const action of ['actions/cache', 'docker/setup-qemu-action', 'crazy-max/ghaction-github-runtime']) assert.equal(uses.includes(action), false, `${file} ${id}: ${action}`);
       assert.doesNotMatch(runText(job), /type=gha/, `${file} ${id}: no GitHub Actions build cache`);
