@@ -41,8 +41,10 @@ export async function push(project, { image, platforms = [], run = runId() } = {
   const pushed = {};
   const stagingTags = [];
   for (const build of builds) {
-    const platform = await localPlatform(build.record.imageId);
-    if (build.platform && platform !== build.platform) fail(`${project}: the ${build.platform} build record holds a ${platform} image`, 1);
+    const detected = await localPlatform(build.record.imageId);
+    // linux/arm64 images usually carry the variant v8: the same platform.
+    if (build.platform && detected !== build.platform && detected !== `${build.platform}/v8`) fail(`${project}: the ${build.platform} build record holds a ${detected} image`, 1);
+    const platform = build.platform ?? detected;
     const staging = `${repository}:build-${run}-${platform.replaceAll('/', '-')}`;
     await docker(['tag', build.record.imageId, staging]);
     const output = await docker(['push', staging]);
@@ -51,11 +53,11 @@ export async function push(project, { image, platforms = [], run = runId() } = {
     if (!digest) fail(`pushed ${staging} but docker reported no digest`, 1);
     const manifest = await registry.getManifest(name, digest);
     if (!manifest) fail(`${host} does not serve ${name}@${digest} right after the push`, 1);
-    pushed[platform] = { digest, imageId: build.record.imageId, mediaType: manifest.mediaType, size: manifest.bytes.length };
+    pushed[platform] = { digest, imageId: build.record.imageId, mediaType: manifest.mediaType, size: manifest.bytes.length, detected };
     stagingTags.push(staging);
     console.log(`push: ${project} ${platform} ${repository}@${digest} (staging tag ${staging.split(':').pop()})`);
   }
-  const index = imageIndex(Object.entries(pushed).map(([platform, m]) => ({ platform, ...m })));
+  const index = imageIndex(Object.values(pushed).map(({ detected, digest, mediaType, size }) => ({ platform: detected, digest, mediaType, size })));
   await registry.putManifest(name, index.digest, index.bytes, index.mediaType);
   const first = builds[0].record;
   // A fresh push replaces any earlier scan or tag result: those were about another digest.
