@@ -8,12 +8,15 @@ import { MetadataError } from './lib/metadata/errors.mjs';
 import { writeGitHubOutputs } from './lib/metadata/github-output.mjs';
 import { selectImages } from './lib/image-selection.mjs';
 import { affectedRange, buildMatrix } from './lib/nx-affected.mjs';
+import { changedPipelineFiles } from './lib/pipeline-changes.mjs';
 
 export { affectedProjects, affectedRange, buildMatrix, nxShowProjectsArgs } from './lib/nx-affected.mjs';
 
-const USAGE = `Usage: node tools/affected-matrix.mjs [--base REF] [--head REF] [--image-prefix PREFIX]
+const USAGE = `Usage: node tools/affected-matrix.mjs [--base REF] [--head REF] [--image-prefix PREFIX] [--exercise-pipeline]
   --base, --head   nx affected range (default NX_BASE / NX_HEAD, else nx defaults: nx.json defaultBase..working tree)
   --image-prefix   image name prefix (default $IMAGE_PREFIX, else secure-ci): image = <prefix>/<project>
+  --exercise-pipeline  when the range changes the workflows, .github/scripts or the pipeline tools and no image is
+                   affected, the matrix gets the base image, so the change runs once (output pipeline-changed)
 Selects the images whose docker-build inputs changed (tools/lib/image-selection.mjs; README "What nx affected builds").
 Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}.
 With GITHUB_OUTPUT set also writes outputs: matrix ({"include":[...]}), any, base-affected, projects.`;
@@ -22,6 +25,7 @@ const FLAGS = {
   base: { type: 'string' },
   head: { type: 'string' },
   'image-prefix': { type: 'string' },
+  'exercise-pipeline': { type: 'boolean' },
   help: { type: 'boolean' },
 };
 
@@ -40,12 +44,19 @@ export async function main(argv = process.argv.slice(2), env = process.env, cwd 
     buildMatrix([], { imagePrefix }); // validates the prefix before running nx
     const range = affectedRange({ base: flags.base, head: flags.head }, env);
     const { projects } = await selectImages({ cwd, env, ...range });
-    const matrix = buildMatrix(projects, { imagePrefix });
+    let matrix = buildMatrix(projects, { imagePrefix });
+    // Separate from Nx's answer: a pipeline change exercises the image job for at least the base image.
+    const pipelineFiles = flags['exercise-pipeline'] ? await changedPipelineFiles({ cwd, ...range }) : [];
+    if (pipelineFiles.length && !matrix.include.length) {
+      const base = buildMatrix(['base-image'], { imagePrefix }).base;
+      matrix = { ...matrix, include: [base], any: true, pipelineChanged: pipelineFiles };
+    } else if (pipelineFiles.length) matrix = { ...matrix, pipelineChanged: pipelineFiles };
     writeGitHubOutputs({
       matrix: JSON.stringify({ include: matrix.include }),
       any: String(matrix.any),
       'base-affected': String(matrix.baseAffected),
       projects: JSON.stringify(matrix.projects),
+      ...(flags['exercise-pipeline'] ? { 'pipeline-changed': String(pipelineFiles.length > 0) } : {}),
     }, env);
     process.stdout.write(`${JSON.stringify(matrix)}\n`);
     return 0;

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The CI pipeline, runnable locally with the same tools the workflows call:
-//   affected -> build (base first, then each affected service FROM it, with secrets) -> scan -> tag -> push
+// The CI pipeline, runnable locally with the same tools the workflows call. For the base image first, then every
+// affected service (FROM the base digest this run pushed and scanned, per platform):
+//   build each platform once, with its final labels (docker-build) -> push by digest, no release tag (push)
+//   -> gate every platform digest (scan) -> tag that digest in the registry (tag): never a rebuild
 //
 // Usage: node tools/pipeline.mjs [--all | --base REF [--head REF]] [--registry PREFIX | --no-push]
-//          [--tags RULES] [--flavor F] [--secret SPEC]... [--build-arg K=V]... [--allow-missing-scanner]
-//   --registry  where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
-//   --tags      tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
+//          [--platforms P[,P...]] [--tags RULES] [--flavor F] [--secret SPEC]... [--build-arg K=V]...
+//          [--allow-missing-scanner] [--allow-missing-node-index]
+//   --registry   where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
+//   --platforms  default linux/amd64,linux/arm64 in GitHub Actions, else this machine's platform
+//   --tags       tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
+//   --no-push    build and gate the local image of one platform only; nothing is pushed or tagged
 import { appendFileSync } from 'node:fs';
 import { dockerBuild, parseBuildArgs } from './docker-build.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
@@ -14,8 +19,10 @@ import { selectImages } from './lib/image-selection.mjs';
 import { BASE_PROJECT, affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { push } from './push.mjs';
+import { buildPlatforms } from './build-platforms.mjs';
+import { parsePlatforms, push, runId } from './push.mjs';
 import { scan } from './scan.mjs';
+import { tag } from './tag.mjs';
 
 const OPTIONS = {
   all: { type: 'boolean' },
@@ -27,8 +34,16 @@ const OPTIONS = {
   flavor: { type: 'string' },
   secret: { type: 'string', multiple: true },
   'build-arg': { type: 'string', multiple: true },
+  platforms: { type: 'string' },
   'allow-missing-scanner': { type: 'boolean' },
+  'allow-missing-node-index': { type: 'boolean' },
 };
+
+/** Both release platforms in GitHub Actions (as publish.yml ships them), else the one this machine runs. */
+export function defaultPlatforms(env = process.env, arch = process.arch) {
+  if (env.GITHUB_ACTIONS === 'true') return ['linux/amd64', 'linux/arm64'];
+  return [`linux/${{ x64: 'amd64', arm64: 'arm64' }[arch] ?? arch}`];
+}
 
 export function parsePipelineArgs(argv) {
   const { values } = parseCliArgs({ args: argv, options: OPTIONS });
@@ -38,7 +53,10 @@ export function parsePipelineArgs(argv) {
   if (values.registry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(values.registry)) fail(`invalid --registry '${values.registry}' (expected host[:port][/path])`);
   for (const spec of values.secret ?? []) parseSecretSpec(spec);
   parseBuildArgs(values['build-arg']);
-  return values;
+  const platforms = values.platforms !== undefined ? parsePlatforms(values.platforms) : defaultPlatforms();
+  if (!platforms.length) fail('--platforms needs at least one platform, e.g. linux/amd64');
+  if (values['no-push'] && platforms.length > 1) fail('--no-push builds one platform (the local image store holds one per tag): pass one --platforms value, or push with --registry');
+  return { ...values, platforms };
 }
 
 const nxEnv = () => ({ ...process.env, NX_DAEMON: 'false' });
@@ -53,10 +71,33 @@ async function selectProjects({ all, base, head }) {
 }
 
 function summarize(results) {
-  const lines = ['| image | digest | tags |', '| --- | --- | --- |'];
-  for (const r of results) lines.push(`| ${r.image} | ${r.digest ?? 'not pushed'} | ${r.tags.join('<br>')} |`);
+  const lines = ['| image | digest | platforms (scanned digests) | tags |', '| --- | --- | --- | --- |'];
+  for (const r of results) lines.push(`| ${r.image} | ${r.digest ?? 'not pushed'} | ${Object.entries(r.platforms ?? {}).map(([p, d]) => `${p} ${d}`).join('<br>')} | ${r.tags.join('<br>')} |`);
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `### Images\n\n${lines.join('\n')}\n`);
   return lines.join('\n');
+}
+
+/**
+ * One image through the whole flow. With a registry: every platform built once (its own build record), pushed by
+ * digest together as one index, gated platform by platform, and only then tagged. Returns the summary row.
+ */
+async function shipImage(project, options, { secrets, buildArgs, run, base }) {
+  const scanOptions = { allowMissingScanner: options['allow-missing-scanner'], allowMissingNodeIndex: options['allow-missing-node-index'] };
+  if (!options.registry) {
+    const [platform] = options.platforms;
+    await dockerBuild({ project, secrets, buildArgs: { ...buildArgs }, platform, tags: options.tags, flavor: options.flavor });
+    await scan(project, scanOptions);
+    return { image: project, tags: [] };
+  }
+  const image = `${options.registry}/${project}`.toLowerCase();
+  // A service builds FROM the base digest this run pushed and scanned (BuildKit picks each platform's manifest).
+  const fromBase = base ? { BASE_IMAGE: `${base.pushed.image}@${base.digest}` } : {};
+  await buildPlatforms(project, { platforms: options.platforms, image, secrets, buildArgs: { ...buildArgs, ...fromBase }, tags: options.tags, flavor: options.flavor });
+  await push(project, { image, platforms: options.platforms, run });
+  const scanned = await scan(project, scanOptions);
+  if (scanned.skipped) fail(`${project} was not scanned (trivy is missing), so it is not tagged: its digest ${image} stays untagged`, 1);
+  const record = await tag(project, { tags: options.tags, flavor: options.flavor });
+  return { image, digest: record.digest, platforms: Object.fromEntries(Object.entries(record.platforms).map(([p, m]) => [p, m.digest])), tags: record.pushed.tags, record };
 }
 
 export async function pipeline(options) {
@@ -65,23 +106,15 @@ export async function pipeline(options) {
     console.log('pipeline: nothing affected, no image to build');
     return [];
   }
-  console.log(`pipeline: affected ${projects.join(', ')}${baseAffected ? ' (base image changed)' : ''}`);
+  console.log(`pipeline: affected ${projects.join(', ')}${baseAffected ? ' (base image changed)' : ''}; platforms ${options.platforms.join(', ')}`);
   await execa('npx', ['nx', 'run-many', '-t', 'build', `--projects=${projects.join(',')}`, '--outputStyle=static'], { cwd: workspaceRoot, env: nxEnv(), stdio: 'inherit' });
   const secrets = (options.secret ?? []).map(parseSecretSpec);
   const buildArgs = parseBuildArgs(options['build-arg']);
+  const run = runId();
   // The base is always (re)built first, so services never build FROM a stale base; BuildKit makes an unchanged one instant.
-  await dockerBuild({ project: BASE_PROJECT, secrets: [], buildArgs: {} });
-  const results = [];
-  for (const project of projects) {
-    await dockerBuild({ project, secrets, buildArgs });
-    await scan(project, { allowMissingScanner: options['allow-missing-scanner'] });
-    if (options.registry) {
-      const record = await push(project, { image: `${options.registry}/${project}`.toLowerCase(), tags: options.tags, flavor: options.flavor });
-      results.push({ image: record.pushed.image, digest: record.digest, tags: record.pushed.tags });
-    } else {
-      results.push({ image: project, tags: [] });
-    }
-  }
+  const baseRow = await shipImage(BASE_PROJECT, options, { secrets: [], buildArgs: {}, run });
+  const results = [baseRow];
+  for (const project of projects) results.push(await shipImage(project, options, { secrets, buildArgs, run, base: baseRow.record }));
   console.log(summarize(results));
   return results;
 }

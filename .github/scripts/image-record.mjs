@@ -4,12 +4,14 @@
 // Values come from the record file, never from expressions pasted into a script.
 //
 // Usage: node .github/scripts/image-record.mjs <project> [--summary]
-// Outputs (GITHUB_OUTPUT): image, ref (the local build tag to scan), image-id, digest, digest-ref (image@digest),
-// tags (newline list of pushed tags, else built tags).
+// Outputs (GITHUB_OUTPUT): image, ref (the local build tag), image-id, digest, digest-ref (image@digest), tags
+// (newline list of pushed tags, else built tags), sboms (lines "<image>@<platform digest> <CycloneDX file>").
+// --summary is for the steps that publish (sign, attest, deploy): it refuses a digest without a passing scan of it.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { unscannedReason } from '../../tools/lib/build-record.mjs';
 import { formatGitHubOutputs } from '../../tools/lib/metadata/github-output.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,7 +36,11 @@ export function recordOutputs(record) {
     'image-id': record.imageId ?? '',
     digest,
     'digest-ref': digest ? `${image}@${digest}` : '',
-    tags: (record.pushed?.tags ?? record.tags).join('\n'),
+    tags: (record.pushed?.tags?.length ? record.pushed.tags : record.tags).join('\n'),
+    sboms: Object.entries(record.scan?.platforms ?? {})
+      .filter(([platform, result]) => digest && record.platforms?.[platform] && result.sbom?.cyclonedx)
+      .map(([platform, result]) => `${image}@${record.platforms[platform].digest} ${result.sbom.cyclonedx}`)
+      .join('\n'),
   };
 }
 
@@ -60,7 +66,10 @@ function main(argv, env) {
   const outputs = recordOutputs(readRecord(project));
   if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, formatGitHubOutputs(outputs));
   if (values.summary) {
+    const record = readRecord(project);
     if (!outputs.digest) throw new Error(`dist/docker/${project}.json has no digest: nothing was pushed`);
+    const refused = unscannedReason(record);
+    if (refused) throw new Error(`refusing to hand on an unscanned digest: ${refused}`);
     const markdown = summaryMarkdown(project, outputs);
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
     process.stdout.write(markdown);

@@ -338,7 +338,8 @@ const SHELLS = {
  * @param {object} [options.needs]    { jobId: { result, outputs } }
  * @param {object|null} [options.matrix]
  * @param {Record<string, Function>} options.uses  substitutes by action (owner/repo[/path], without @ref)
- * @param {{match: RegExp, reason: string}[]} [options.skipRuns]  run scripts the rehearsal does not execute
+ * @param {{match: RegExp, reason: string, exitCode?: number}[]} [options.skipRuns]  run scripts the rehearsal does not
+ *   execute (counted as exiting with `exitCode`, default 0)
  * @param {boolean} [options.dryRun]  evaluate conditions only; every step that would run counts as successful
  * @param {(text: string) => void} [options.log]
  */
@@ -416,7 +417,10 @@ async function runSteps(options) {
       kind = 'run';
       const script = toExpressionString(render(String(step.run), stepEnvContext));
       const skip = skipRuns.find((rule) => rule.match.test(script.trim()));
-      if (skip) note = `not executed in the rehearsal: ${skip.reason}`;
+      if (skip) {
+        note = `not executed in the rehearsal: ${skip.reason}`;
+        exitCode = skip.exitCode ?? 0;
+      }
       else if (!dryRun) {
         const shellName = step.shell ?? defaults.shell ?? 'bash';
         if (!SHELLS[shellName]) throw new RehearsalError(`step '${name}': shell '${shellName}' is not rehearsable`);

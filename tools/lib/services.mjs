@@ -1,14 +1,13 @@
 // The workspace's services and their facts (framework, port, the services they call), read from where each is
 // declared once: apps/<name>/project.json (tags type:service + framework:<x>, metadata.port, metadata.calls).
 // The reader is the Nx plugin's, so the tools and the inferred targets can never disagree.
-import { createRequire } from 'node:module';
+// (Plain imports of the CommonJS modules, so import walks such as tools/test/docker-build-inputs.test.mjs see them.)
+import facts from '../nx-plugin/src/service-facts.js';
+import conventions from '../nx-plugin/src/conventions.js';
 import { workspaceRoot } from './workspace.mjs';
 
-const require = createRequire(import.meta.url);
-const facts = require('../nx-plugin/src/service-facts.js');
-
 export const { ServiceFactsError } = facts;
-export const { FRAMEWORKS } = require('../nx-plugin/src/conventions.js');
+export const { FRAMEWORKS } = conventions;
 
 /** @returns {{name: string, framework: 'fastify'|'express', port: number, calls: string[], root: string}[]} sorted by name */
 export function listServices(root = workspaceRoot) {

@@ -335,3 +335,36 @@ test('the service generator, the tools and their tests, lint/jest config -> no i
   });
   assert.deepEqual(selected(), []);
 });
+
+// The pipeline rule (affected-matrix.mjs --exercise-pipeline): kept apart from Nx's answer above.
+test('a workflow, .github/scripts or pipeline-tool change with no image affected -> the base image runs with --exercise-pipeline', () => {
+  for (const [name, file] of [['workflow', '.github/workflows/pr.yml'], ['script', '.github/scripts/image-record.mjs'], ['gate', 'tools/scan.mjs'], ['tagging', 'tools/tag.mjs']]) {
+    commit(`${name} change`, { [file]: '\n# change\n' });
+    const plain = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+    assert.deepEqual(plain.include.filter((e) => e.project === 'base-image'), [], `${name}: Nx alone selects no base image`);
+    const m = matrixFor(['--base=HEAD~1', '--head=HEAD', '--exercise-pipeline']);
+    assert.ok(m.include.length >= 1, `${name}: the image job runs`);
+    if (!plain.include.length) {
+      assert.deepEqual(m.include, [{ project: 'base-image', image: 'secure-ci/base-image', dockerfile: 'docker/base/Dockerfile', context: '.' }], name);
+      assert.equal(m.any, true);
+    }
+    assert.deepEqual(m.pipelineChanged, [file], name);
+  }
+});
+
+test('--exercise-pipeline leaves other changes alone (a tool the pipeline does not use, docs)', () => {
+  commit('unrelated', { 'tools/stack.mjs': '\n// change\n', 'README.md': '\nmore\n' });
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD', '--exercise-pipeline']);
+  assert.deepEqual(m.include, []);
+  assert.equal(m.any, false);
+  assert.equal(m.pipelineChanged, undefined);
+});
+
+test('a module docker-build loads only indirectly changed (cli, exec, workspace, docker-metadata) -> base and every service', () => {
+  for (const file of ['tools/lib/cli.mjs', 'tools/lib/exec.mjs', 'tools/lib/workspace.mjs', 'tools/docker-metadata.mjs', 'tools/lib/dockerfile-args.mjs', 'tools/lib/nx-affected.mjs']) {
+    commit(`${file} change`, { [file]: '\n// change\n' });
+    const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
+    assert.deepEqual(m.include, serviceEntries(SERVICES), file);
+    assert.equal(m.baseAffected, true, file);
+  }
+});

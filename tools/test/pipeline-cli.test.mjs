@@ -13,6 +13,9 @@ for (const [args, message] of [
   [['--no-push', '--secret', 'nonsense'], /--secret expects/],
   [['--no-push', '--build-arg', 'NOEQUALS'], /--build-arg expects KEY=VALUE/],
   [['--no-push', '--what'], /Unknown option/],
+  [['--no-push', '--platforms', 'linux/amd64,linux/arm64'], /--no-push builds one platform/],
+  [['--no-push', '--platforms', 'amd64'], /invalid platform 'amd64'/],
+  [['--no-push', '--platforms', ''], /--platforms needs at least one platform/],
 ]) {
   test(`pipeline rejects ${JSON.stringify(args)}`, () => {
     assert.throws(() => parsePipelineArgs(args), message);

@@ -218,7 +218,8 @@ jobs:
 describe('pr.yml image job: which steps run (conditions only)', () => {
   const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/pr.yml'));
   const noop = () => ({});
-  const uses = Object.fromEntries(['actions/checkout', 'actions/setup-node', 'docker/setup-buildx-action', 'aquasecurity/trivy-action', 'github/codeql-action/upload-sarif', 'docker/login-action'].map((a) => [a, noop]));
+  const uses = Object.fromEntries(['actions/checkout', 'actions/setup-node', 'docker/setup-buildx-action', 'aquasecurity/setup-trivy', 'github/codeql-action/upload-sarif', 'docker/login-action'].map((a) => [a, noop]));
+  const PUBLISHING = ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push by digest (staging tag only; the PR tags come after the gate)', 'Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)', 'Pushed image'];
   const plan = (prPayload) => {
     const github = githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'Acme/Shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir });
     return runJob({
@@ -238,17 +239,17 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
   const forkPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'someone/Shop' } } } };
   const samePayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'Acme/Shop' } } } };
 
-  test('fork PR: built and gated; SARIF upload, login and push skipped, with a notice', async () => {
+  test('fork PR: built and gated (the local build); SARIF upload, login, push and tags skipped, with a notice', async () => {
     const names = ran(await plan(forkPayload));
-    assert.ok(names.some((n) => /^Trivy gate/.test(n)));
+    assert.ok(names.some((n) => /^Gate \(tools\/scan\.mjs/.test(n)));
     assert.ok(names.includes('Fork pull request (no secrets, read-only token)'));
     assert.ok(names.includes('Building without npm_token'));
-    for (const skipped of ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image']) assert.equal(names.includes(skipped), false, skipped);
+    for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, skipped);
   });
 
-  test('same-repository PR: upload, login, push and summary run; no fork notice', async () => {
+  test('same-repository PR: upload, login, push by digest, tags and summary run; no fork notice', async () => {
     const names = ran(await plan(samePayload));
-    for (const step of ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image']) assert.ok(names.includes(step), step);
+    for (const step of PUBLISHING) assert.ok(names.includes(step), step);
     assert.equal(names.includes('Fork pull request (no secrets, read-only token)'), false);
   });
 });
@@ -257,26 +258,30 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
 // exit codes a test chooses: what a failed gate or a failed code-scanning step does to the push, signature and
 // attestation steps (the e2e rehearsal runs the PR job for real; publish's image jobs cannot run here).
 describe('gate and code scanning: which steps a failure stops (real conditions, no-op steps)', () => {
-  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-qemu-action', 'docker/setup-buildx-action', 'crazy-max/ghaction-github-runtime', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance', 'actions/upload-artifact'];
-  const isGateStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format !== 'sarif';
-  const isReportStep = (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.format === 'sarif';
+  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-buildx-action', 'aquasecurity/setup-trivy', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance', 'actions/upload-artifact'];
+  const GATE = /^node tools\/scan\.mjs "\$PROJECT"$/;
+  const REPORT = /^node tools\/scan\.mjs "\$PROJECT" --sarif /;
+  const isGateStep = (step) => GATE.test(step.run ?? '');
+  const isReportStep = (step) => REPORT.test(step.run ?? '');
   const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
   // The build record upload hands the digest to the Kubernetes override (publish.yml k8s-images): it publishes too.
-  const publishes = (step) => /tools\/push\.mjs|--push\b|cosign sign\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
+  const publishes = (step) => /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
 
   async function rehearse(file, jobId, failing) {
     const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows', file));
     const job = workflow.jobs[jobId];
-    const exitOf = (step) => (failing === 'gate' && isGateStep(step)) || (failing === 'report' && isReportStep(step)) || (failing === 'upload' && isUploadStep(step)) ? 1 : 0;
     const uses = Object.fromEntries(ACTIONS.map((action) => [action, () => ({})]));
-    // Substitutes see their inputs, not their step: the gate and the report differ by format.
     const calls = [];
-    for (const action of ['aquasecurity/trivy-action', 'github/codeql-action/upload-sarif']) {
-      uses[action] = ({ with: inputs }) => {
-        calls.push({ action, inputs });
-        return { exitCode: exitOf({ uses: `${action}@substitute`, with: inputs }) };
-      };
-    }
+    uses['github/codeql-action/upload-sarif'] = ({ with: inputs }) => {
+      calls.push({ action: 'upload', inputs });
+      return { exitCode: failing === 'upload' ? 1 : 0 };
+    };
+    // Run scripts are not executed; the gate and the report exit as the test chooses (5: scan.mjs's findings code).
+    const skipRuns = [
+      { match: GATE, reason: 'the gate, with the exit code under test', exitCode: failing === 'gate' ? 5 : 0 },
+      { match: REPORT, reason: 'the report, with the exit code under test', exitCode: failing === 'report' ? 1 : 0 },
+      { match: /^/, reason: 'conditions only' },
+    ];
     const prPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'acme/shop' } } }, repository: { full_name: 'acme/shop', private: false } };
     const github = file === 'pr.yml'
       ? githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir })
@@ -288,7 +293,7 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       eventPath: '/dev/null',
       baseEnv: { PATH: process.env.PATH },
       uses,
-      skipRuns: [{ match: /^/, reason: 'conditions only' }],
+      skipRuns,
       secrets: {},
       matrix: jobId === 'base' ? null : { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
       needs: { plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } }, base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } } },
@@ -303,11 +308,13 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       const { result, steps, calls } = await rehearse(file, jobId, 'gate');
       assert.equal(result.result, 'failure');
       const gate = steps.findIndex(({ step }) => isGateStep(step));
-      // publish.yml logs in before the gate (the service build pulls the pushed base); pr.yml only to push.
-      const publishing = steps.filter(({ step }, i) => publishes(step) || (i > gate && step.uses?.startsWith('docker/login-action@')));
+      assert.equal(steps[gate].conclusion, 'failure');
+      // Pushed by digest before the gate (staging tag only); nothing that names or vouches for it runs after findings.
+      const publishing = steps.filter(({ step }) => publishes(step));
       assert.ok(publishing.length >= 2);
       for (const { step, ran } of publishing) assert.equal(ran, false, `'${step.name}' must not run after findings`);
-      assert.deepEqual(calls.map((c) => (c.action === 'aquasecurity/trivy-action' ? `trivy:${c.inputs.format}` : 'upload')), ['trivy:table', 'trivy:sarif', 'upload']);
+      assert.ok(steps.find(({ step }) => isReportStep(step)).ran, 'the SARIF report is still written');
+      assert.deepEqual(calls.map((c) => c.action), ['upload']);
     });
 
     for (const failing of ['report', 'upload']) {

@@ -151,6 +151,16 @@ for (const variant of VARIANTS) describe(`base image (${variant.name})`, () => {
     assert.ok(files.some((f) => f.path === '/etc/os-release' || f.path === '/usr/lib/os-release'), 'os-release for OS detection');
   });
 
+  test('names its Node.js runtime, with the version of the binary it runs, in an SBOM document scanners read', async () => {
+    const script = "console.log(JSON.stringify({v:process.versions.node,arch:process.arch,sbom:JSON.parse(require('fs').readFileSync('/usr/local/share/sbom/nodejs.cdx.json','utf8'))}))";
+    const { v, arch, sbom } = JSON.parse(await docker(['run', '--rm', ref, '-e', script]));
+    assert.equal(sbom.bomFormat, 'CycloneDX');
+    const [node] = sbom.components;
+    assert.equal(node.name, 'node');
+    assert.equal(node.version, v, 'the recorded version is the running binary\'s');
+    assert.equal(node.purl, `pkg:bitnami/node@${v}?arch=${{ x64: 'amd64', arm64: 'arm64' }[arch]}`);
+  });
+
   test('uses exec-form ENTRYPOINT and HEALTHCHECK (no shell needed)', () => {
     assert.deepEqual(config.Config.Entrypoint, ['/usr/local/bin/node']);
     assert.equal(config.Config.Healthcheck.Test[0], 'CMD');

