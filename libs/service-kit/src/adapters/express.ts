@@ -1,15 +1,17 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { checkApiKey } from '../lib/auth';
+import { checkApiKey, checkBearer } from '../lib/auth';
 import type { ServiceContext } from '../lib/context';
-import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
-import { serializers } from '../lib/logger';
+import { BODY_LIMIT_BYTES, HttpError, httpErrors, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
+import { applyTimeouts, httpServerOptions, resolveTimeouts } from '../lib/http-timeouts';
+import { requestSerializers } from '../lib/logger';
+import { answerExpectationFailed, bodyUnread, handleClientError, missingHost } from '../lib/protocol-errors';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../lib/request-id';
 import { kitRoutes } from '../lib/routes';
+import { securityHeaders } from '../lib/security-headers';
 import type { ListenOptions, ServiceHandle } from '../lib/service';
-import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from './shared';
+import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from './shared';
 
 /** Adds the service's own routes. Runs after the kit's middleware and routes, before the 404 and error handlers. */
 export type ExpressRoutes<C extends ServiceContext = ServiceContext> = (app: Express, ctx: C) => void;
@@ -19,17 +21,49 @@ function requestIdOf(res: Response): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** Set once the kit has answered a request whose body was still arriving (body-parser's late error is then moot). */
+const ANSWERED_EARLY = Symbol('kit.answeredEarly');
+type KitResponse = Response & { [ANSWERED_EARLY]?: boolean };
+
 function sendError(res: Response, response: ErrorResponse): void {
+  // An error answered before the body was read (401, 413, 415...): close the connection instead of reading (and
+  // discarding) a body of any size to keep it alive. Node closes it once this response is out.
+  if (bodyUnread(res.req)) {
+    res.setHeader('connection', 'close');
+    (res as KitResponse)[ANSWERED_EARLY] = true;
+  }
   res.status(response.status).set(response.headers).json(response.body);
 }
 
 /**
- * An express 5 app with the kit's hygiene (helmet, request ids, JSON logs,
- * auth on mutating requests, 100 kB JSON bodies, JSON 4xx/5xx), the kit's
- * routes and the service's routes, plus listen/close with graceful drain.
+ * Stops a chunked body at the limit as it crosses it: express.json (body-parser) notices too, but then reads the
+ * rest of the body, however long, before it answers. Content-Length bodies are refused before reading (guard below).
  */
-export function createExpressService<C extends ServiceContext>(ctx: C, routes: ExpressRoutes<C>): ServiceHandle<Express> {
+function limitChunkedBody(req: Request, res: Response): void {
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= BODY_LIMIT_BYTES) return;
+    req.off('data', onData);
+    if (!res.headersSent) sendError(res, toErrorResponse(httpErrors.payloadTooLarge(), requestIdOf(res)));
+  };
+  // Attached just before express.json attaches its own 'data' listener in the same tick: no chunk is missed.
+  req.on('data', onData);
+}
+
+/**
+ * An express 5 app with the kit's hygiene (helmet headers, request ids, JSON logs, HTTP timeouts, auth on mutating
+ * requests and /config, 100 kB JSON bodies, JSON 4xx/5xx for protocol errors too), the kit's routes and the
+ * service's routes, plus listen/close with graceful drain.
+ */
+export function createExpressService<C extends ServiceContext>(
+  ctx: C,
+  routes: ExpressRoutes<C>,
+  options: AdapterOptions = {},
+): ServiceHandle<Express> {
   const { logger, health, config } = ctx;
+  const timeouts = resolveTimeouts(options.timeouts);
+  const headers = Object.entries(securityHeaders());
   const active = new Set<ServerResponse>();
   const app = express();
   app.disable('x-powered-by');
@@ -39,6 +73,7 @@ export function createExpressService<C extends ServiceContext>(ctx: C, routes: E
     const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     req.id = id;
     res.setHeader(REQUEST_ID_HEADER, id);
+    for (const [name, value] of headers) res.setHeader(name, value);
     active.add(res);
     res.on('close', () => active.delete(res));
     next();
@@ -49,11 +84,13 @@ export function createExpressService<C extends ServiceContext>(ctx: C, routes: E
       genReqId: (req) => req.id,
       quietReqLogger: true,
       wrapSerializers: false,
-      serializers,
+      serializers: requestSerializers(ctx.secretValues),
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      // pino-http invents an Error (with a stack full of file paths) for every 5xx that has none; an intended 5xx
+      // (an HttpError: upstream down, store full) is not a bug: log it without one, as the fastify adapter does.
+      customErrorObject: (_req, res, error, fields) => (res.err ? fields : { ...fields, err: undefined }),
     }),
   );
-  app.use(helmet());
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (health.state !== 'shutting-down') return next();
@@ -63,18 +100,28 @@ export function createExpressService<C extends ServiceContext>(ctx: C, routes: E
   });
 
   app.use((req: Request, res: Response, next: NextFunction) => {
+    if (missingHost(req)) return sendError(res, toErrorResponse(new HttpError(400, 'Missing Host header'), requestIdOf(res)));
     const denied = checkApiKey(config.API_KEY, req.method, req.headers.authorization, ctx.name);
     if (denied) return sendError(res, toErrorResponse(denied, requestIdOf(res)));
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !req.is('application/json')) {
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!chunked && !(length > 0)) return next();
+    if (!req.is('application/json')) {
       return sendError(res, toErrorResponse(new HttpError(415, 'Content-Type must be application/json'), requestIdOf(res)));
     }
+    // Refused from its Content-Length, before a byte of it is read (body-parser would read it all first).
+    if (length > BODY_LIMIT_BYTES) return sendError(res, toErrorResponse(httpErrors.payloadTooLarge(), requestIdOf(res)));
+    if (chunked) limitChunkedBody(req, res);
     next();
   });
   app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 
   for (const route of kitRoutes(ctx)) {
-    app.get(route.path, async (_req: Request, res: Response) => {
+    app.get(route.path, async (req: Request, res: Response) => {
+      if (route.requiresApiKey) {
+        const denied = checkBearer(config.API_KEY, req.headers.authorization, ctx.name);
+        if (denied) return sendError(res, toErrorResponse(denied, requestIdOf(res)));
+      }
       const out = await route.handle();
       // A Buffer keeps the content type exactly as given (no "; charset" appended).
       res.status(out.status).set(out.headers ?? {}).set('content-type', out.contentType).send(Buffer.from(JSON.stringify(out.body)));
@@ -85,6 +132,7 @@ export function createExpressService<C extends ServiceContext>(ctx: C, routes: E
 
   app.use((_req: Request, res: Response) => sendError(res, notFoundResponse(requestIdOf(res))));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if ((res as KitResponse)[ANSWERED_EARLY]) return; // body-parser's late error for a body the kit already refused
     if (res.headersSent) return next(err);
     const response = toErrorResponse(err, requestIdOf(res));
     if (response.log === 'error') res.err = err instanceof Error ? err : new Error(String(err));
@@ -98,12 +146,16 @@ export function createExpressService<C extends ServiceContext>(ctx: C, routes: E
   return {
     app,
     context: ctx,
-    async listen(options: ListenOptions = {}) {
-      const srv = createServer(app);
+    async listen(listenOptions: ListenOptions = {}) {
+      const srv = createServer(httpServerOptions(timeouts), app);
+      applyTimeouts(srv, timeouts);
+      trackConnections(srv);
+      srv.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(logger, err, socket));
+      srv.on('checkExpectation', (req, res) => answerExpectationFailed(logger, req, res));
       server = srv;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen(options.port ?? config.PORT, options.host ?? config.HOST, () => {
+        srv.listen(listenOptions.port ?? config.PORT, listenOptions.host ?? config.HOST, () => {
           srv.off('error', reject);
           resolve();
         });

@@ -1,46 +1,67 @@
-import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { checkApiKey } from '../lib/auth';
+import { checkApiKey, checkBearer } from '../lib/auth';
 import type { ServiceContext } from '../lib/context';
-import { BODY_LIMIT_BYTES, HttpError, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
+import { BODY_LIMIT_BYTES, HttpError, httpErrors, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
+import { applyTimeouts, httpServerOptions, resolveTimeouts } from '../lib/http-timeouts';
+import { requestSerializers } from '../lib/logger';
+import { answerExpectationFailed, bodyUnread, handleClientError, missingHost } from '../lib/protocol-errors';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../lib/request-id';
 import { kitRoutes } from '../lib/routes';
+import { securityHeaders } from '../lib/security-headers';
 import type { ListenOptions, ServiceHandle } from '../lib/service';
-import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE } from './shared';
+import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from './shared';
 
 /** Adds the service's own routes (after the kit's hooks and routes). */
 export type FastifyRoutes<C extends ServiceContext = ServiceContext> = (app: FastifyInstance, ctx: C) => void | Promise<void>;
 
 function sendError(reply: FastifyReply, response: ErrorResponse): FastifyReply {
+  // An error answered before the body was read (401, 413, 415...): close the connection rather than keep reading
+  // the body. Node closes it once this response is out.
+  if (bodyUnread(reply.request.raw)) reply.header('connection', 'close');
   return reply.code(response.status).headers(response.headers).type('application/json; charset=utf-8').send(response.body);
 }
 
 const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0];
 
+/** Only identity bodies are read: fastify inflates nothing, so gzip & co. would reach the JSON parser as garbage. */
+const unsupportedEncoding = (encoding: string | undefined) => encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+
 /** One "request completed" line per request, shaped like pino-http's in the express adapter. */
 class KitLogController extends LogController {
+  constructor(private readonly serialize: ReturnType<typeof requestSerializers>) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { req: request, res: reply, responseTime: Math.round(reply.elapsedTime), ...(error ? { err: error } : {}) };
+    const fields = {
+      req: this.serialize.req(request),
+      res: { statusCode: reply.statusCode },
+      responseTime: Math.round(reply.elapsedTime),
+      ...(error ? { err: error } : {}),
+    };
     if (error || reply.statusCode >= 500) request.log.error(fields, 'request completed');
     else request.log.info(fields, 'request completed');
   }
 }
 
 /**
- * A fastify 5 app with the same hygiene and routes as the express adapter:
- * @fastify/helmet, request ids, JSON logs (one line per request), auth on
- * mutating requests, 100 kB JSON bodies, JSON 4xx/5xx, graceful drain.
+ * A fastify 5 app with the same hygiene and routes as the express adapter: helmet headers, request ids, JSON logs
+ * (one line per request), HTTP timeouts, auth on mutating requests and /config, 100 kB JSON bodies, JSON 4xx/5xx
+ * (framework and protocol errors included), graceful drain.
  */
 export async function createFastifyService<C extends ServiceContext>(
   ctx: C,
   routes: FastifyRoutes<C>,
+  options: AdapterOptions = {},
 ): Promise<ServiceHandle<FastifyInstance>> {
-  const { health, config } = ctx;
+  const { health, config, logger } = ctx;
+  const timeouts = resolveTimeouts(options.timeouts);
+  const security = securityHeaders();
   const app = Fastify({
-    loggerInstance: ctx.logger,
-    logController: new KitLogController(),
+    loggerInstance: logger,
+    logController: new KitLogController(requestSerializers(ctx.secretValues)),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -49,19 +70,38 @@ export async function createFastifyService<C extends ServiceContext>(
     trustProxy: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The same timeouts as the express adapter (fastify's own defaults never time a request out).
+    http: httpServerOptions(timeouts),
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    // Connection-level errors (bad chunking, header overflow, timeouts): the kit's JSON answer, not fastify's.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => handleClientError(logger, err, socket),
+    // Bad percent-encoding, over-long path parameters: the kit's JSON error (fastify's echoes the URL and has no
+    // request id). These skip the onRequest hook, so the security headers and request id are set here.
+    frameworkErrors: (err, request, reply) => {
+      reply.headers(security).header(REQUEST_ID_HEADER, request.id);
+      const status = (err as { statusCode?: number }).statusCode ?? 400;
+      return sendError(reply, toErrorResponse(new HttpError(status === 414 ? 414 : 400, status === 414 ? 'Path parameter too long' : 'Malformed URL'), request.id));
+    },
   }) as unknown as FastifyInstance;
+  applyTimeouts(app.server, timeouts);
+  trackConnections(app.server);
+  app.server.on('checkExpectation', (req, res) => answerExpectationFailed(logger, req, res));
 
   app.removeContentTypeParser('text/plain');
-  await app.register(helmet, { global: true });
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    if (health.state === 'shutting-down' && !isKitPath(pathOf(request))) {
-      return sendError(reply, toErrorResponse(new HttpError(503, SHUTTING_DOWN_MESSAGE), request.id));
+    reply.headers(security).header(REQUEST_ID_HEADER, request.id);
+    if (health.state === 'shutting-down') {
+      reply.header('connection', 'close');
+      if (!isKitPath(pathOf(request))) return sendError(reply, toErrorResponse(new HttpError(503, SHUTTING_DOWN_MESSAGE), request.id));
     }
+    if (missingHost(request.raw)) return sendError(reply, toErrorResponse(new HttpError(400, 'Missing Host header'), request.id));
     const denied = checkApiKey(config.API_KEY, request.method, request.headers.authorization, ctx.name);
     if (denied) return sendError(reply, toErrorResponse(denied, request.id));
+    if (unsupportedEncoding(request.headers['content-encoding'])) return sendError(reply, toErrorResponse(httpErrors.unsupportedEncoding(), request.id));
   });
+
   app.addHook('onSend', async (_request, reply) => {
     if (health.state === 'shutting-down') reply.header('connection', 'close');
   });
@@ -75,7 +115,11 @@ export async function createFastifyService<C extends ServiceContext>(
   app.setNotFoundHandler((request, reply) => sendError(reply, notFoundResponse(request.id)));
 
   for (const route of kitRoutes(ctx)) {
-    app.get(route.path, async (_request, reply) => {
+    app.get(route.path, async (request, reply) => {
+      if (route.requiresApiKey) {
+        const denied = checkBearer(config.API_KEY, request.headers.authorization, ctx.name);
+        if (denied) return sendError(reply, toErrorResponse(denied, request.id));
+      }
       const out = await route.handle();
       // A Buffer keeps the content type exactly as given (no "; charset" appended).
       return reply.code(out.status).headers(out.headers ?? {}).type(out.contentType).send(Buffer.from(JSON.stringify(out.body)));
@@ -88,8 +132,8 @@ export async function createFastifyService<C extends ServiceContext>(
   return {
     app,
     context: ctx,
-    async listen(options: ListenOptions = {}) {
-      await app.listen({ port: options.port ?? config.PORT, host: options.host ?? config.HOST });
+    async listen(listenOptions: ListenOptions = {}) {
+      await app.listen({ port: listenOptions.port ?? config.PORT, host: listenOptions.host ?? config.HOST });
       health.markStarted();
       return addressOf(app.server);
     },

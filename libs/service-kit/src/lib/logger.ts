@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { REDACTED } from './redact';
+import { REDACTED, scrubUrl } from './redact';
 
 export type { Logger } from 'pino';
 
@@ -28,28 +28,34 @@ interface LoggableRequest {
 
 /**
  * The same compact request/response shape for express (pino-http) and fastify.
- * Headers are deliberately not logged.
+ * Headers are deliberately not logged; secret values (the configured API key) are scrubbed from URLs.
  */
-export const serializers = {
-  req(req: LoggableRequest) {
-    return {
-      id: req.id,
-      method: req.method,
-      url: req.originalUrl ?? req.url,
-      remoteAddress: req.ip ?? req.socket?.remoteAddress,
-    };
-  },
-  res(res: { statusCode?: number }) {
-    return { statusCode: res.statusCode };
-  },
-  err: pino.stdSerializers.err,
-};
+export function requestSerializers(secretValues: readonly string[] = []) {
+  return {
+    req(req: LoggableRequest) {
+      return {
+        id: req.id,
+        method: req.method,
+        url: scrubUrl(req.originalUrl ?? req.url ?? '', secretValues),
+        remoteAddress: req.ip ?? req.socket?.remoteAddress,
+      };
+    },
+    res(res: { statusCode?: number }) {
+      return { statusCode: res.statusCode };
+    },
+    err: pino.stdSerializers.err,
+  };
+}
+
+export const serializers = requestSerializers();
 
 export interface LoggerOptions {
   name: string;
   version?: string;
   level?: string;
   secretKeys?: readonly string[];
+  /** Secret values to scrub from logged URLs. */
+  secretValues?: readonly string[];
   /** Defaults to stdout. Tests pass a stream to capture the output. */
   destination?: DestinationStream;
 }
@@ -65,7 +71,7 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       // Unset values stay null/undefined so the logs do not claim a secret is set when it is not.
       redact: { paths: redactPaths(options.secretKeys), censor: (value: unknown) => (value == null ? value : REDACTED) },
-      serializers,
+      serializers: requestSerializers(options.secretValues),
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
