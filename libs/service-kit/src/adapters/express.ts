@@ -70,7 +70,7 @@ export function createExpressService<C extends ServiceContext>(
   app.set('trust proxy', false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    const id = requestIdFrom(req.headers[REQUEST_ID_HEADER], ctx.secretValues);
     req.id = id;
     res.setHeader(REQUEST_ID_HEADER, id);
     for (const [name, value] of headers) res.setHeader(name, value);
@@ -88,7 +88,8 @@ export function createExpressService<C extends ServiceContext>(
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
       // pino-http invents an Error (with a stack full of file paths) for every 5xx that has none; an intended 5xx
       // (an HttpError: upstream down, store full) is not a bug: log it without one, as the fastify adapter does.
-      customErrorObject: (_req, res, error, fields) => (res.err ? fields : { ...fields, err: undefined }),
+      customErrorObject: (_req, res, _error, fields) => (res.err ? fields : { ...fields, err: undefined }),
+      customErrorMessage: () => 'request completed',
     }),
   );
 
@@ -136,7 +137,8 @@ export function createExpressService<C extends ServiceContext>(
     if (res.headersSent) return next(err);
     const response = toErrorResponse(err, requestIdOf(res));
     if (response.log === 'error') res.err = err instanceof Error ? err : new Error(String(err));
-    else req.log.debug({ err }, 'request rejected');
+    // A deliberate or client error is not a bug: its message, no stack (the stack would only point into the kit).
+    else req.log.debug({ status: response.status, detail: err instanceof Error ? err.message : String(err) }, 'request rejected');
     sendError(res, response);
   });
 
@@ -146,12 +148,15 @@ export function createExpressService<C extends ServiceContext>(
   return {
     app,
     context: ctx,
+    get server() {
+      return server;
+    },
     async listen(listenOptions: ListenOptions = {}) {
       const srv = createServer(httpServerOptions(timeouts), app);
       applyTimeouts(srv, timeouts);
       trackConnections(srv);
       srv.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(logger, err, socket));
-      srv.on('checkExpectation', (req, res) => answerExpectationFailed(logger, req, res));
+      srv.on('checkExpectation', (req, res) => answerExpectationFailed(logger, ctx.secretValues, req, res));
       server = srv;
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);

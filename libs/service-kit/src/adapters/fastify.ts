@@ -59,11 +59,12 @@ export async function createFastifyService<C extends ServiceContext>(
   const { health, config, logger } = ctx;
   const timeouts = resolveTimeouts(options.timeouts);
   const security = securityHeaders();
+  const serialize = requestSerializers(ctx.secretValues);
   const app = Fastify({
     loggerInstance: logger,
-    logController: new KitLogController(requestSerializers(ctx.secretValues)),
+    logController: new KitLogController(serialize),
     requestIdHeader: false,
-    genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
+    genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER], ctx.secretValues),
     bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
@@ -80,13 +81,15 @@ export async function createFastifyService<C extends ServiceContext>(
     // request id). These skip the onRequest hook, so the security headers and request id are set here.
     frameworkErrors: (err, request, reply) => {
       reply.headers(security).header(REQUEST_ID_HEADER, request.id);
-      const status = (err as { statusCode?: number }).statusCode ?? 400;
-      return sendError(reply, toErrorResponse(new HttpError(status === 414 ? 414 : 400, status === 414 ? 'Path parameter too long' : 'Malformed URL'), request.id));
+      const status = (err as { statusCode?: number }).statusCode === 414 ? 414 : 400;
+      sendError(reply, toErrorResponse(new HttpError(status, status === 414 ? 'Path parameter too long' : 'Malformed URL'), request.id));
+      // fastify does not report these to the log controller: the one line per request, here.
+      request.log.info({ req: serialize.req(request), res: { statusCode: status } }, 'request completed');
     },
   }) as unknown as FastifyInstance;
   applyTimeouts(app.server, timeouts);
   trackConnections(app.server);
-  app.server.on('checkExpectation', (req, res) => answerExpectationFailed(logger, req, res));
+  app.server.on('checkExpectation', (req, res) => answerExpectationFailed(logger, ctx.secretValues, req, res));
 
   app.removeContentTypeParser('text/plain');
 
@@ -109,7 +112,8 @@ export async function createFastifyService<C extends ServiceContext>(
   app.setErrorHandler((err, request, reply) => {
     const response = toErrorResponse(err, request.id);
     if (response.log === 'error') request.log.error({ err }, 'request errored');
-    else request.log.debug({ err }, 'request rejected');
+    // A deliberate or client error is not a bug: its message, no stack (the stack would only point into the kit).
+    else request.log.debug({ status: response.status, detail: err instanceof Error ? err.message : String(err) }, 'request rejected');
     return sendError(reply, response);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, notFoundResponse(request.id)));
@@ -132,6 +136,9 @@ export async function createFastifyService<C extends ServiceContext>(
   return {
     app,
     context: ctx,
+    get server() {
+      return app.server.listening ? app.server : undefined;
+    },
     async listen(listenOptions: ListenOptions = {}) {
       await app.listen({ port: listenOptions.port ?? config.PORT, host: listenOptions.host ?? config.HOST });
       health.markStarted();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './logger';
+import { scrubUrl } from './redact';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 import { securityHeaders } from './security-headers';
 
@@ -49,8 +50,8 @@ export function handleClientError(logger: Logger, err: NodeJS.ErrnoException, so
  * Answers a request whose Expect header is not "100-continue" with the kit's JSON 417 (Node's default has no body),
  * and closes the connection: the body that may follow is not read. Both adapters install it ("checkExpectation").
  */
-export function answerExpectationFailed(logger: Logger, req: IncomingMessage, res: ServerResponse): void {
-  const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+export function answerExpectationFailed(logger: Logger, secretValues: readonly string[], req: IncomingMessage, res: ServerResponse): void {
+  const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER], secretValues);
   const body = errorBody(417, 'Only "Expect: 100-continue" is supported', requestId);
   res.writeHead(417, {
     ...securityHeaders(),
@@ -60,7 +61,7 @@ export function answerExpectationFailed(logger: Logger, req: IncomingMessage, re
     connection: 'close',
   });
   res.end(body);
-  logger.info({ reqId: requestId, req: { method: req.method, url: req.url }, res: { statusCode: 417 } }, 'request completed');
+  logger.info({ reqId: requestId, req: { method: req.method, url: scrubUrl(req.url ?? '', secretValues) }, res: { statusCode: 417 } }, 'request completed');
 }
 
 /** HTTP/1.1 requires Host (RFC 9112 §3.2); the adapters answer 400 when it is missing (requireHostHeader is off). */
