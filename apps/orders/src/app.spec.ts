@@ -75,6 +75,13 @@ describe('orders', () => {
       expect(catalog.requests.map((r) => r.url)).toEqual(['/health/ready']);
     });
 
+    it('a probe flood makes one call to catalog, not one per probe (shared in-flight check + TTL)', async () => {
+      const { http } = await start();
+      const replies = await Promise.all(Array.from({ length: 20 }, () => http.get('/health/ready')));
+      expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(catalog.requests.filter((r) => r.url === '/health/ready')).toHaveLength(1);
+    });
+
     it('is 503 when catalog is not ready', async () => {
       catalog.ready = 503;
       const { http } = await start();

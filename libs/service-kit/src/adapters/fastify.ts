@@ -3,13 +3,13 @@ import { checkApiKey, checkBearer } from '../lib/auth';
 import type { ServiceContext } from '../lib/context';
 import { BODY_LIMIT_BYTES, HttpError, httpErrors, notFoundResponse, toErrorResponse, type ErrorResponse } from '../lib/errors';
 import { applyTimeouts, httpServerOptions, resolveTimeouts } from '../lib/http-timeouts';
-import { requestSerializers } from '../lib/logger';
+import { createRequestLog } from '../lib/request-log';
 import { answerExpectationFailed, bodyUnread, handleClientError, missingHost } from '../lib/protocol-errors';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../lib/request-id';
 import { kitRoutes } from '../lib/routes';
 import { securityHeaders } from '../lib/security-headers';
 import type { ListenOptions, ServiceHandle } from '../lib/service';
-import { addressOf, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from './shared';
+import { addressOf, closeAfterInFlight, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from './shared';
 
 /** Adds the service's own routes (after the kit's hooks and routes). */
 export type FastifyRoutes<C extends ServiceContext = ServiceContext> = (app: FastifyInstance, ctx: C) => void | Promise<void>;
@@ -26,23 +26,16 @@ const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0];
 /** Only identity bodies are read: fastify inflates nothing, so gzip & co. would reach the JSON parser as garbage. */
 const unsupportedEncoding = (encoding: string | undefined) => encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
 
-/** One "request completed" line per request, shaped like pino-http's in the express adapter. */
+/** The kit's one "request completed" line per request (createRequestLog), as in the express adapter. */
 class KitLogController extends LogController {
-  constructor(private readonly serialize: ReturnType<typeof requestSerializers>) {
+  constructor(private readonly log: ReturnType<typeof createRequestLog>) {
     super();
   }
 
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = {
-      req: this.serialize.req(request),
-      res: { statusCode: reply.statusCode },
-      responseTime: Math.round(reply.elapsedTime),
-      ...(error ? { err: error } : {}),
-    };
-    if (error || reply.statusCode >= 500) request.log.error(fields, 'request completed');
-    else request.log.info(fields, 'request completed');
+    this.log({ reqId: request.id, req: request, statusCode: reply.statusCode, responseTimeMs: reply.elapsedTime, err: error ?? undefined });
   }
 }
 
@@ -59,10 +52,10 @@ export async function createFastifyService<C extends ServiceContext>(
   const { health, config, logger } = ctx;
   const timeouts = resolveTimeouts(options.timeouts);
   const security = securityHeaders();
-  const serialize = requestSerializers(ctx.secretValues);
+  const requestLog = createRequestLog(logger, ctx.secretValues);
   const app = Fastify({
     loggerInstance: logger,
-    logController: new KitLogController(serialize),
+    logController: new KitLogController(requestLog),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER], ctx.secretValues),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -84,7 +77,7 @@ export async function createFastifyService<C extends ServiceContext>(
       const status = (err as { statusCode?: number }).statusCode === 414 ? 414 : 400;
       sendError(reply, toErrorResponse(new HttpError(status, status === 414 ? 'Path parameter too long' : 'Malformed URL'), request.id));
       // fastify does not report these to the log controller: the one line per request, here.
-      request.log.info({ req: serialize.req(request), res: { statusCode: status } }, 'request completed');
+      requestLog({ reqId: request.id, req: request, statusCode: status, responseTimeMs: 0 });
     },
   }) as unknown as FastifyInstance;
   applyTimeouts(app.server, timeouts);
@@ -105,10 +98,6 @@ export async function createFastifyService<C extends ServiceContext>(
     if (unsupportedEncoding(request.headers['content-encoding'])) return sendError(reply, toErrorResponse(httpErrors.unsupportedEncoding(), request.id));
   });
 
-  app.addHook('onSend', async (_request, reply) => {
-    if (health.state === 'shutting-down') reply.header('connection', 'close');
-  });
-
   app.setErrorHandler((err, request, reply) => {
     const response = toErrorResponse(err, request.id);
     if (response.log === 'error') request.log.error({ err }, 'request errored');
@@ -125,7 +114,7 @@ export async function createFastifyService<C extends ServiceContext>(
         if (denied) return sendError(reply, toErrorResponse(denied, request.id));
       }
       const out = await route.handle();
-      // A Buffer keeps the content type exactly as given (no "; charset" appended).
+      // A Buffer keeps the content type exactly as given (fastify appends "; charset" to strings).
       return reply.code(out.status).headers(out.headers ?? {}).type(out.contentType).send(Buffer.from(JSON.stringify(out.body)));
     });
   }
@@ -147,6 +136,8 @@ export async function createFastifyService<C extends ServiceContext>(
     close() {
       closing ??= (async () => {
         health.beginShutdown();
+        // In-flight responses close their connection (no per-request hook needed for that), the rest is closed now.
+        closeAfterInFlight(app.server);
         const stopReaping = app.server.listening ? reapIdleConnections(app.server) : () => undefined;
         try {
           await app.close();

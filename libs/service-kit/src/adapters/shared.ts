@@ -45,6 +45,14 @@ export function trackConnections(server: Server): void {
   });
 }
 
+/** Shutdown: responses still in progress (headers not sent yet) will close their connection when done. */
+export function closeAfterInFlight(server: Server): void {
+  for (const socket of (server as TrackedServer)[CONNECTIONS] ?? []) {
+    const res = (socket as Socket & { _httpMessage?: { headersSent: boolean; setHeader(n: string, v: string): void } })._httpMessage;
+    if (res && !res.headersSent) res.setHeader('connection', 'close');
+  }
+}
+
 /**
  * Destroys tracked connections with no response in progress. Node attaches the ServerResponse being written to its
  * socket (`_httpMessage`, what its own clientError handling checks) from the moment a request reaches the app until

@@ -17,12 +17,14 @@ export function redactPaths(secretKeys: readonly string[] = []): string[] {
   return [...HEADER_PATHS, ...secretPaths];
 }
 
-interface LoggableRequest {
+export interface LoggableRequest {
   id?: unknown;
   method?: string;
   url?: string;
   originalUrl?: string;
   ip?: string;
+  /** Already serialized (the serializer is idempotent). */
+  remoteAddress?: string;
   socket?: { remoteAddress?: string };
 }
 
@@ -37,7 +39,7 @@ export function requestSerializers(secretValues: readonly string[] = []) {
         id: req.id,
         method: req.method,
         url: scrubUrl(req.originalUrl ?? req.url ?? '', secretValues),
-        remoteAddress: req.ip ?? req.socket?.remoteAddress,
+        remoteAddress: req.remoteAddress ?? req.socket?.remoteAddress ?? req.ip,
       };
     },
     res(res: { statusCode?: number }) {
