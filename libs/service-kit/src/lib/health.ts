@@ -95,8 +95,10 @@ export class Health {
   private readonly cached = new Map<string, { result: CheckResult; at: number }>();
   private readonly now: () => Date;
   private readonly clock: () => number;
+  private readonly version: string;
 
   constructor(private readonly options: HealthOptions) {
+    this.version = options.releaseId.split('.')[0];
     this.now = options.now ?? (() => new Date());
     this.clock = options.clock ?? (() => performance.now());
   }
@@ -148,12 +150,14 @@ export class Health {
     if (probe !== 'live') add(STATE_CHECK, this.stateResult(probe, time), true);
 
     const selected = [...this.checks.values()].filter((c) => this.selects(probe, c));
-    const results = await Promise.all(selected.map((c) => this.runOnce(c)));
-    selected.forEach((c, i) => add(c.name, results[i], c.required !== false));
+    if (selected.length) {
+      const results = await Promise.all(selected.map((c) => this.runOnce(c)));
+      selected.forEach((c, i) => add(c.name, results[i], c.required !== false));
+    }
 
     const body: HealthResponse = {
       status,
-      version: this.options.releaseId.split('.')[0],
+      version: this.version,
       releaseId: this.options.releaseId,
       serviceId: this.options.serviceId,
       description: `${this.options.serviceId} ${probe === 'all' ? 'health' : probe}`,
