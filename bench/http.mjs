@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { detectDocker, docker } from '../tools/lib/docker-engine.mjs';
 import { execa } from '../tools/lib/exec.mjs';
