@@ -55,10 +55,11 @@ describe('catalog', () => {
   });
 
   it('GET /config redacts API_KEY', async () => {
-    const { http } = await start({ API_KEY: 'catalog-secret' });
-    const res = await http.get('/config');
+    const { http } = await start({ API_KEY: 'catalog-secret-0123456789' });
+    const res = await http.get('/config').set('authorization', 'Bearer catalog-secret-0123456789');
+    expect((await http.get('/config')).status).toBe(401); // /config is behind the API key when there is one
     expect(res.body).toEqual({ PORT: 3001, HOST: '0.0.0.0', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: 10000, API_KEY: '[REDACTED]' });
-    expect(res.text).not.toContain('catalog-secret');
+    expect(res.text).not.toContain('catalog-secret-0123456789');
   });
 
   it('lists the seeded products', async () => {
@@ -143,12 +144,12 @@ describe('catalog', () => {
     });
 
     it('missing or wrong bearer token when API_KEY is set -> 401; reads stay open', async () => {
-      const { http } = await start({ API_KEY: 'catalog-key' });
+      const { http } = await start({ API_KEY: 'catalog-key-0123456789' });
       const missing = await http.post('/products').send(headset);
       expect(missing.status).toBe(401);
       expect(missing.body).toMatchObject({ error: 'Unauthorized' });
       expect((await http.post('/products').set('authorization', 'Bearer nope').send(headset)).status).toBe(401);
-      expect((await http.post('/products').set('authorization', 'Bearer catalog-key').send(headset)).status).toBe(201);
+      expect((await http.post('/products').set('authorization', 'Bearer catalog-key-0123456789').send(headset)).status).toBe(201);
       expect((await http.get('/products')).status).toBe(200);
     });
   });

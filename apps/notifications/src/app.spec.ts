@@ -46,10 +46,11 @@ describe('notifications', () => {
   });
 
   it('GET /config redacts API_KEY', async () => {
-    const { http } = await start({ API_KEY: 'notif-secret', LOG_LEVEL: 'warn' });
-    const res = await http.get('/config');
+    const { http } = await start({ API_KEY: 'notif-secret-0123456789', LOG_LEVEL: 'warn' });
+    const res = await http.get('/config').set('authorization', 'Bearer notif-secret-0123456789');
+    expect((await http.get('/config')).status).toBe(401); // /config is behind the API key when there is one
     expect(res.body).toEqual({ PORT: 3003, HOST: '0.0.0.0', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: 10000, API_KEY: '[REDACTED]' });
-    expect(res.text).not.toContain('notif-secret');
+    expect(res.text).not.toContain('notif-secret-0123456789');
   });
 
   it('POST /notifications queues one (201, Location); list and get it back', async () => {
@@ -117,10 +118,10 @@ describe('notifications', () => {
     });
 
     it('missing or wrong bearer token when API_KEY is set -> 401; reads stay open', async () => {
-      const { http } = await start({ API_KEY: 'notif-key' });
+      const { http } = await start({ API_KEY: 'notif-key-0123456789' });
       expect((await http.post('/notifications').send(email)).status).toBe(401);
       expect((await http.post('/notifications').set('authorization', 'Bearer no').send(email)).status).toBe(401);
-      expect((await http.post('/notifications').set('authorization', 'Bearer notif-key').send(email)).status).toBe(201);
+      expect((await http.post('/notifications').set('authorization', 'Bearer notif-key-0123456789').send(email)).status).toBe(201);
       expect((await http.get('/notifications')).status).toBe(200);
     });
   });

@@ -57,10 +57,11 @@ describe('orders', () => {
   });
 
   it('GET /config shows CATALOG_URL and redacts both keys', async () => {
-    const { http } = await start({ API_KEY: 'orders-key', CATALOG_API_KEY: 'catalog-key' });
-    const res = await http.get('/config');
+    const { http } = await start({ API_KEY: 'orders-key-0123456789', CATALOG_API_KEY: 'catalog-key-0123456789' });
+    const res = await http.get('/config').set('authorization', 'Bearer orders-key-0123456789');
+    expect((await http.get('/config')).status).toBe(401); // /config is behind the API key when there is one
     expect(res.body).toMatchObject({ CATALOG_URL: catalog.url, CATALOG_TIMEOUT_MS: 2000, API_KEY: '[REDACTED]', CATALOG_API_KEY: '[REDACTED]' });
-    expect(res.text).not.toMatch(/orders-key|catalog-key/);
+    expect(res.text).not.toMatch(/orders-key-0123456789|catalog-key-0123456789/);
   });
 
   describe('readiness follows catalog', () => {
@@ -72,6 +73,13 @@ describe('orders', () => {
       const body = JSON.parse(res.text);
       expect(body.checks['catalog:responseTime'][0]).toMatchObject({ status: 'pass', observedUnit: 'ms', componentType: 'component' });
       expect(catalog.requests.map((r) => r.url)).toEqual(['/health/ready']);
+    });
+
+    it('a probe flood makes one call to catalog, not one per probe (shared in-flight check + TTL)', async () => {
+      const { http } = await start();
+      const replies = await Promise.all(Array.from({ length: 20 }, () => http.get('/health/ready')));
+      expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(catalog.requests.filter((r) => r.url === '/health/ready')).toHaveLength(1);
     });
 
     it('is 503 when catalog is not ready', async () => {
@@ -104,7 +112,7 @@ describe('orders', () => {
 
   describe('POST /orders', () => {
     it('prices the order with catalog: 201, Location, total; readable afterwards', async () => {
-      const { http } = await start({ CATALOG_API_KEY: 'to-catalog' });
+      const { http } = await start({ CATALOG_API_KEY: 'to-catalog-0123456789' });
       const res = await http.post('/orders').set('x-request-id', 'order-req-1').send({ productId: 'p-1', quantity: 3 });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ productId: 'p-1', productName: 'Mechanical keyboard', quantity: 3, unitPriceCents: 8999, totalCents: 26997 });
@@ -114,7 +122,7 @@ describe('orders', () => {
 
       const call = catalog.requests.find((r) => r.url === '/products/p-1');
       expect(call?.headers['x-request-id']).toBe('order-req-1');
-      expect(call?.headers.authorization).toBe('Bearer to-catalog');
+      expect(call?.headers.authorization).toBe('Bearer to-catalog-0123456789');
     });
 
     it('answers 422 for a product catalog does not know', async () => {
@@ -205,13 +213,13 @@ describe('orders', () => {
     });
 
     it('missing or wrong bearer token when API_KEY is set -> 401; reads stay open', async () => {
-      const { http } = await start({ API_KEY: 'orders-key' });
+      const { http } = await start({ API_KEY: 'orders-key-0123456789' });
       const order = { productId: 'p-1', quantity: 1 };
       const missing = await http.post('/orders').send(order);
       expect(missing.status).toBe(401);
       expect(missing.headers['www-authenticate']).toBe('Bearer realm="orders"');
       expect((await http.post('/orders').set('authorization', 'Bearer wrong').send(order)).status).toBe(401);
-      expect((await http.post('/orders').set('authorization', 'Bearer orders-key').send(order)).status).toBe(201);
+      expect((await http.post('/orders').set('authorization', 'Bearer orders-key-0123456789').send(order)).status).toBe(201);
       expect((await http.get('/orders')).status).toBe(200);
     });
   });

@@ -6,7 +6,7 @@ export const configSchema = defineConfig(
   { defaultPort: project.metadata.port },
   {
     /** Base URL of the catalog service, e.g. http://catalog:3001 (required). */
-    CATALOG_URL: env.url(),
+    CATALOG_URL: env.url({ credentialsVia: 'CATALOG_API_KEY' }),
     /** Timeout for every call to catalog, including the readiness check. */
     CATALOG_TIMEOUT_MS: env.int({ min: 1, max: 60_000 }).default(2000),
     /** Sent as `Authorization: Bearer` to catalog when set (secret). */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { createFastifyService } from '@secure-ci/service-kit-fastify';
 import type { ServiceContext } from '@secure-ci/service-kit';
 import type { ServiceHandle } from '@secure-ci/service-kit';
 import { deferred, testContext } from './testing/helpers';
+import { openConnection } from './testing/raw-http';
 
 interface Reply {
   status: number;
@@ -223,6 +224,40 @@ describe.each(['express', 'fastify'])('signals, child process (%s)', (adapter) =
     agent.destroy();
   });
 
+  it('SIGTERM with idle, never-used and half-open connections open: they close at once, exit 0', async () => {
+    const child = startFixture(adapter, { SHUTDOWN_GRACE_MS: '20000' });
+    const { port } = (await child.waitForLog('listening')) as { port: number };
+    const agent = new http.Agent({ keepAlive: true });
+    expect((await get(port, '/health/ready', agent)).status).toBe(200); // an idle keep-alive connection
+    const neverUsed = await openConnection(port); // what a load balancer pre-opens
+    const halfOpen = await openConnection(port, 'GET /health/ready HTTP/1.1\r\nHost: x\r\n');
+    child.proc.kill('SIGTERM');
+    // Before the fix these held shutdown until the 20 s deadline and the exit was 1 (the test would time out).
+    await Promise.all([neverUsed.closed, halfOpen.closed]);
+    expect(await child.exited).toBe(0);
+    expect(child.logs.map((r) => r.msg)).toContain('shutdown complete');
+    agent.destroy();
+  });
+
+  it('a HOST that names no local address: exit 78 with one stderr line, also at LOG_LEVEL=silent', async () => {
+    const child = startFixture(adapter, { HOST: 'no-such-host.invalid', LOG_LEVEL: 'silent' });
+    expect(await child.exited).toBe(78);
+    expect(child.stderr()).toBe('fixture: invalid configuration (1 problem): HOST: cannot listen on "no-such-host.invalid" (ENOTFOUND)\n');
+    const invalid = startFixture(adapter, { HOST: 'not a host', LOG_LEVEL: 'silent' });
+    expect(await invalid.exited).toBe(78);
+    expect(invalid.stderr()).toBe('fixture: invalid configuration (1 problem): HOST: must be an IP address or a host name (got "not a host")\n');
+  });
+
+  it('an empty API_KEY_FILE (or /dev/null) is a config error, not "no authentication": exit 78', async () => {
+    const empty = path.join(outDir, 'empty-key');
+    writeFileSync(empty, '\n');
+    for (const file of [empty, '/dev/null']) {
+      const child = startFixture(adapter, { API_KEY_FILE: file });
+      expect(await child.exited).toBe(78);
+      expect(child.stderr()).toMatch(/^fixture: invalid configuration \(1 problem\): API_KEY_FILE: file ".*" is (empty|not a regular file)\n$/);
+    }
+  });
+
   it('SHUTDOWN_GRACE_MS: a request that outlives the deadline forces exit 1', async () => {
     const child = startFixture(adapter, { SHUTDOWN_GRACE_MS: '300' });
     const { port } = (await child.waitForLog('listening')) as { port: number };
@@ -248,7 +283,7 @@ describe.each(['express', 'fastify'])('signals, child process (%s)', (adapter) =
   });
 
   it('invalid config: exit 78 with one line naming every bad variable, no stack, nothing on stdout', async () => {
-    const child = startFixture(adapter, { PORT: 'abc', LOG_LEVEL: 'chatty', API_KEY: 'has space' });
+    const child = startFixture(adapter, { PORT: 'abc', LOG_LEVEL: 'chatty', API_KEY: 'has space 0123456789' });
     expect(await child.exited).toBe(78);
     const lines = child.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -256,7 +291,7 @@ describe.each(['express', 'fastify'])('signals, child process (%s)', (adapter) =
     expect(lines[0]).toContain('PORT: must be an integer between 0 and 65535 (got "abc")');
     expect(lines[0]).toContain('LOG_LEVEL: must be one of');
     expect(lines[0]).toContain('API_KEY: must not contain whitespace');
-    expect(lines[0]).not.toContain('has space');
+    expect(lines[0]).not.toContain('has space 0123456789');
     expect(lines[0]).not.toMatch(/\n\s+at /);
     expect(child.logs).toEqual([]);
   });

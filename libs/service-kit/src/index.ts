@@ -44,11 +44,25 @@ export {
   type FieldIssue,
 } from './lib/errors';
 export { validate, toFieldIssues } from './lib/validate';
-export { checkApiKey, isMutating } from './lib/auth';
+export { checkApiKey, checkBearer, isMutating } from './lib/auth';
 export { createContext, type ServiceContext, type ContextOptions } from './lib/context';
 export { kitRoutes, type KitRoute, type KitResponse } from './lib/routes';
 export type { ServiceHandle, ListenOptions } from './lib/service';
 export { installGracefulShutdown, type GracefulShutdown, type GracefulShutdownOptions, type Closable } from './lib/lifecycle';
 export { runService, type RunServiceOptions } from './lib/run-service';
 export { MemoryStore, DEFAULT_STORE_CAPACITY } from './lib/memory-store';
-export { addressOf, isKitPath, reapIdleConnections, IDLE_REAP_INTERVAL_MS, SHUTTING_DOWN_MESSAGE } from './adapters/shared';
+// What both framework adapters (@secure-ci/service-kit-express, -fastify) share: one behaviour, written once.
+export {
+  addressOf,
+  closeAfterInFlight,
+  isKitPath,
+  reapIdleConnections,
+  trackConnections,
+  IDLE_REAP_INTERVAL_MS,
+  SHUTTING_DOWN_MESSAGE,
+  type AdapterOptions,
+} from './adapters/shared';
+export * from './lib/http-timeouts';
+export * from './lib/request-log';
+export * from './lib/protocol-errors';
+export * from './lib/security-headers';

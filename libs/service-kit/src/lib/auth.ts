@@ -21,6 +21,15 @@ export function checkApiKey(
   realm: string,
 ): HttpError | undefined {
   if (!apiKey || !isMutating(method)) return undefined;
+  return checkBearer(apiKey, authorization, realm);
+}
+
+/**
+ * When an API key is configured, any request needs `Authorization: Bearer <key>` (GET /config: it shows topology
+ * and which keys are set). Returns the 401 to send, or undefined.
+ */
+export function checkBearer(apiKey: string | undefined, authorization: string | undefined, realm: string): HttpError | undefined {
+  if (!apiKey) return undefined;
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) return httpErrors.unauthorized('Missing bearer token', realm);
   if (!timingSafeEqual(digest(match[1]), digest(apiKey))) return httpErrors.unauthorized('Invalid bearer token', realm);

@@ -6,7 +6,7 @@ import type { FileReader } from './env';
 const schema = defineConfig(
   { defaultPort: 3001 },
   {
-    CATALOG_URL: env.url(),
+    CATALOG_URL: env.url({ credentialsVia: 'CATALOG_API_KEY' }),
     CATALOG_TIMEOUT_MS: env.int({ min: 1, max: 60_000 }).default(2000),
     CATALOG_API_KEY: env.secret().optional(),
     FEATURE_X: env.boolean().default(false),
@@ -51,21 +51,21 @@ describe('loadConfig', () => {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'DEBUG',
         SHUTDOWN_GRACE_MS: '500',
-        API_KEY: 'k-123456',
+        API_KEY: 'k-1234567890abcdef',
         CATALOG_URL: 'https://c.example',
         FEATURE_X: 'yes',
       },
     });
-    expect(config).toMatchObject({ PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: 500, API_KEY: 'k-123456', FEATURE_X: true });
+    expect(config).toMatchObject({ PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'debug', SHUTDOWN_GRACE_MS: 500, API_KEY: 'k-1234567890abcdef', FEATURE_X: true });
   });
 
   it('reads any variable from NAME_FILE', () => {
     const config = loadConfig(schema, {
       env: { PORT_FILE: '/run/port', CATALOG_URL: 'http://c', API_KEY_FILE: '/run/secrets/api_key' },
-      readFile: files({ '/run/port': '4000\n', '/run/secrets/api_key': 'from-file\n' }),
+      readFile: files({ '/run/port': '4000\n', '/run/secrets/api_key': 'from-file-0123456789\n' }),
     });
     expect(config.PORT).toBe(4000);
-    expect(config.API_KEY).toBe('from-file');
+    expect(config.API_KEY).toBe('from-file-0123456789');
   });
 
   it.each([
@@ -76,12 +76,46 @@ describe('loadConfig', () => {
     ['SHUTDOWN_GRACE_MS', '0', 'SHUTDOWN_GRACE_MS: must be an integer between 1 and 3600000 (got "0")'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     ['HOST', ' ', 'HOST: must not be empty (got " ")'],
+    ['HOST', 'local host', 'HOST: must be an IP address or a host name (got "local host")'],
+    ['HOST', 'http://0.0.0.0', 'HOST: must be an IP address or a host name (got "http://0.0.0.0")'],
+    ['HOST', '-bad-.example', 'HOST: must be an IP address or a host name (got "-bad-.example")'],
+    ['HOST', '999.1.1.1:80', 'HOST: must be an IP address or a host name (got "999.1.1.1:80")'],
     ['CATALOG_URL', 'not a url', 'CATALOG_URL: must be an absolute http/https URL (got "not a url")'],
     ['CATALOG_URL', 'ftp://c', 'CATALOG_URL: must be an absolute http/https URL (got "ftp://c")'],
     ['FEATURE_X', 'maybe', 'FEATURE_X: must be true or false (got "maybe")'],
   ])('rejects %s=%j', (name, value, expected) => {
     const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://c', [name]: value } }));
     expect(err.problems.map((p) => `${p.variable}: ${p.message}`)).toEqual([expected]);
+  });
+
+  it.each(['127.0.0.1', '::', '::1', 'fe80::1', 'localhost', 'catalog', 'svc-1.ns.svc.cluster.local'])('accepts HOST=%s', (host) => {
+    expect(loadConfig(schema, { env: { CATALOG_URL: 'http://c', HOST: host } }).HOST).toBe(host);
+  });
+
+  it.each([
+    ['too short', 'k-123', 'must be at least 16 characters'],
+    ['non-ASCII', 'clé-très-secrète-0123', 'must contain only printable ASCII characters'],
+    ['a control character', 'abcdefgh\u0007ijklmnopq', 'must not contain whitespace or control characters'],
+    ['a non-breaking space', 'abcdefgh\u00a0ijklmnopq', 'must not contain whitespace or control characters'],
+  ])('rejects an API key with %s, without echoing it', (_what, value, message) => {
+    const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://c', API_KEY: value } }));
+    expect(err.problems).toEqual([{ variable: 'API_KEY', message }]);
+    expect(err.message).not.toContain(value);
+  });
+
+  it.each([
+    'http://admin:hunter2@catalog:3001',
+    'http:admin:hunter2@catalog',
+    'http:/admin:hunter2@catalog',
+    'http:\\\\admin:hunter2@catalog',
+    '   http://admin:hunter2@catalog',
+    'https://admin:hunter2@catalog:99999',
+  ])('rejects credentials in CATALOG_URL=%j, naming CATALOG_API_KEY and never echoing them', (value) => {
+    const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: value } }));
+    expect(err.problems.map((p) => p.variable)).toEqual(['CATALOG_URL']);
+    if (!value.endsWith('99999')) expect(err.message).toContain('must not contain credentials (user:password@); set CATALOG_API_KEY instead');
+    expect(err.message).toContain('[REDACTED]@catalog');
+    expect(err.message).not.toMatch(/hunter2|admin/);
   });
 
   it('lists every bad or missing variable in one single-line message, without a stack', () => {
@@ -136,9 +170,9 @@ describe('loadConfig', () => {
   });
 
   it('scrubs a secret value that shows up in another field', () => {
-    const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://c', API_KEY: 'sup3r-s3cret', PORT: 'sup3r-s3cret' } }));
+    const err = configError(() => loadConfig(schema, { env: { CATALOG_URL: 'http://c', API_KEY: 'sup3r-s3cret-value-1', PORT: 'sup3r-s3cret-value-1' } }));
     expect(err.message).toContain('PORT: must be an integer');
-    expect(err.message).not.toContain('sup3r-s3cret');
+    expect(err.message).not.toContain('sup3r-s3cret-value-1');
     expect(err.message).toContain('[REDACTED]');
   });
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { readEnv, type FileReader } from './env';
 import { isSecretSchema, secret, secretKeysOf } from './secret';
@@ -5,6 +6,24 @@ import { redactUrlCredentials, scrubSecrets } from './redact';
 
 /** sysexits.h EX_CONFIG: the exit code for invalid configuration. */
 export const EX_CONFIG = 78;
+
+/**
+ * The shortest API key accepted (API_KEY, CATALOG_API_KEY, ...): 16 printable ASCII characters is ~100 bits from a
+ * random generator, and rules out placeholders like "changeme" or "secret".
+ */
+export const API_KEY_MIN_LENGTH = 16;
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 chars each, 253 in all. */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+const hasCredentials = (value: string) => {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+};
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -29,29 +48,44 @@ export const env = {
       .pipe(z.number().int().min(min, message).max(max, message));
   },
   port: () => env.int({ min: 0, max: 65535 }),
-  url: (opts: { protocols?: readonly string[] } = {}) => {
+  /**
+   * An absolute URL without credentials: Node's fetch refuses URLs with user:password@ (and they would leak into
+   * logs), so they are a config error; `credentialsVia` names the variable to use instead (e.g. CATALOG_API_KEY).
+   */
+  url: (opts: { protocols?: readonly string[]; credentialsVia?: string } = {}) => {
     const protocols = opts.protocols ?? ['http', 'https'];
     const message = `must be an absolute ${protocols.join('/')} URL`;
+    const noCredentials = `must not contain credentials (user:password@)${opts.credentialsVia ? `; set ${opts.credentialsVia} instead` : ''}`;
     return z
       .string()
       .trim()
       .pipe(z.url({ protocol: new RegExp(`^(${protocols.join('|')})$`), error: message }))
+      .refine((value) => !hasCredentials(value), noCredentials)
       .transform((value) => value.replace(/\/+$/, ''));
   },
+  /** A host to listen on: an IPv4/IPv6 address or an RFC 1123 host name (anything else cannot be bound). */
+  host: () =>
+    env
+      .string({ max: 253 })
+      .refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), 'must be an IP address or a host name'),
   enum: <const T extends readonly [string, ...string[]]>(values: T) =>
     z
       .string()
       .trim()
       .toLowerCase()
       .pipe(z.enum(values, { error: `must be one of ${values.join(', ')}` })),
-  /** A secret string (an API key, a token): no whitespace, redacted everywhere. */
-  secret: () =>
+  /**
+   * A secret string (an API key, a token), redacted everywhere: printable ASCII without spaces (what a client can
+   * send in an Authorization header; anything else would lock every client out), at least API_KEY_MIN_LENGTH long.
+   */
+  secret: (opts: { min?: number } = {}) =>
     secret(
       z
         .string()
-        .min(1, 'must not be empty')
-        .max(4096, 'must be at most 4096 characters')
-        .regex(/^[^\s\p{Cc}]+$/u, 'must not contain whitespace or control characters'),
+        .regex(/^[^\s\p{Cc}]*$/u, 'must not contain whitespace or control characters')
+        .regex(/^[\x21-\x7e]*$/, 'must contain only printable ASCII characters')
+        .min(opts.min ?? API_KEY_MIN_LENGTH, `must be at least ${opts.min ?? API_KEY_MIN_LENGTH} characters`)
+        .max(4096, 'must be at most 4096 characters'),
     ),
   boolean: () =>
     z
@@ -66,7 +100,7 @@ export const env = {
 export function commonFields(defaultPort: number) {
   return {
     PORT: env.port().default(defaultPort),
-    HOST: env.string({ max: 255 }).default('0.0.0.0'),
+    HOST: env.host().default('0.0.0.0'),
     LOG_LEVEL: env.enum(LOG_LEVELS).default('info'),
     SHUTDOWN_GRACE_MS: env.int({ min: 1, max: 3_600_000 }).default(10_000),
     API_KEY: env.secret().optional(),

@@ -12,6 +12,8 @@ export interface ServiceContext<C extends CommonConfig = CommonConfig> {
   config: C;
   /** The config as /config shows it: secrets redacted. */
   publicConfig: Record<string, unknown>;
+  /** Values of the secret fields that are set (scrubbed from logged URLs). */
+  secretValues: readonly string[];
   logger: Logger;
   health: Health;
 }
@@ -27,9 +29,11 @@ export interface ContextOptions<S extends z.ZodObject> {
 
 export function createContext<S extends z.ZodObject>(options: ContextOptions<S>): ServiceContext<z.output<S> & CommonConfig> {
   const config = options.config as z.output<S> & CommonConfig;
+  const secretKeys = secretKeysOf(options.schema);
+  const secretValues = secretKeys.map((key) => (config as Record<string, unknown>)[key]).filter((v): v is string => typeof v === 'string');
   const logger =
     options.logger ??
-    createLogger({ name: options.name, version: options.version, level: config.LOG_LEVEL, secretKeys: secretKeysOf(options.schema) });
+    createLogger({ name: options.name, version: options.version, level: config.LOG_LEVEL, secretKeys, secretValues });
   const health = createHealth({
     serviceId: options.name,
     releaseId: options.version,
@@ -40,6 +44,7 @@ export function createContext<S extends z.ZodObject>(options: ContextOptions<S>)
     version: options.version,
     config,
     publicConfig: redactConfig(options.schema, config as Record<string, unknown>),
+    secretValues,
     logger,
     health,
   };

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
+const UNSUPPORTED_ENCODING = 'Content-Encoding is not supported';
 
 export interface FieldIssue {
   field: string;
@@ -35,6 +36,8 @@ export const httpErrors = {
   notFound: (message = 'Not Found') => new HttpError(404, message),
   conflict: (message: string) => new HttpError(409, message),
   unprocessable: (message: string, issues?: FieldIssue[]) => new HttpError(422, message, issues),
+  payloadTooLarge: () => new HttpError(413, `Request body exceeds ${BODY_LIMIT_BYTES} bytes`),
+  unsupportedEncoding: () => new HttpError(415, UNSUPPORTED_ENCODING),
   insufficientStorage: (message: string) => new HttpError(507, message),
   badGateway: (message: string) => new HttpError(502, message),
   serviceUnavailable: (message: string) => new HttpError(503, message),
@@ -94,6 +97,8 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
     if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return clientError(400, 'Request body is empty but Content-Type is application/json', requestId);
     }
+    // body-parser: an encoding it does not inflate (fastify answers the same from the kit's hook)
+    if (e.type === 'encoding.unsupported') return clientError(415, UNSUPPORTED_ENCODING, requestId);
     if (status === 415) return clientError(415, 'Content-Type must be application/json', requestId);
     return clientError(status, statusText(status), requestId);
   }

@@ -146,7 +146,7 @@ describe('Health', () => {
     health.addCheck(check('dep:responseTime', async () => {
       runs++;
       await gate.promise;
-    }));
+    }, { cacheMs: 0 }));
     const both = Promise.all([health.report('ready'), health.report('all')]);
     gate.resolve();
     const [ready, all] = await both;
@@ -162,5 +162,52 @@ describe('Health', () => {
     health.addCheck(check('a:b', () => undefined));
     expect(() => health.addCheck(check('a:b', () => undefined))).toThrow(/already registered/);
     expect(() => health.addCheck(check('lifecycle:state', () => undefined))).toThrow(/already registered/);
+  });
+
+  describe('readiness amplification (a probe flood must not become a flood downstream)', () => {
+    function counting() {
+      let now = 0;
+      const health = new Health({ serviceId: 'svc', releaseId: '1.2.3', now: () => FIXED, clock: () => now });
+      const gate = deferred();
+      let calls = 0;
+      health.addCheck(
+        check('dep:responseTime', async () => {
+          calls++;
+          await gate.promise;
+          return { status: calls % 2 ? 'pass' : 'fail' };
+        }, { cacheMs: 1000 }),
+      );
+      health.markStarted();
+      return { health, gate, calls: () => calls, advance: (ms: number) => (now += ms) };
+    }
+
+    it('N concurrent probes share one in-flight call; later probes in the TTL window reuse its result', async () => {
+      const { health, gate, calls, advance } = counting();
+      const flood = Array.from({ length: 200 }, () => health.report('ready'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls()).toBe(1);
+      gate.resolve();
+      const reports = await Promise.all(flood);
+      expect(new Set(reports.map((r) => r.httpStatus))).toEqual(new Set([200]));
+      advance(999);
+      await Promise.all(Array.from({ length: 50 }, () => health.report('all')));
+      expect(calls()).toBe(1);
+      advance(1);
+      const after = await Promise.all(Array.from({ length: 50 }, () => health.report('ready')));
+      expect(calls()).toBe(2); // one more call for the next window, shared again
+      expect(after[0].httpStatus).toBe(503); // and its (failing) result is what every probe sees, cached too
+      advance(500);
+      expect((await health.report('ready')).httpStatus).toBe(503);
+      expect(calls()).toBe(2);
+    });
+
+    it('cacheMs 0 runs the check on every (non-concurrent) probe', async () => {
+      const health = makeHealth();
+      let calls = 0;
+      health.addCheck(check('dep', () => void calls++, { cacheMs: 0 }));
+      await health.report('ready');
+      await health.report('ready');
+      expect(calls).toBe(2);
+    });
   });
 });

@@ -35,6 +35,11 @@ export interface HealthCheck {
   required?: boolean;
   /** The check fails with "timed out" after this many ms; its signal is aborted. Default 1000. */
   timeoutMs?: number;
+  /**
+   * A result is reused for this many ms (default 1000): however many probes arrive, the check (a call to a
+   * dependency, say) runs at most once per window; concurrent probes share the one in flight. 0 disables it.
+   */
+  cacheMs?: number;
   /** "component", "datastore" or "system" (IETF draft). Default "component". */
   componentType?: string;
   run: (signal: AbortSignal) => CheckOutcome | void | Promise<CheckOutcome | void>;
@@ -67,11 +72,14 @@ export interface HealthOptions {
   serviceId: string;
   releaseId: string;
   now?: () => Date;
+  /** Monotonic ms clock for cacheMs (tests). Default performance.now. */
+  clock?: () => number;
   /** Called when a check throws something other than HealthCheckError (for logging). */
   onCheckError?: (name: string, err: unknown) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 1000;
+const DEFAULT_CACHE_MS = 1000;
 const STATE_CHECK = 'lifecycle:state';
 const UPTIME_CHECK = 'process:uptime';
 
@@ -84,10 +92,15 @@ export class Health {
   private lifecycle: LifecycleState = 'starting';
   private readonly checks = new Map<string, HealthCheck>();
   private readonly running = new Map<string, Promise<CheckResult>>();
+  private readonly cached = new Map<string, { result: CheckResult; at: number }>();
   private readonly now: () => Date;
+  private readonly clock: () => number;
+  private readonly version: string;
 
   constructor(private readonly options: HealthOptions) {
+    this.version = options.releaseId.split('.')[0];
     this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? (() => performance.now());
   }
 
   get state(): LifecycleState {
@@ -137,12 +150,14 @@ export class Health {
     if (probe !== 'live') add(STATE_CHECK, this.stateResult(probe, time), true);
 
     const selected = [...this.checks.values()].filter((c) => this.selects(probe, c));
-    const results = await Promise.all(selected.map((c) => this.runOnce(c)));
-    selected.forEach((c, i) => add(c.name, results[i], c.required !== false));
+    if (selected.length) {
+      const results = await Promise.all(selected.map((c) => this.runOnce(c)));
+      selected.forEach((c, i) => add(c.name, results[i], c.required !== false));
+    }
 
     const body: HealthResponse = {
       status,
-      version: this.options.releaseId.split('.')[0],
+      version: this.version,
       releaseId: this.options.releaseId,
       serviceId: this.options.serviceId,
       description: `${this.options.serviceId} ${probe === 'all' ? 'health' : probe}`,
@@ -165,11 +180,22 @@ export class Health {
     return { componentType: 'system', status: ok ? 'pass' : 'fail', observedValue: state, time, ...(ok ? {} : { output: state }) };
   }
 
-  /** Concurrent probes share one run of the same check. */
+  /**
+   * Concurrent probes share one run of the same check, and its result is reused for cacheMs: a probe flood does not
+   * become a flood on the dependency (failures are cached too, so a struggling dependency is not hammered).
+   */
   private runOnce(check: HealthCheck): Promise<CheckResult> {
+    const ttl = check.cacheMs ?? DEFAULT_CACHE_MS;
+    const hit = this.cached.get(check.name);
+    if (hit && this.clock() - hit.at < ttl) return Promise.resolve(hit.result);
     const pending = this.running.get(check.name);
     if (pending) return pending;
-    const run = this.execute(check).finally(() => this.running.delete(check.name));
+    const run = this.execute(check)
+      .then((result) => {
+        if (ttl > 0) this.cached.set(check.name, { result, at: this.clock() });
+        return result;
+      })
+      .finally(() => this.running.delete(check.name));
     this.running.set(check.name, run);
     return run;
   }

@@ -99,4 +99,9 @@ describe('requestIdFrom', () => {
   ])('generates a UUID when the header is %s', (_what, header) => {
     expect(requestIdFrom(header as string | string[] | undefined)).toMatch(UUID);
   });
+
+  it('replaces an id that contains a configured secret (it would be echoed and logged)', () => {
+    expect(requestIdFrom('x-k-0123456789abcdef', ['k-0123456789abcdef'])).toMatch(UUID);
+    expect(requestIdFrom('trace-1', ['k-0123456789abcdef'])).toBe('trace-1');
+  });
 });

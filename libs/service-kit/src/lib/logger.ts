@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { REDACTED } from './redact';
+import { REDACTED, scrubUrl } from './redact';
 
 export type { Logger } from 'pino';
 
@@ -17,39 +17,47 @@ export function redactPaths(secretKeys: readonly string[] = []): string[] {
   return [...HEADER_PATHS, ...secretPaths];
 }
 
-interface LoggableRequest {
+export interface LoggableRequest {
   id?: unknown;
   method?: string;
   url?: string;
   originalUrl?: string;
   ip?: string;
+  /** Already serialized (the serializer is idempotent). */
+  remoteAddress?: string;
   socket?: { remoteAddress?: string };
 }
 
 /**
  * The same compact request/response shape for express (pino-http) and fastify.
- * Headers are deliberately not logged.
+ * Headers are deliberately not logged; secret values (the configured API key) are scrubbed from URLs.
  */
-export const serializers = {
-  req(req: LoggableRequest) {
-    return {
-      id: req.id,
-      method: req.method,
-      url: req.originalUrl ?? req.url,
-      remoteAddress: req.ip ?? req.socket?.remoteAddress,
-    };
-  },
-  res(res: { statusCode?: number }) {
-    return { statusCode: res.statusCode };
-  },
-  err: pino.stdSerializers.err,
-};
+export function requestSerializers(secretValues: readonly string[] = []) {
+  return {
+    req(req: LoggableRequest) {
+      return {
+        id: req.id,
+        method: req.method,
+        url: scrubUrl(req.originalUrl ?? req.url ?? '', secretValues),
+        remoteAddress: req.remoteAddress ?? req.socket?.remoteAddress ?? req.ip,
+      };
+    },
+    res(res: { statusCode?: number }) {
+      return { statusCode: res.statusCode };
+    },
+    err: pino.stdSerializers.err,
+  };
+}
+
+export const serializers = requestSerializers();
 
 export interface LoggerOptions {
   name: string;
   version?: string;
   level?: string;
   secretKeys?: readonly string[];
+  /** Secret values to scrub from logged URLs. */
+  secretValues?: readonly string[];
   /** Defaults to stdout. Tests pass a stream to capture the output. */
   destination?: DestinationStream;
 }
@@ -65,7 +73,7 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       // Unset values stay null/undefined so the logs do not claim a secret is set when it is not.
       redact: { paths: redactPaths(options.secretKeys), censor: (value: unknown) => (value == null ? value : REDACTED) },
-      serializers,
+      serializers: requestSerializers(options.secretValues),
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineConfig, env } from './config';
-import { REDACTED, redactConfig, scrubSecrets } from './redact';
+import { REDACTED, redactConfig, redactUrlCredentials, scrubSecrets } from './redact';
 import { isSecretSchema, secret, secretKeysOf } from './secret';
 
 const schema = defineConfig(
@@ -50,6 +50,21 @@ describe('redactConfig', () => {
       MONKEY_COUNT: 3,
     });
     expect(JSON.stringify(out)).not.toMatch(/top-secret|pa55/);
+  });
+});
+
+describe('redactUrlCredentials', () => {
+  it.each([
+    ['http://u:pw@h:1/p', `http://${REDACTED}@h:1/p`],
+    ['http:u:pw@h', `http:${REDACTED}@h`],
+    ['http:/u:pw@h', `http:/${REDACTED}@h`],
+    ['http:\\\\u:pw@h', `http:\\\\${REDACTED}@h`],
+    ['  https://u:pw@h', `  https://${REDACTED}@h`],
+    ['http://u@x:pw@h/a@b', `http://${REDACTED}@h/a@b`],
+    ['http://h/path@x', 'http://h/path@x'],
+    ['plain text', 'plain text'],
+  ])('%j -> %j', (input, expected) => {
+    expect(redactUrlCredentials(input)).toBe(expected);
   });
 });
 

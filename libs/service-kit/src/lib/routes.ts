@@ -12,6 +12,8 @@ export interface KitResponse {
 export interface KitRoute {
   method: 'GET';
   path: string;
+  /** When the service has an API key, the route needs it (any method). */
+  requiresApiKey?: boolean;
   handle: () => Promise<KitResponse>;
 }
 
@@ -44,6 +46,8 @@ export function kitRoutes(ctx: ServiceContext): KitRoute[] {
     {
       method: 'GET',
       path: '/config',
+      // Topology and which keys are set are nobody else's business: behind the API key when there is one.
+      requiresApiKey: true,
       handle: async () => ({ status: 200, contentType: JSON_TYPE, headers: NO_STORE, body: ctx.publicConfig }),
     },
   ];

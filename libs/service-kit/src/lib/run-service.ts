@@ -15,6 +15,9 @@ export interface RunServiceOptions<S extends ServiceConfigSchema> {
   exit?: (code: number) => void;
 }
 
+/** listen() errors that mean HOST is not an address of this machine (or does not resolve). */
+const UNBINDABLE_HOST = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EADDRNOTAVAIL']);
+
 /** One line for operators; the stack only when asked for with LOG_LEVEL=debug|trace (it is a bug, not bad input). */
 function describe(err: unknown, logLevel: string | undefined): string {
   if (!(err instanceof Error)) return String(err);
@@ -31,9 +34,9 @@ function describe(err: unknown, logLevel: string | undefined): string {
 export async function runService<S extends ServiceConfigSchema>(options: RunServiceOptions<S>): Promise<ServiceHandle | undefined> {
   const stderr = options.stderr ?? process.stderr;
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  let config: z.output<S>;
+  let loaded: z.output<S>;
   try {
-    config = loadConfig(options.configSchema, { env: options.env ?? process.env });
+    loaded = loadConfig(options.configSchema, { env: options.env ?? process.env });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr.write(`${options.name}: ${err.message}\n`);
@@ -43,23 +46,32 @@ export async function runService<S extends ServiceConfigSchema>(options: RunServ
 
   let handle: ServiceHandle;
   try {
-    handle = await options.build(config);
+    handle = await options.build(loaded);
   } catch (err) {
-    stderr.write(`${options.name}: failed to start: ${describe(err, (config as unknown as CommonConfig).LOG_LEVEL)}\n`);
+    stderr.write(`${options.name}: failed to start: ${describe(err, (loaded as unknown as CommonConfig).LOG_LEVEL)}\n`);
     exit(1);
     return undefined;
   }
 
-  const { logger, publicConfig } = handle.context;
+  const { logger, publicConfig, config } = handle.context;
   logger.info({ config: publicConfig }, 'starting');
-  const graceMs = (config as unknown as CommonConfig).SHUTDOWN_GRACE_MS;
+  const graceMs = config.SHUTDOWN_GRACE_MS;
   installGracefulShutdown(handle, { graceMs, logger });
   try {
     const address = await handle.listen();
     logger.info({ address: address.address, port: address.port }, 'listening');
   } catch (err) {
-    logger.fatal({ code: (err as NodeJS.ErrnoException).code }, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
-    exit(1);
+    const code = (err as NodeJS.ErrnoException).code;
+    logger.fatal({ code }, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    // The log may be silenced (LOG_LEVEL=silent) or go nowhere an operator looks: say it on stderr too. A HOST that
+    // names no local address is configuration, not a crash: exit 78 like any other invalid variable.
+    if (code && UNBINDABLE_HOST.has(code)) {
+      stderr.write(`${options.name}: invalid configuration (1 problem): HOST: cannot listen on ${JSON.stringify(config.HOST)} (${code})\n`);
+      exit(EX_CONFIG);
+    } else {
+      stderr.write(`${options.name}: failed to start: ${describe(err, config.LOG_LEVEL)}\n`);
+      exit(1);
+    }
     return undefined;
   }
   return handle;

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceContext } from './context';
 
@@ -10,6 +11,8 @@ export interface ListenOptions {
 export interface ServiceHandle<App = unknown> {
   app: App;
   context: ServiceContext;
+  /** The node:http server once listening (its timeouts, connections). */
+  readonly server: Server | undefined;
   /** Starts listening (defaults: config PORT/HOST) and marks the service started. */
   listen(options?: ListenOptions): Promise<AddressInfo>;
   /**
