@@ -22,7 +22,7 @@ const SEED = [
   'deploy/k8s/base/kustomization.yaml',
   'deploy/k8s/overlays/dev/kustomization.yaml',
   'deploy/k8s/overlays/production/images/kustomization.yaml',
-  ...readdirSync(path.join(WORKSPACE, 'apps')).map((d) => `deploy/k8s/base/${d}/networkpolicy.yaml`),
+  ...readdirSync(path.join(WORKSPACE, 'apps')).flatMap((d) => [`deploy/k8s/base/${d}/networkpolicy.yaml`, `deploy/k8s/base/${d}/kustomization.yaml`]),
 ];
 const K8S_FILES = ['deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'poddisruptionbudget.yaml', 'networkpolicy.yaml', 'kustomization.yaml'];
 const committed = (file) => readFileSync(path.join(WORKSPACE, file), 'utf8');
@@ -148,6 +148,9 @@ test("--calls: the caller's env, key volume and egress to the callee; the callee
   assert.deepEqual(policy.spec.egress, parseYaml(committed(callee)).spec.egress);
   assert.match(text, /^# notifications: ingress only from its declared caller \(shipping-desk\) on its port; egress only to DNS\.\napiVersion:/);
   assert.match(text, /# DNS: kube-dns in kube-system/);
+  const summary = tree.read('deploy/k8s/base/notifications/kustomization.yaml', 'utf-8').split('\n');
+  assert.deepEqual(summary.slice(1), committed('deploy/k8s/base/notifications/kustomization.yaml').split('\n').slice(1));
+  assert.match(summary[0], /; calls nothing; called by shipping-desk\.$/);
 });
 
 test('--calls a service that already has callers: one more ingress rule, the existing ones and the header list kept', async () => {
@@ -160,6 +163,7 @@ test('--calls a service that already has callers: one more ingress rule, the exi
   assert.deepEqual(after.ingress, [...before.ingress, from('billing', port)]);
   assert.deepEqual(after.egress, before.egress);
   assert.match(tree.read(file, 'utf-8'), /^# catalog: ingress only from its declared callers \(orders, billing\) on its port; egress only to DNS\.\n/);
+  assert.match(tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'), /^# catalog .*; called by orders, billing\.\n/);
   // orders, which calls catalog too, keeps its own policy
   assert.equal(tree.read('deploy/k8s/base/orders/networkpolicy.yaml', 'utf-8'), committed('deploy/k8s/base/orders/networkpolicy.yaml'));
 });

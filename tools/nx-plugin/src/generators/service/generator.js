@@ -192,6 +192,16 @@ function addKubernetes(tree, o, vars) {
     append(doc, 'images', { name: `secure-ci/${o.name}`, newName: `${registry}/${o.name}`, digest: PLACEHOLDER_DIGEST });
   });
   if (o.callee) {
+    // the callee base's one-line summary says who calls it
+    if (tree.exists(`${K8S.base(o.callee.name)}/kustomization.yaml`)) {
+      editYaml(tree, `${K8S.base(o.callee.name)}/kustomization.yaml`, (doc) => {
+        const holder = [doc, doc.contents, doc.contents?.items?.[0]?.key].find((node) => node?.commentBefore);
+        if (!holder) return;
+        const [first, ...rest] = holder.commentBefore.split('\n');
+        const summary = /; called by [^.;]+\.$/.test(first) ? first.replace(/\.$/, `, ${o.name}.`) : first.replace(/\.?$/, `; called by ${o.name}.`);
+        holder.commentBefore = [summary, ...rest].join('\n');
+      });
+    }
     editYaml(tree, K8S.policy(o.callee.name), (doc) => {
       const rule = { from: [{ podSelector: { matchLabels: { [NAME_LABEL]: o.name } } }], ports: [{ protocol: 'TCP', port: o.callee.port }] };
       const spec = doc.get('spec');
