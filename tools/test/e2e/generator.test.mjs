@@ -58,6 +58,11 @@ after(async () => {
     const record = path.join(clone, 'dist/docker', `${name}.json`);
     if (existsSync(record)) await docker(['rmi', '-f', ...JSON.parse(readFileSync(record, 'utf8')).tags], { reject: false });
   }
+  // the image tests also cross-build the generated services for the foreign architecture (<name>.<arch>.json)
+  for (const file of existsSync(path.join(clone, 'dist/docker')) ? readdirSync(path.join(clone, 'dist/docker')) : []) {
+    if (!new RegExp(`^(${FASTIFY}|${EXPRESS})\\.[a-z0-9]+\\.json$`).test(file)) continue;
+    await docker(['rmi', '-f', ...JSON.parse(readFileSync(path.join(clone, 'dist/docker', file), 'utf8')).tags], { reject: false });
+  }
   rmSync(clone, { recursive: true, force: true });
 });
 
