@@ -93,7 +93,12 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     assert.equal(downloads.length, 1);
     assert.match(downloads[0].path, /\/image-records$/);
     const write = result.steps.find((s) => /^Write the override/.test(s.name));
-    assert.match(write.output, /k8s-images: 2 pushed images by digest, 1 kept from deploy\/k8s\/overlays\/production\/images\/kustomization\.yaml \(secure-ci\/notifications\) -> /);
+    // every committed entry without a record is kept (notifications, and any generated service)
+    const committed = YAML.parse(readFileSync(path.join(workspaceRoot, 'deploy/k8s/overlays/production/images/kustomization.yaml'), 'utf8')).images;
+    const kept = committed.filter((i) => !['secure-ci/catalog', 'secure-ci/orders'].includes(i.name)).sort((a, b) => a.name.localeCompare(b.name));
+    assert.ok(kept.some((i) => i.name === 'secure-ci/notifications'));
+    const keptList = kept.map((i) => i.name).join(', ').replaceAll('/', '\\/');
+    assert.match(write.output, new RegExp(`k8s-images: 2 pushed images by digest, ${kept.length} kept from deploy\\/k8s\\/overlays\\/production\\/images\\/kustomization\\.yaml \\(${keptList}\\) -> `));
     assert.match(result.summary, /### Kubernetes image override/);
 
     const override = artifacts['k8s-images'];
@@ -102,9 +107,9 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const images = YAML.parse(override).images;
     assert.deepEqual(images.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`), [
       'secure-ci/catalog ghcr.io/acme/shop/catalog sha256:a',
-      'secure-ci/notifications ghcr.io/secure-ci/secure-ci-monorepo/notifications sha256:0',
+      ...kept.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`),
       'secure-ci/orders ghcr.io/acme/shop/orders sha256:b',
-    ]);
+    ].sort((a, b) => a.split(' ')[0].localeCompare(b.split(' ')[0])));
 
     // The artifact is a drop-in replacement of the committed component: render production with it.
     const k8s = path.join(dir, 'k8s');
@@ -114,10 +119,11 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     assert.deepEqual([...schemaProblems, ...policyProblems], []);
     const deployed = Object.fromEntries(objects.filter((o) => o.kind === 'Deployment').map((d) => [d.metadata.name, d.spec.template.spec.containers[0].image]));
     assert.deepEqual(deployed, {
+      ...Object.fromEntries(kept.map((i) => [i.name.split('/').pop(), `${i.newName}@${i.digest}`])),
       catalog: `ghcr.io/acme/shop/catalog@${digestOf('a')}`,
-      notifications: `ghcr.io/secure-ci/secure-ci-monorepo/notifications@${digestOf('0')}`,
       orders: `ghcr.io/acme/shop/orders@${digestOf('b')}`,
     });
+    assert.equal(deployed.notifications, `ghcr.io/secure-ci/secure-ci-monorepo/notifications@${digestOf('0')}`);
   });
 
   test('a record without a digest fails the job: nothing is attached', async () => {

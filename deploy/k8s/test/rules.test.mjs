@@ -19,8 +19,11 @@ const failingRules = (objects, environment, theFacts = facts) => [...new Set(che
 
 describe('the rendered overlays pass every rule', () => {
   test('the repository has the services and the call the manifests are checked against', () => {
-    assert.deepEqual(SERVICES, ['catalog', 'notifications', 'orders']);
-    assert.deepEqual(facts.calls.map((c) => `${c.caller}->${c.callee} ${c.urlVariable} ${c.keyFileVariable}`), ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE']);
+    // the counter-examples below spoil these three and their call; a generated service adds to them
+    for (const service of ['catalog', 'notifications', 'orders']) assert.ok(SERVICES.includes(service), service);
+    const calls = facts.calls.map((c) => `${c.caller}->${c.callee} ${c.urlVariable} ${c.keyFileVariable}`);
+    assert.ok(calls.includes('orders->catalog CATALOG_URL CATALOG_API_KEY_FILE'), calls.join('; '));
+    assert.deepEqual(calls.filter((c) => /^(catalog|notifications|orders)->/.test(c)), ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE']);
     assert.equal(facts.shutdownGraceMs, 10_000);
     assert.deepEqual(facts.imageUser, { uid: 65532, gid: 65532 });
     assert.deepEqual(facts.limits, { memoryBytes: 256 * 1024 ** 2, cpus: 0.5 });

@@ -19,7 +19,15 @@ const SEED = [
   'docker/compose/services.yaml',
   'libs/service-kit/project.json',
   ...readdirSync(path.join(WORKSPACE, 'apps')).flatMap((d) => [`apps/${d}/project.json`, `apps/${d}/compose.yaml`]),
+  'deploy/k8s/base/kustomization.yaml',
+  'deploy/k8s/overlays/dev/kustomization.yaml',
+  'deploy/k8s/overlays/production/images/kustomization.yaml',
+  ...readdirSync(path.join(WORKSPACE, 'apps')).flatMap((d) => [`deploy/k8s/base/${d}/networkpolicy.yaml`, `deploy/k8s/base/${d}/kustomization.yaml`]),
 ];
+const K8S_FILES = ['deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'poddisruptionbudget.yaml', 'networkpolicy.yaml', 'kustomization.yaml'];
+const committed = (file) => readFileSync(path.join(WORKSPACE, file), 'utf8');
+const DNS_RULE = { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+const from = (name, port) => ({ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }], ports: [{ protocol: 'TCP', port }] });
 
 function seededTree() {
   const tree = createTreeWithEmptyWorkspace();
@@ -72,6 +80,94 @@ test('a fastify service: app, tests, README, project files like its siblings, co
   assert.deepEqual(entry.secrets, { billing_api_key: { file: '${BILLING_API_KEY_FILE:-./dev-secrets/api-key}' } });
 });
 
+test('a service gets its Kubernetes base, the bases entry, the dev key and Secret, and a placeholder production digest', async () => {
+  const tree = seededTree();
+  await generator(tree, { name: 'billing', framework: 'fastify', port: 3050 });
+  for (const file of K8S_FILES) assert.ok(tree.exists(`deploy/k8s/base/billing/${file}`), file);
+  const base = yamlOf(tree, 'deploy/k8s/base/billing/kustomization.yaml');
+  assert.deepEqual(base.resources.sort(), K8S_FILES.filter((f) => f !== 'kustomization.yaml').sort());
+  assert.deepEqual(base.components, ['../../components/hardened']);
+
+  // YAML 1.1 as Kubernetes reads it (0440 is octal there, as in the siblings)
+  const deployment = parseYaml(tree.read('deploy/k8s/base/billing/deployment.yaml', 'utf-8'), { version: '1.1' });
+  assert.equal(deployment.metadata.name, 'billing');
+  assert.deepEqual(deployment.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'billing' });
+  assert.equal(deployment.spec.template.spec.serviceAccountName, 'billing');
+  const [app] = deployment.spec.template.spec.containers;
+  assert.equal(app.name, 'app', 'the container components/hardened patches');
+  assert.equal(app.image, 'secure-ci/billing:local');
+  assert.deepEqual(app.ports, [{ name: 'http', containerPort: 3050, protocol: 'TCP' }]);
+  assert.deepEqual(app.env, [{ name: 'PORT', value: '3050' }, { name: 'API_KEY_FILE', value: '/run/secrets/billing/api-key' }]);
+  assert.deepEqual(app.volumeMounts, [{ name: 'api-key', mountPath: '/run/secrets/billing', readOnly: true }]);
+  assert.deepEqual(deployment.spec.template.spec.volumes, [{ name: 'api-key', secret: { secretName: 'billing-api-key', defaultMode: 0o440, items: [{ key: 'api-key', path: 'api-key' }] } }]);
+  assert.deepEqual(yamlOf(tree, 'deploy/k8s/base/billing/service.yaml').spec.ports, [{ name: 'http', protocol: 'TCP', port: 3050, targetPort: 'http' }]);
+  assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/serviceaccount.yaml').automountServiceAccountToken, false);
+  assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/poddisruptionbudget.yaml').spec.maxUnavailable, 1);
+  const policy = yamlOf(tree, 'deploy/k8s/base/billing/networkpolicy.yaml');
+  assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(policy.spec.ingress, undefined, 'no caller yet');
+  assert.deepEqual(policy.spec.egress, [DNS_RULE], 'it calls nothing');
+
+  // appended to the committed files, everything else (comments included) as it was
+  const appended = (file, tail) => {
+    const text = tree.read(file, 'utf-8');
+    assert.equal(text, `${committed(file).trimEnd()}\n${tail}`, file);
+  };
+  appended('deploy/k8s/base/kustomization.yaml', '  - billing\n');
+  appended('deploy/k8s/overlays/dev/kustomization.yaml', '  - name: billing-api-key\n    files:\n      - api-key=dev-secrets/billing-api-key\n');
+  const registry = path.posix.dirname(yamlOf(tree, 'deploy/k8s/overlays/production/images/kustomization.yaml').images[0].newName);
+  appended('deploy/k8s/overlays/production/images/kustomization.yaml', `  - name: secure-ci/billing\n    newName: ${registry}/billing\n    digest: sha256:${'0'.repeat(64)}\n`);
+  assert.deepEqual(tree.read('deploy/k8s/overlays/dev/dev-secrets/billing-api-key'), tree.read('apps/billing/dev-secrets/api-key'), 'the same bytes as the app');
+  for (const service of readdirSync(path.join(WORKSPACE, 'apps'))) assert.equal(tree.read(`deploy/k8s/base/${service}/networkpolicy.yaml`, 'utf-8'), committed(`deploy/k8s/base/${service}/networkpolicy.yaml`), `${service} untouched without --calls`);
+});
+
+test("--calls: the caller's env, key volume and egress to the callee; the callee's NetworkPolicy admits it (comments kept)", async () => {
+  const tree = seededTree();
+  await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'notifications' });
+  const notificationsPort = JSON.parse(committed('apps/notifications/project.json')).metadata.port;
+  const [app] = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.containers;
+  assert.deepEqual(app.env.map((e) => `${e.name}=${e.value}`), [
+    'PORT=3999',
+    'API_KEY_FILE=/run/secrets/shipping-desk/api-key',
+    `NOTIFICATIONS_URL=http://notifications:${notificationsPort}`,
+    'NOTIFICATIONS_API_KEY_FILE=/run/secrets/notifications/api-key',
+    'NOTIFICATIONS_TIMEOUT_MS=2000',
+  ]);
+  assert.deepEqual(app.volumeMounts.map((m) => `${m.name} ${m.mountPath}`), ['api-key /run/secrets/shipping-desk', 'notifications-api-key /run/secrets/notifications']);
+  const volumes = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.volumes;
+  assert.deepEqual(volumes.map((v) => `${v.name} ${v.secret.secretName}`), ['api-key shipping-desk-api-key', 'notifications-api-key notifications-api-key']);
+  const egress = yamlOf(tree, 'deploy/k8s/base/shipping-desk/networkpolicy.yaml').spec.egress;
+  assert.deepEqual(egress, [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } }], ports: [{ protocol: 'TCP', port: notificationsPort }] }, DNS_RULE]);
+
+  // notifications had no ingress: the rule is added before egress, the header rewritten, the DNS comment kept
+  const callee = 'deploy/k8s/base/notifications/networkpolicy.yaml';
+  const text = tree.read(callee, 'utf-8');
+  const policy = parseYaml(text);
+  assert.deepEqual(Object.keys(policy.spec), ['podSelector', 'policyTypes', 'ingress', 'egress']);
+  assert.deepEqual(policy.spec.ingress, [from('shipping-desk', notificationsPort)]);
+  assert.deepEqual(policy.spec.egress, parseYaml(committed(callee)).spec.egress);
+  assert.match(text, /^# notifications: ingress only from its declared caller \(shipping-desk\) on its port; egress only to DNS\.\napiVersion:/);
+  assert.match(text, /# DNS: kube-dns in kube-system/);
+  const summary = tree.read('deploy/k8s/base/notifications/kustomization.yaml', 'utf-8').split('\n');
+  assert.deepEqual(summary.slice(1), committed('deploy/k8s/base/notifications/kustomization.yaml').split('\n').slice(1));
+  assert.match(summary[0], /; calls nothing; called by shipping-desk\.$/);
+});
+
+test('--calls a service that already has callers: one more ingress rule, the existing ones and the header list kept', async () => {
+  const tree = seededTree();
+  await generator(tree, { name: 'billing', framework: 'fastify', calls: 'catalog' });
+  const file = 'deploy/k8s/base/catalog/networkpolicy.yaml';
+  const before = parseYaml(committed(file)).spec;
+  const after = yamlOf(tree, file).spec;
+  const port = before.ingress[0].ports[0].port;
+  assert.deepEqual(after.ingress, [...before.ingress, from('billing', port)]);
+  assert.deepEqual(after.egress, before.egress);
+  assert.match(tree.read(file, 'utf-8'), /^# catalog: ingress only from its declared callers \(orders, billing\) on its port; egress only to DNS\.\n/);
+  assert.match(tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'), /^# catalog .*; called by orders, billing\.\n/);
+  // orders, which calls catalog too, keeps its own policy
+  assert.equal(tree.read('deploy/k8s/base/orders/networkpolicy.yaml', 'utf-8'), committed('deploy/k8s/base/orders/networkpolicy.yaml'));
+});
+
 test('an express service that calls orders: URL, key file and depends_on healthy; its entry file runs orders and catalog too', async () => {
   const tree = seededTree();
   await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'orders' });
@@ -119,9 +215,16 @@ test('bad input: one line naming the problem, and nothing written', async () => 
     [{ name: 'billing', framework: 'express', port: 3100.5 }, /invalid port/],
     [{ name: 'billing', framework: 'express', calls: 'nope' }, /--calls "nope" is not a service \(known: catalog, /],
     [{ name: 'billing', framework: 'express', calls: 'service-kit' }, /--calls "service-kit" is not a service/],
+    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/overlays\/production\/images\/kustomization\.yaml not found/, (t) => t.delete('deploy/k8s/overlays/production/images/kustomization.yaml')],
+    [{ name: 'billing', framework: 'fastify', calls: 'catalog' }, /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml not found/, (t) => t.delete('deploy/k8s/base/catalog/networkpolicy.yaml')],
+    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/overlays\/dev\/kustomization\.yaml is not valid YAML: /, (t) => t.write('deploy/k8s/overlays/dev/kustomization.yaml', 'secretGenerator: [\n  - name: x\n')],
+    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/base\/billing or .* already exists/, (t) => t.write('deploy/k8s/base/billing/kustomization.yaml', 'resources: []\n')],
+    [{ name: 'billing', framework: 'fastify' }, /no images entry to derive the registry from/, (t) => t.write('deploy/k8s/overlays/production/images/kustomization.yaml', 'kind: Component\n')],
+    [{ name: 'billing', framework: 'fastify', calls: 'catalog' }, /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml is not the NetworkPolicy catalog/, (t) => t.write('deploy/k8s/base/catalog/networkpolicy.yaml', 'kind: Service\nmetadata: { name: catalog }\n')],
   ];
-  for (const [options, message] of cases) {
+  for (const [options, message, spoil] of cases) {
     const tree = seededTree();
+    spoil?.(tree);
     const before = tree.listChanges().length;
     await assert.rejects(generator(tree, options), (error) => {
       assert.ok(error instanceof generator.GeneratorInputError, `${JSON.stringify(options)}: ${error.stack}`);

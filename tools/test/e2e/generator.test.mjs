@@ -1,13 +1,15 @@
 // The service generator end to end, on a throwaway clone of this repository's HEAD: one service per framework (the
 // express one calling the fastify one), then everything a new service must be picked up by with no further edit:
 // lint, typecheck, test, build, docker-build, the image tests (hardened and healthy under --read-only --cap-drop ALL
-// --security-opt no-new-privileges), the affected matrix, and the compose checks.
+// --security-opt no-new-privileges), the affected matrix, the compose checks, and the Kubernetes manifests (rendered
+// with kubectl and checked by deploy/k8s/test against the clone's facts).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import YAML from 'yaml';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 
@@ -56,6 +58,11 @@ after(async () => {
     const record = path.join(clone, 'dist/docker', `${name}.json`);
     if (existsSync(record)) await docker(['rmi', '-f', ...JSON.parse(readFileSync(record, 'utf8')).tags], { reject: false });
   }
+  // the image tests also cross-build the generated services for the foreign architecture (<name>.<arch>.json)
+  for (const file of existsSync(path.join(clone, 'dist/docker')) ? readdirSync(path.join(clone, 'dist/docker')) : []) {
+    if (!new RegExp(`^(${FASTIFY}|${EXPRESS})\\.[a-z0-9]+\\.json$`).test(file)) continue;
+    await docker(['rmi', '-f', ...JSON.parse(readFileSync(path.join(clone, 'dist/docker', file), 'utf8')).tags], { reject: false });
+  }
   rmSync(clone, { recursive: true, force: true });
 });
 
@@ -94,4 +101,13 @@ test('the compose files resolve with both services hardened, wired (URL, key fil
   const out = run(process.execPath, ['--test', '--test-concurrency=1', '--test-name-pattern=compose|defined once|development-only', 'tools/test/stack.test.mjs']);
   assert.match(out, /# fail 0/);
   assert.match(out, new RegExp(`apps/${EXPRESS}/compose.yaml: services ${EXPRESS}, ${FASTIFY}`));
+});
+
+test('Kubernetes: both bases render in both overlays and the whole k8s suite passes (callee ingress, dev keys, digests)', () => {
+  const out = run(process.execPath, ['--test', '--test-concurrency=1', ...readdirSync(path.join(clone, 'deploy/k8s/test')).filter((f) => f.endsWith('.test.mjs')).map((f) => `deploy/k8s/test/${f}`)]);
+  // the suite expects every service of the clone's facts in both renders (its CLI test counts their objects)
+  assert.match(out, /# fail 0/);
+  assert.match(out, /ok \d+ - dev: the namespace, every service, and the generated development Secrets/);
+  const policy = YAML.parse(readFileSync(path.join(clone, 'deploy/k8s/base', FASTIFY, 'networkpolicy.yaml'), 'utf8'));
+  assert.deepEqual(policy.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']), [EXPRESS]);
 });

@@ -13,6 +13,16 @@ const MAX_NAME = 40;
 const FIRST_PORT = 3001;
 const SERVICES_FILE = 'docker/compose/services.yaml';
 const ROOT_COMPOSE = 'compose.yaml';
+const K8S = {
+  bases: 'deploy/k8s/base/kustomization.yaml',
+  dev: 'deploy/k8s/overlays/dev/kustomization.yaml',
+  images: 'deploy/k8s/overlays/production/images/kustomization.yaml',
+  base: (service) => `deploy/k8s/base/${service}`,
+  policy: (service) => `deploy/k8s/base/${service}/networkpolicy.yaml`,
+  devKey: (service) => `deploy/k8s/overlays/dev/dev-secrets/${service}-api-key`,
+};
+const NAME_LABEL = 'app.kubernetes.io/name';
+const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 class GeneratorInputError extends Error {}
 const fail = (message) => {
@@ -63,7 +73,20 @@ function normalize(tree, options) {
     if (!target) fail(`--calls "${options.calls}" is not a service (known: ${services.map((s) => s.name).join(', ') || 'none'})`);
     callee = { ...target, VAR: VAR(target.name) };
   }
-  for (const file of [SERVICES_FILE, ROOT_COMPOSE]) if (!tree.exists(file)) fail(`${file} not found: run the generator at the workspace root`);
+  const required = [SERVICES_FILE, ROOT_COMPOSE, K8S.bases, K8S.dev, K8S.images, ...(callee ? [K8S.policy(callee.name)] : [])];
+  for (const file of required) if (!tree.exists(file)) fail(`${file} not found: run the generator at the workspace root`);
+  // Every file it edits must parse, so a broken one is one line before anything is written.
+  for (const file of required) {
+    const doc = parseDocument(tree.read(file, 'utf-8'));
+    if (doc.errors.length) fail(`${file} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  }
+  if (tree.exists(K8S.base(name)) || tree.exists(K8S.devKey(name))) fail(`${K8S.base(name)} or ${K8S.devKey(name)} already exists`);
+  const images = parseDocument(tree.read(K8S.images, 'utf-8')).toJS()?.images;
+  if (!Array.isArray(images) || !images.length || typeof images[0]?.newName !== 'string') fail(`${K8S.images}: no images entry to derive the registry from`);
+  if (callee) {
+    const policy = parseDocument(tree.read(K8S.policy(callee.name), 'utf-8')).toJS();
+    if (policy?.kind !== 'NetworkPolicy' || policy.metadata?.name !== callee.name) fail(`${K8S.policy(callee.name)} is not the NetworkPolicy ${callee.name}`);
+  }
   const byName = new Map(services.map((s) => [s.name, s]));
   /** This service and everything it calls, transitively: what its own compose entry file runs. */
   const closure = (start, out = []) => {
@@ -136,6 +159,68 @@ function entryFile(o) {
   return `${lines.join('\n')}\n`;
 }
 
+/** A YAML sequence in a document (created when absent) with one more item, comments and layout kept. */
+function append(doc, key, value) {
+  if (!doc.has(key)) doc.set(key, doc.createNode([]));
+  doc.get(key).add(doc.createNode(value));
+}
+
+function editYaml(tree, file, edit) {
+  const doc = parseDocument(tree.read(file, 'utf-8'));
+  edit(doc);
+  tree.write(file, doc.toString({ lineWidth: 0 }));
+}
+
+/** The one-paragraph header of a service's NetworkPolicy, from what the policy admits (rewritten when a caller is added). */
+function policyHeader(name, callers, callees) {
+  const egress = callees.length ? `egress only to its callee${callees.length > 1 ? 's' : ''} (${callees.join(', ')}) on their ports, and DNS` : 'egress only to DNS';
+  return ` ${name}: ingress only from its declared caller${callers.length > 1 ? 's' : ''} (${callers.join(', ')}) on its port; ${egress}.`;
+}
+
+/**
+ * Kubernetes: the base from the templates (as a sibling has it), listed in the bases; the dev key (a copy of the
+ * generated apps/<name>/dev-secrets/api-key, kustomize reads nothing outside the overlay) and its secretGenerator
+ * entry; a placeholder production digest; and with --calls the callee's NetworkPolicy admitting the new caller.
+ */
+function addKubernetes(tree, o, vars) {
+  generateFiles(tree, path.join(__dirname, 'files', 'k8s'), K8S.base(o.name), vars);
+  editYaml(tree, K8S.bases, (doc) => append(doc, 'resources', o.name));
+  tree.write(K8S.devKey(o.name), tree.read(`apps/${o.name}/dev-secrets/api-key`));
+  editYaml(tree, K8S.dev, (doc) => append(doc, 'secretGenerator', { name: `${o.name}-api-key`, files: [`api-key=dev-secrets/${o.name}-api-key`] }));
+  editYaml(tree, K8S.images, (doc) => {
+    const registry = path.posix.dirname(doc.toJS().images[0].newName);
+    append(doc, 'images', { name: `secure-ci/${o.name}`, newName: `${registry}/${o.name}`, digest: PLACEHOLDER_DIGEST });
+  });
+  if (o.callee) {
+    // the callee base's one-line summary says who calls it
+    if (tree.exists(`${K8S.base(o.callee.name)}/kustomization.yaml`)) {
+      editYaml(tree, `${K8S.base(o.callee.name)}/kustomization.yaml`, (doc) => {
+        const holder = [doc, doc.contents, doc.contents?.items?.[0]?.key].find((node) => node?.commentBefore);
+        if (!holder) return;
+        const [first, ...rest] = holder.commentBefore.split('\n');
+        const summary = /; called by [^.;]+\.$/.test(first) ? first.replace(/\.$/, `, ${o.name}.`) : first.replace(/\.?$/, `; called by ${o.name}.`);
+        holder.commentBefore = [summary, ...rest].join('\n');
+      });
+    }
+    editYaml(tree, K8S.policy(o.callee.name), (doc) => {
+      const rule = { from: [{ podSelector: { matchLabels: { [NAME_LABEL]: o.name } } }], ports: [{ protocol: 'TCP', port: o.callee.port }] };
+      const spec = doc.get('spec');
+      if (spec.has('ingress')) spec.get('ingress').add(doc.createNode(rule));
+      else {
+        // before egress, where the siblings have it
+        const node = doc.createNode({ ingress: [rule] }).items[0];
+        const at = spec.items.findIndex((pair) => pair.key?.value === 'egress');
+        spec.items.splice(at < 0 ? spec.items.length : at, 0, node);
+      }
+      const policy = doc.toJS();
+      const peers = (rules, side) => (rules ?? []).flatMap((r) => (r[side] ?? []).filter((peer) => !peer.namespaceSelector).map((peer) => peer.podSelector?.matchLabels?.[NAME_LABEL]).filter(Boolean));
+      // the header names the callers: rewritten where it is (the document's or its first node's comment)
+      const holder = [doc, doc.contents, doc.contents.items[0]?.key].find((node) => node?.commentBefore) ?? doc;
+      holder.commentBefore = policyHeader(o.callee.name, [...new Set(peers(policy.spec.ingress, 'from'))], [...new Set(peers(policy.spec.egress, 'to'))]);
+    });
+  }
+}
+
 async function serviceGenerator(tree, options) {
   const o = normalize(tree, options);
   const vars = { ...o, title: o.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' '), tmpl: '' };
@@ -146,6 +231,7 @@ async function serviceGenerator(tree, options) {
   tree.write(`${target}/compose.yaml`, entryFile(o));
   addDefinition(tree, o);
   addRootEntry(tree, o);
+  addKubernetes(tree, o, vars);
   return () => {
     process.stdout.write(`service ${o.name} (${o.framework}, port ${o.port}${o.callee ? `, calls ${o.callee.name}` : ''}): npx nx run ${o.name}:docker-build, then npm start\n`);
   };
