@@ -39,9 +39,12 @@ const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
  */
 export async function changedFiles({ cwd, env, base, head }) {
   const git = (...args) => run('git', args, { cwd, env });
-  const from = (await git('merge-base', base, head ?? 'HEAD').catch((error) => {
-    throw new MetadataError(`unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git merge-base failed: /, '')}`, 1);
-  })).trim();
+  const unknown = (error) => {
+    throw new MetadataError(`unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git (merge-base|cat-file) failed: /, '')}`, 1);
+  };
+  // A tree as the base (publish.yml diffs against the empty tree to select every image) has no merge-base: diff from it.
+  const isTree = (await git('cat-file', '-t', base).catch(unknown)).trim() === 'tree';
+  const from = isTree ? base : (await git('merge-base', base, head ?? 'HEAD').catch(unknown)).trim();
   if (head) return lines(await git('diff', '--name-only', '--no-renames', '--relative', from, head));
   const tracked = lines(await git('diff', '--name-only', '--no-renames', '--relative', from));
   const untracked = lines(await git('ls-files', '--others', '--exclude-standard'));
