@@ -2,37 +2,20 @@
 // rehearsed in deploy/k8s/test/publish-rehearsal.test.mjs (the k8s project depends on tools, not the reverse).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { buildOverride, imageEntry, ImagesError, parseOverride } from '../lib/k8s-images.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { digestOf, record, writeRecord } from './support/build-records.mjs';
 
 const TOOL = path.join(workspaceRoot, 'tools/k8s-images.mjs');
 const COMMITTED = path.join(workspaceRoot, 'deploy/k8s/overlays/production/images/kustomization.yaml');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-images-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const digestOf = (char) => `sha256:${char.repeat(64)}`;
-/** A build record as tools/docker-build.mjs --push writes it (image and digest at the top level). */
-const record = (project, digest, extra = {}) => ({
-  project,
-  image: `ghcr.io/acme/shop/${project}`,
-  tags: [`ghcr.io/acme/shop/${project}:edge`],
-  imageId: digestOf('f'),
-  labels: { 'org.opencontainers.image.title': project },
-  version: 'edge',
-  ...(digest ? { digest } : {}),
-  ...extra,
-});
-const writeRecord = (folder, value, name = `${value.project}.json`) => {
-  mkdirSync(folder, { recursive: true });
-  const file = path.join(folder, name);
-  writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
-  return file;
-};
 const runTool = (args, env = {}) => spawnSync(process.execPath, [TOOL, ...args], { cwd: workspaceRoot, encoding: 'utf8', env: { ...process.env, GITHUB_STEP_SUMMARY: '', ...env } });
 
 describe('image entries from build records', () => {

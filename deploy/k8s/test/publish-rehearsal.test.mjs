@@ -2,33 +2,19 @@
 // `run:` script over fixture build records (no Docker, no registry), then the emitted override dropped into the
 // production overlay, rendered by kubectl and checked by the policy like the committed one.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/lib/gha-rehearsal.mjs';
 import { checkOverlay, WORKSPACE as workspaceRoot } from '../check.mjs';
+import { digestOf, record, writeRecord } from '../../../tools/test/support/build-records.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-rehearsal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'event.json'), JSON.stringify({ ref: 'refs/heads/main' }));
 
-const digestOf = (char) => `sha256:${char.repeat(64)}`;
-/** A build record as tools/docker-build.mjs --push writes it (image and digest at the top level). */
-const record = (project, digest) => ({
-  project,
-  image: `ghcr.io/acme/shop/${project}`,
-  tags: [`ghcr.io/acme/shop/${project}:edge`],
-  imageId: digestOf('f'),
-  labels: { 'org.opencontainers.image.title': project },
-  version: 'edge',
-  ...(digest ? { digest } : {}),
-});
-const writeRecord = (folder, value) => {
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(path.join(folder, `${value.project}.json`), JSON.stringify(value, null, 2));
-};
 
 describe('publish.yml rehearsal: the k8s-images job emits the digest override', () => {
   const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/publish.yml'));
