@@ -2,9 +2,8 @@
 // GitHub Actions build matrix of the Nx image projects a change has to rebuild (exact selection: image-selection.mjs).
 // Prints {"include":[{project,image,dockerfile,context}],"any","baseAffected","projects","base"}; with GITHUB_OUTPUT
 // set, writes outputs matrix ({"include":[...]} only), any, base-affected, projects. See tools/README.md.
-import { errorLine, isMain } from './lib/cli.mjs';
-import { parseFlags } from './lib/metadata/args.mjs';
-import { MetadataError } from './lib/metadata/errors.mjs';
+import { BASE_PROJECT, imagePrefix as defaultImagePrefix } from './lib/defaults.cjs';
+import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { writeGitHubOutputs } from './lib/metadata/github-output.mjs';
 import { selectImages } from './lib/image-selection.mjs';
 import { affectedRange, buildMatrix } from './lib/nx-affected.mjs';
@@ -26,44 +25,39 @@ const FLAGS = {
   head: { type: 'string' },
   'image-prefix': { type: 'string' },
   'exercise-pipeline': { type: 'boolean' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 };
 
-/** Runs the CLI; resolves to the exit code. */
+/** The CLI: prints the matrix (and writes step outputs); bad input or a failed git/nx step throws one CliError line. */
 export async function main(argv = process.argv.slice(2), env = process.env, cwd = process.cwd()) {
-  try {
-    const flags = parseFlags(argv, FLAGS);
-    if (flags.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    for (const name of ['base', 'head', 'image-prefix']) {
-      if (flags[name] !== undefined && flags[name].trim() === '') throw new MetadataError(`--${name} must not be empty`);
-    }
-    const imagePrefix = flags['image-prefix'] ?? (env.IMAGE_PREFIX || 'secure-ci');
-    buildMatrix([], { imagePrefix }); // validates the prefix before running nx
-    const range = affectedRange({ base: flags.base, head: flags.head }, env);
-    const { projects } = await selectImages({ cwd, env, ...range });
-    let matrix = buildMatrix(projects, { imagePrefix });
-    // Separate from Nx's answer: a pipeline change exercises the image job for at least the base image.
-    const pipelineFiles = flags['exercise-pipeline'] ? await changedPipelineFiles({ cwd, ...range }) : [];
-    if (pipelineFiles.length && !matrix.include.length) {
-      const base = buildMatrix(['base-image'], { imagePrefix }).base;
-      matrix = { ...matrix, include: [base], any: true, pipelineChanged: pipelineFiles };
-    } else if (pipelineFiles.length) matrix = { ...matrix, pipelineChanged: pipelineFiles };
-    writeGitHubOutputs({
-      matrix: JSON.stringify({ include: matrix.include }),
-      any: String(matrix.any),
-      'base-affected': String(matrix.baseAffected),
-      projects: JSON.stringify(matrix.projects),
-      ...(flags['exercise-pipeline'] ? { 'pipeline-changed': String(pipelineFiles.length > 0) } : {}),
-    }, env);
-    process.stdout.write(`${JSON.stringify(matrix)}\n`);
+  const { values: flags } = parseCliArgs({ args: argv, options: FLAGS }, { hint: ' (see --help)' });
+  if (flags.help) {
+    process.stdout.write(`${USAGE}\n`);
     return 0;
-  } catch (error) {
-    process.stderr.write(errorLine('affected-matrix', error));
-    return error instanceof MetadataError ? error.exitCode : 1;
   }
+  for (const name of ['base', 'head', 'image-prefix']) {
+    if (flags[name] !== undefined && flags[name].trim() === '') fail(`--${name} must not be empty`);
+  }
+  const imagePrefix = flags['image-prefix'] ?? defaultImagePrefix(env);
+  buildMatrix([], { imagePrefix }); // validates the prefix before running nx
+  const range = affectedRange({ base: flags.base, head: flags.head }, env);
+  const { projects } = await selectImages({ cwd, env, ...range });
+  let matrix = buildMatrix(projects, { imagePrefix });
+  // Separate from Nx's answer: a pipeline change exercises the image job for at least the base image.
+  const pipelineFiles = flags['exercise-pipeline'] ? await changedPipelineFiles({ cwd, ...range }) : [];
+  if (pipelineFiles.length && !matrix.include.length) {
+    const base = buildMatrix([BASE_PROJECT], { imagePrefix }).base;
+    matrix = { ...matrix, include: [base], any: true, pipelineChanged: pipelineFiles };
+  } else if (pipelineFiles.length) matrix = { ...matrix, pipelineChanged: pipelineFiles };
+  writeGitHubOutputs({
+    matrix: JSON.stringify({ include: matrix.include }),
+    any: String(matrix.any),
+    'base-affected': String(matrix.baseAffected),
+    projects: JSON.stringify(matrix.projects),
+    ...(flags['exercise-pipeline'] ? { 'pipeline-changed': String(pipelineFiles.length > 0) } : {}),
+  }, env);
+  process.stdout.write(`${JSON.stringify(matrix)}\n`);
+  return 0;
 }
 
-if (isMain(import.meta.url)) process.exitCode = await main();
+if (isMain(import.meta.url)) runMain(() => main(), 'affected-matrix');

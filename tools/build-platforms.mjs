@@ -8,7 +8,7 @@
 //          [--secret SPEC]... [--build-arg K=V]... [--cache-from S]... [--cache-to S]...
 import { dockerBuild, parseBuildArgs } from './docker-build.mjs';
 import { platformRecordPath } from './lib/build-record.mjs';
-import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { parsePlatforms } from './push.mjs';
 
@@ -35,10 +35,10 @@ if (isMain(import.meta.url)) {
       },
       allowPositionals: true,
     });
-    if (positionals.length !== 1 || !/^[a-z0-9][a-z0-9-]*$/.test(positionals[0])) fail('expected exactly one project name, e.g. node tools/build-platforms.mjs catalog --platforms linux/amd64,linux/arm64');
+    const project = projectArgument(positionals, 'node tools/build-platforms.mjs catalog --platforms linux/amd64,linux/arm64');
     const platforms = parsePlatforms(values.platforms);
     if (!platforms.length) fail('--platforms needs at least one platform, e.g. linux/amd64,linux/arm64');
-    await buildPlatforms(positionals[0], {
+    await buildPlatforms(project, {
       platforms,
       image: values.image,
       tags: values.tags,

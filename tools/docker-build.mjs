@@ -8,22 +8,24 @@
 //   --platform P  one platform builds for that architecture on this one (cross-built, no emulation); an architecture
 //                 other than the engine's gets tags suffixed -<arch> and its record in dist/docker/<project>.<arch>.json
 //   --log FILE  the complete BuildKit log (plain progress), as BuildKit wrote it: for audits and the secret canary
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The build's log streams live, each line prefixed with the project and redacted; a failure ends with one line.
+// Where an upstream base image cannot be pulled and no offline stand-in is recorded, the build stops before BuildKit
+// with one line naming `npm run bases`.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from './lib/exec.mjs';
+import { BASE_DOCKERFILE, BASE_PROJECT, imageRepository, SERVICE_DOCKERFILE } from './lib/defaults.cjs';
+import { debianSuite, hostArch, offlineBaseArgs, requireUpstreamImages, upstreamRefs } from './lib/base-images.mjs';
+import { foreignRecordPath, readRecord, recordPath, writeRecord } from './lib/build-record.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
-import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
-import { debianSuite, hostArch, offlineBaseArgs, upstreamRefs } from './bases.mjs';
 import { releaseSnapshot } from './lib/debian/archive.mjs';
 import { nodeVersion } from './lib/node-version.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
+import { $, describeFailure, lastLine, streamLines } from './lib/process.mjs';
 import { serviceFacts } from './lib/services.mjs';
-import { BASE_PROJECT } from './lib/nx-affected.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
-
-export const recordFile = (project) => path.join(workspaceRoot, 'dist/docker', `${project}.json`);
 
 const OPTIONS = {
   image: { type: 'string' },
@@ -58,9 +60,7 @@ export function parseBuildArgs(pairs = []) {
 
 export function parseCli(argv) {
   const { values, positionals } = parseCliArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/docker-build.mjs catalog');
-  const [project] = positionals;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(project)) fail(`invalid project name '${project}'`);
+  const project = projectArgument(positionals, 'node tools/docker-build.mjs catalog');
   return { project, ...values, buildArgs: parseBuildArgs(values['build-arg']), secrets: (values.secret ?? []).map(parseSecretSpec) };
 }
 
@@ -78,18 +78,18 @@ export async function targetPlatform(toolchain, platformOption) {
 }
 
 async function enginePlatform(toolchain) {
-  const { stdout, exitCode } = await execa(toolchain.client, ['version', '--format', '{{.Server.Os}}/{{.Server.Arch}}'], { env: dockerEnv(toolchain), reject: false });
-  return exitCode === 0 && stdout.trim() ? stdout.trim() : `linux/${hostArch()}`;
+  const engine = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} version --format ${'{{.Server.Os}}/{{.Server.Arch}}'}`;
+  return engine.ok && engine.stdout.trim() ? engine.stdout.trim() : `linux/${hostArch()}`;
 }
 
 /** The record file of a project's image for one architecture (the engine's own architecture keeps the plain name). */
-export const platformRecordFile = (project, target) => (target?.foreign ? path.join(workspaceRoot, 'dist/docker', `${project}.${target.arch}.json`) : recordFile(project));
+const targetRecordPath = (project, target) => (target?.foreign ? foreignRecordPath(project, target.arch) : recordPath(project));
 
 /** Where a project's image recipe lives and which build args it always needs. */
 function recipeFor(project, buildArgs, target) {
   // The one Node.js version (.node-version) goes to both Dockerfiles; an explicit --build-arg still wins.
   const common = { NODE_VERSION: nodeVersion() };
-  if (project === BASE_PROJECT) return { dockerfile: 'docker/base/Dockerfile', args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs } };
+  if (project === BASE_PROJECT) return { dockerfile: BASE_DOCKERFILE, upstream: ['DEBIAN_IMAGE', 'NODE_IMAGE'], args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs } };
   return serviceRecipe(project, buildArgs, target, common);
 }
 
@@ -108,11 +108,12 @@ function serviceRecipe(project, buildArgs, target, common) {
   // The deps stage runs npm on the build platform: the build platform's node image.
   const { NODE_IMAGE } = offlineBaseArgs();
   // Services build FROM the base image this workspace just built for the same architecture, never a stale or guessed tag.
-  const baseRecord = platformRecordFile(BASE_PROJECT, target);
-  const base = existsSync(baseRecord) ? JSON.parse(readFileSync(baseRecord, 'utf8')).tags?.[0] : undefined;
+  const baseRecord = targetRecordPath(BASE_PROJECT, target);
+  const base = existsSync(baseRecord) ? readRecord(baseRecord).tags[0] : undefined;
   if (target.foreign && !base && !buildArgs.BASE_IMAGE) fail(`no ${target.arch} base image recorded (${path.relative(workspaceRoot, baseRecord)}): build it first with node tools/docker-build.mjs ${BASE_PROJECT} --platform ${target.platform}`);
   return {
-    dockerfile: 'docker/service/Dockerfile',
+    dockerfile: SERVICE_DOCKERFILE,
+    upstream: ['NODE_IMAGE'],
     args: { ...common, ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
   };
 }
@@ -172,7 +173,7 @@ export async function dockerBuild(options) {
   const target = await targetPlatform(toolchain, options.platform);
   const recipe = recipeFor(project, options.buildArgs, target);
   if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
-  const image = (options.image ?? `${process.env.IMAGE_PREFIX || 'secure-ci'}/${project}`).toLowerCase();
+  const image = options.image?.toLowerCase() ?? imageRepository(project);
   const meta = await imageMetadata({ project, image, tags: options.tags, flavor: options.flavor, labels: options.labels });
   const suffix = target.foreign ? `-${target.arch}` : '';
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
@@ -184,6 +185,7 @@ export async function dockerBuild(options) {
     if (options.attest) fail('--attest (SBOM and provenance) needs docker buildx');
   }
   if (buildx && project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
+  if (!options['dry-run']) await requireUpstreamImages(toolchain, recipe.args, recipe.upstream);
 
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'docker-build-'));
   try {
@@ -194,7 +196,7 @@ export async function dockerBuild(options) {
     for (const [key, value] of Object.entries(recipe.args)) args.push('--build-arg', `${key}=${value}`);
     for (const [key, value] of Object.entries(meta.labels)) args.push('--label', `${key}=${value}`);
     for (const tag of tags) args.push('--tag', tag);
-      const secrets = [...options.secrets, ...implicitSecrets(options.secrets)];
+    const secrets = [...options.secrets, ...implicitSecrets(options.secrets)];
     rememberSecretValues(secrets);
     args.push(...secretFlags(secrets, toolchain.buildMode, tempDir));
     if (options.platform) args.push('--platform', options.platform);
@@ -211,12 +213,12 @@ export async function dockerBuild(options) {
       return null;
     }
     console.log(`docker-build: ${project} -> ${tags.join(', ')}`);
-    const build = await execa(toolchain.client, args, { cwd: workspaceRoot, env: dockerEnv(toolchain), reject: false, stdio: 'pipe' });
-    if (options.log) writeFileSync(options.log, `${build.stdout}${build.stderr}`, { mode: 0o600 });
-    if (build.exitCode !== 0) {
-      process.stderr.write(redact(build.stderr.split('\n').slice(-40).join('\n')) + '\n');
-      const reason = build.stderr.split('\n').reverse().find((line) => /error:/i.test(line)) ?? `exit ${build.exitCode}`;
-      fail(`building ${project} failed: ${redact(reason.trim())}`, 1);
+    const build = await streamLines($({ cwd: workspaceRoot, env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`, { prefix: `[${project}] ` });
+    // the whole log, unredacted, as BuildKit wrote it (a private file: the secret canary test searches it)
+    if (options.log) writeFileSync(options.log, build.stdall, { mode: 0o600 });
+    if (!build.ok) {
+      const reason = build.stderr.split('\n').reverse().find((line) => /error:/i.test(line))?.trim() ?? (lastLine(build) || `exit ${build.exitCode}`);
+      fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
     const imageId = readFileSync(iidFile, 'utf8').trim();
     let digest;
@@ -226,10 +228,9 @@ export async function dockerBuild(options) {
       // one platform per record; a multi-platform push (buildx) records the list it pushed
       platform: target.platform ?? options.platform, nodeVersion: recipe.args.NODE_VERSION, ...(digest ? { digest } : {}),
     };
-    const recordPath = options.record ? path.resolve(options.record) : platformRecordFile(project, target);
-    mkdirSync(path.dirname(recordPath), { recursive: true });
-    writeFileSync(recordPath, `${JSON.stringify(record, null, 2)}\n`);
-    console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (${path.relative(workspaceRoot, recordPath)})`);
+    const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
+    writeRecord(file, record);
+    console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (${path.relative(workspaceRoot, file)})`);
     return record;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
@@ -241,7 +242,7 @@ export async function dockerBuild(options) {
  * With another driver (docker-container, kubernetes, remote) the FROM would be looked up in a registry instead.
  */
 async function requireLocalImageBuilder(toolchain) {
-  const { stdout } = await execa(toolchain.client, ['buildx', 'inspect'], { env: dockerEnv(toolchain), reject: false });
+  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
   const driver = /^Driver:\s*(\S+)/m.exec(stdout)?.[1];
   if (driver && driver !== 'docker') {
     fail(`the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`);
@@ -252,8 +253,9 @@ async function requireLocalImageBuilder(toolchain) {
 async function pushTags(toolchain, tags) {
   let digest;
   for (const tag of tags) {
-    const { stdout } = await execa(toolchain.client, ['push', tag], { env: dockerEnv(toolchain) });
-    digest = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1] ?? digest;
+    const pushed = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} push ${tag}`;
+    if (!pushed.ok) fail(describeFailure(pushed, `docker push ${tag}`), 1);
+    digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] ?? digest;
   }
   return digest;
 }

@@ -12,11 +12,12 @@
 // With GITHUB_STEP_SUMMARY set, the override is also added to the job summary as a table.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readRecord } from './lib/build-record.mjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
-import { buildOverride, imageEntry, ImagesError, parseOverride, renderComponent, summaryMarkdown } from './lib/k8s-images.mjs';
+import { buildOverride, imageEntry, parseOverride, renderComponent, summaryMarkdown } from './lib/k8s-images.mjs';
 
-const readText = (file, what) => {
-  if (!existsSync(file)) fail(`${what} ${file} not found`);
+const readOverride = (file) => {
+  if (!existsSync(file)) fail(`override ${file} not found`);
   return readFileSync(file, 'utf8');
 };
 
@@ -26,33 +27,19 @@ export function k8sImages(argv, env = process.env) {
     { hint: ' (usage: node tools/k8s-images.mjs [--out FILE] [--merge FILE] RECORD.json...)' },
   );
   if (!positionals.length) fail('no build records given (usage: node tools/k8s-images.mjs [--out FILE] [--merge FILE] RECORD.json...)');
-  try {
-    const entries = positionals.map((file) => {
-      let record;
-      try {
-        record = JSON.parse(readText(file, 'build record'));
-      } catch (error) {
-        if (error instanceof SyntaxError) throw new ImagesError(`${file}: not JSON`);
-        throw error;
-      }
-      return imageEntry(record, file);
-    });
-    const kept = values.merge ? parseOverride(readText(values.merge, 'override'), values.merge) : [];
-    const images = buildOverride(entries, { kept });
-    const fromRecords = new Set(entries.map((entry) => entry.name));
-    const keptNames = images.filter((image) => !fromRecords.has(image.name)).map((image) => image.name);
-    const text = renderComponent(images, { comment: values.comment });
-    if (values.out) {
-      mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
-      writeFileSync(values.out, text);
-      console.log(`k8s-images: ${entries.length} pushed image${entries.length === 1 ? '' : 's'} by digest${keptNames.length ? `, ${keptNames.length} kept from ${values.merge} (${keptNames.join(', ')})` : ''} -> ${values.out}`);
-    } else process.stdout.write(text);
-    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${summaryMarkdown(images, { kept: keptNames })}\n`);
-    return images;
-  } catch (error) {
-    if (error instanceof ImagesError) fail(error.message, 1);
-    throw error;
-  }
+  const entries = positionals.map((file) => imageEntry(readRecord(path.resolve(file)), file));
+  const kept = values.merge ? parseOverride(readOverride(values.merge), values.merge) : [];
+  const images = buildOverride(entries, { kept });
+  const fromRecords = new Set(entries.map((entry) => entry.name));
+  const keptNames = images.filter((image) => !fromRecords.has(image.name)).map((image) => image.name);
+  const text = renderComponent(images, { comment: values.comment });
+  if (values.out) {
+    mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+    writeFileSync(values.out, text);
+    console.log(`k8s-images: ${entries.length} pushed image${entries.length === 1 ? '' : 's'} by digest${keptNames.length ? `, ${keptNames.length} kept from ${values.merge} (${keptNames.join(', ')})` : ''} -> ${values.out}`);
+  } else process.stdout.write(text);
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${summaryMarkdown(images, { kept: keptNames })}\n`);
+  return images;
 }
 
 if (isMain(import.meta.url)) runMain(() => k8sImages(process.argv.slice(2)), 'k8s-images');

@@ -13,10 +13,11 @@
 //   --no-push    build and gate the local image of one platform only; nothing is pushed or tagged
 import { appendFileSync } from 'node:fs';
 import { dockerBuild, parseBuildArgs } from './docker-build.mjs';
+import { BASE_PROJECT } from './lib/defaults.cjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
-import { execa } from './lib/exec.mjs';
 import { selectImages } from './lib/image-selection.mjs';
-import { BASE_PROJECT, affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
+import { affectedProjects, affectedRange, buildMatrix } from './lib/nx-affected.mjs';
+import { $, describeFailure, streamLines } from './lib/process.mjs';
 import { parseSecretSpec } from './lib/secrets.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { buildPlatforms } from './build-platforms.mjs';
@@ -107,7 +108,8 @@ export async function pipeline(options) {
     return [];
   }
   console.log(`pipeline: affected ${projects.join(', ')}${baseAffected ? ' (base image changed)' : ''}; platforms ${options.platforms.join(', ')}`);
-  await execa('npx', ['nx', 'run-many', '-t', 'build', `--projects=${projects.join(',')}`, '--outputStyle=static'], { cwd: workspaceRoot, env: nxEnv(), stdio: 'inherit' });
+  const built = await streamLines($({ cwd: workspaceRoot, env: nxEnv(), nothrow: true })`npx nx run-many -t build ${`--projects=${projects.join(',')}`} --outputStyle=static`);
+  if (!built.ok) fail(describeFailure(built, 'nx run-many -t build'), 1);
   const secrets = (options.secret ?? []).map(parseSecretSpec);
   const buildArgs = parseBuildArgs(options['build-arg']);
   const run = runId();

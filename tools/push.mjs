@@ -7,7 +7,7 @@
 // Usage: node tools/push.mjs <project> --image REPO [--platforms P[,P...]] [--run-id ID]
 //   --platforms  the builds docker-build wrote with --record dist/docker/<project>.<os>-<arch>.json, one per platform;
 //                without it, the project's one local build (dist/docker/<project>.json), whatever its platform
-import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { docker } from './lib/docker-engine.mjs';
 import { platformRecordPath, readRecord, recordPath, writeRecord } from './lib/build-record.mjs';
 import { imageIndex, parseImageRef, registryClient } from './lib/registry.mjs';
@@ -77,8 +77,7 @@ export async function push(project, { image, platforms = [], run = runId() } = {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const { values, positionals } = parseCliArgs({ options: { image: { type: 'string' }, platforms: { type: 'string' }, 'run-id': { type: 'string' } }, allowPositionals: true });
-    if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/push.mjs catalog --image ghcr.io/acme/shop/catalog');
     if (values['run-id'] !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$/.test(values['run-id'])) fail(`invalid --run-id '${values['run-id']}'`);
-    await push(positionals[0], { image: values.image, platforms: parsePlatforms(values.platforms), run: values['run-id'] ?? runId() });
+    await push(projectArgument(positionals, 'node tools/push.mjs catalog --image ghcr.io/acme/shop/catalog'), { image: values.image, platforms: parsePlatforms(values.platforms), run: values['run-id'] ?? runId() });
   });
 }

@@ -21,9 +21,8 @@
 //      Trivy's own TRIVY_* settings (e.g. TRIVY_CACHE_DIR, TRIVY_SKIP_DB_UPDATE).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { which } from 'zx';
-import { CliError, fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
-import { execa } from './lib/exec.mjs';
+import { CliError, fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
+import { $, lastLine, streamLines, which } from './lib/process.mjs';
 import { docker } from './lib/docker-engine.mjs';
 import { readRecord, recordPath, recordsDir, writeRecord } from './lib/build-record.mjs';
 import { loadReleaseIndex, securityFinding, securityStatus } from './lib/node-releases.mjs';
@@ -83,7 +82,8 @@ async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignor
   const label = `${project} ${target.platform}`;
   const result = { ref: target.ref, digest: target.digest, findings: [] };
   console.log(`scan: ${label}: ${target.ref}`);
-  const gate = await execa(trivy, trivyArgs(target.ref, { remote: target.remote, ignorefile }), { reject: false, stdio: 'inherit' });
+  // Trivy's table is the evidence of the gate: its output goes to the terminal as it comes.
+  const gate = await streamLines($({ nothrow: true })`${trivy} ${trivyArgs(target.ref, { remote: target.remote, ignorefile })}`);
   if (gate.exitCode === FINDINGS_EXIT_CODE) {
     result.vulnerabilities = 'fail';
     result.findings.push(`fixable ${GATE_SEVERITIES} vulnerabilities or secrets found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`);
@@ -96,8 +96,8 @@ async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignor
   result.sbom = {};
   for (const [key, format, suffix] of [['cyclonedx', 'cyclonedx', 'cdx.json'], ['spdx', 'spdx-json', 'spdx.json']]) {
     const output = `${stem}.${suffix}`;
-    const run = await execa(trivy, trivyArgs(target.ref, { sbom: { format, output }, remote: target.remote }), { reject: false });
-    if (run.exitCode !== 0 || !existsSync(output)) fail(`trivy could not write the ${format} SBOM of ${label}: ${run.stderr.trim().split('\n').pop() || `exit ${run.exitCode}`}`, 1);
+    const run = await $({ nothrow: true })`${trivy} ${trivyArgs(target.ref, { sbom: { format, output }, remote: target.remote })}`;
+    if (!run.ok || !existsSync(output)) fail(`trivy could not write the ${format} SBOM of ${label}: ${lastLine(run) || `exit ${run.exitCode}`}`, 1);
     result.sbom[key] = path.relative(workspaceRoot, output);
   }
 
@@ -136,7 +136,7 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
 
   if (sarif) {
     // One report per image: the first platform (the packages are the same on every platform).
-    const run = await execa(trivy, trivyArgs(targets[0].ref, { sarif, remote: targets[0].remote, ignorefile }), { reject: false, stdio: 'inherit' });
+    const run = await streamLines($({ nothrow: true })`${trivy} ${trivyArgs(targets[0].ref, { sarif, remote: targets[0].remote, ignorefile })}`);
     if (run.exitCode !== 0) fail(`trivy failed for ${project} (exit ${run.exitCode}), so nothing was reported: see its output above`, 1);
     console.log(`scan: ${project}: SARIF report written to ${sarif}`);
     return { skipped: false };
@@ -163,9 +163,7 @@ if (isMain(import.meta.url)) {
       options: { sarif: { type: 'string' }, 'sbom-dir': { type: 'string' }, ignorefile: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, 'allow-missing-node-index': { type: 'boolean' }, ref: { type: 'string' } },
       allowPositionals: true,
     });
-    if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/scan.mjs catalog');
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(positionals[0])) fail(`invalid project name '${positionals[0]}'`);
-    await scan(positionals[0], {
+    await scan(projectArgument(positionals, 'node tools/scan.mjs catalog'), {
       sarif: values.sarif,
       ref: values.ref,
       ...(values['sbom-dir'] ? { sbomDir: path.resolve(values['sbom-dir']) } : {}),

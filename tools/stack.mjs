@@ -8,6 +8,7 @@
 // Usage: node tools/stack.mjs <up|down|status> [--file FILE] [--project NAME] [--no-build] [--timeout SECONDS]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { COMPOSE_PROJECT } from './lib/defaults.cjs';
 import { detectDocker, toolchainProblems } from './lib/docker-engine.mjs';
 import { fail, isMain, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
@@ -100,13 +101,13 @@ async function up({ file, project, build, timeoutMs }) {
     console.log(`  ${service.padEnd(14)} ${url ?? '(no published port)'}`);
     if (url) console.log(`    try: ${sampleCurl(service, url, apiKeyFile(config, service))}`);
   }
-  console.log(`  stop it with: ${file === path.join(workspaceRoot, 'compose.yaml') && project === 'secure-ci' ? 'npm stop' : `node tools/stack.mjs down${stackFlags(file, project)}`}`);
+  console.log(`  stop it with: ${file === path.join(workspaceRoot, 'compose.yaml') && project === COMPOSE_PROJECT ? 'npm stop' : `node tools/stack.mjs down${stackFlags(file, project)}`}`);
 }
 
 function stackFlags(file, project) {
   const flags = [];
   if (file !== path.join(workspaceRoot, 'compose.yaml')) flags.push(`--file ${relative(file)}`);
-  if (project !== 'secure-ci') flags.push(`--project ${project}`);
+  if (project !== COMPOSE_PROJECT) flags.push(`--project ${project}`);
   return flags.length ? ` ${flags.join(' ')}` : '';
 }
 

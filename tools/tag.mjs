@@ -5,7 +5,7 @@
 //
 // Usage: node tools/tag.mjs <project> [--tags RULES] [--flavor FLAVOR]
 //   --tags  tag rules (docker/metadata-action syntax) rendered for the pushed repository; default: the build's own tags
-import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
+import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { readRecord, recordPath, unscannedReason, writeRecord } from './lib/build-record.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
 import { parseImageRef, registryClient } from './lib/registry.mjs';
@@ -40,7 +40,6 @@ export async function tag(project, { tags: rules, flavor } = {}) {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const { values, positionals } = parseCliArgs({ options: { tags: { type: 'string' }, flavor: { type: 'string' } }, allowPositionals: true });
-    if (positionals.length !== 1) fail('expected exactly one project name, e.g. node tools/tag.mjs catalog --tags "type=sha"');
-    await tag(positionals[0], values);
+    await tag(projectArgument(positionals, 'node tools/tag.mjs catalog --tags "type=sha"'), values);
   });
 }

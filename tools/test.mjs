@@ -4,11 +4,11 @@
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
 // Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
-import { spawn } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fail, runMain } from './lib/cli.mjs';
+import { $, streamLines } from './lib/process.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 
 const testFiles = (...dirs) =>
@@ -30,30 +30,23 @@ const SUITES = {
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
 };
 
-/** Runs a command with inherited output, also counting passes/failures from node:test and jest summaries. */
-function run(cmd, args, totals) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: workspaceRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' } });
-    // Count per whole line (chunks can split lines), with colours stripped (jest colours its summary).
-    let pending = '';
-    const count = (chunk) => {
-      const lines = (pending + String(chunk)).split('\n');
-      pending = lines.pop();
-      for (const raw of lines) {
-        const line = stripVTControlCharacters(raw);
-        let match;
-        if ((match = /^# pass (\d+)$/.exec(line))) totals.passed += Number(match[1]);
-        else if ((match = /^# (?:fail|cancelled) (\d+)$/.exec(line))) totals.failed += Number(match[1]);
-        else if (/^Tests:\s/.test(line)) {
-          totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
-          totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);
-        }
-      }
-    };
-    child.stdout.on('data', (chunk) => (process.stdout.write(chunk), count(chunk)));
-    child.stderr.on('data', (chunk) => (process.stderr.write(chunk), count(chunk)));
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+/** Counts passes/failures from node:test and jest summary lines (colours stripped: jest colours its summary). */
+function countResults(raw, totals) {
+  const line = stripVTControlCharacters(raw);
+  let match;
+  if ((match = /^# pass (\d+)$/.exec(line))) totals.passed += Number(match[1]);
+  else if ((match = /^# (?:fail|cancelled) (\d+)$/.exec(line))) totals.failed += Number(match[1]);
+  else if (/^Tests:\s/.test(line)) {
+    totals.passed += Number(/(\d+) passed/.exec(line)?.[1] ?? 0);
+    totals.failed += Number(/(\d+) failed/.exec(line)?.[1] ?? 0);
+  }
+}
+
+/** Runs one step with its output streamed through, counting results; resolves to its exit code. */
+async function run(cmd, args, totals) {
+  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+  const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { onLine: (line) => countResults(line, totals) });
+  return step.exitCode ?? 1;
 }
 
 runMain(async () => {

@@ -1,24 +1,55 @@
 // The build record dist/docker/<project>.json: what was built (docker-build), pushed by digest (push), scanned (scan)
-// and tagged (tag). Each step reads it and adds its part; this module is the one place that knows the file names and
-// the rule that tagging, signing and attesting need: a passing scan of exactly the digest about to be published.
+// and tagged (tag). Each step reads it and adds its part; this module is the one place that knows the file names, how
+// a record is read, checked and written, and the rule that tagging, signing and attesting need: a passing scan of
+// exactly the digest about to be published.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fail } from './cli.mjs';
+import { fail } from './errors.mjs';
 import { workspaceRoot } from './workspace.mjs';
 
 export const recordsDir = () => path.join(workspaceRoot, 'dist/docker');
+/** The record of a project's image for the engine's own architecture. */
 export const recordPath = (project) => path.join(recordsDir(), `${project}.json`);
-/** The record of one platform's build (`docker-build --record`), before the platforms are pushed together. */
+/** The record of one platform's build for a multi-platform push (`build-platforms`, then `push --platforms`). */
 export const platformRecordPath = (project, platform) => path.join(recordsDir(), `${project}.${platform.replaceAll('/', '-')}.json`);
+/**
+ * Where `docker-build --platform` records a build for another architecture than the engine's (its tags carry the
+ * suffix -<arch>): the engine's image store holds one architecture per tag, so the two builds live side by side.
+ */
+export const foreignRecordPath = (project, arch) => path.join(recordsDir(), `${project}.${arch}.json`);
 
-export function readRecord(file) {
-  if (!existsSync(file)) fail(`no ${path.relative(workspaceRoot, file)}: build the image first (node tools/docker-build.mjs <project>)`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    fail(`${path.relative(workspaceRoot, file)} is not valid JSON`);
-  }
+const shown = (file) => path.relative(workspaceRoot, file) || file;
+
+/** Why `record` is not a build record docker-build wrote ({project, image, tags, imageId, labels}), or null. */
+export function recordProblem(record) {
+  if (!record || typeof record !== 'object' || Array.isArray(record)) return 'not a build record (a JSON object)';
+  if (typeof record.project !== 'string' || !record.project) return 'no project';
+  if (typeof record.image !== 'string' || !record.image) return `${record.project}: no image`;
+  if (!Array.isArray(record.tags) || !record.tags.every((tag) => typeof tag === 'string')) return `${record.project}: tags is not a list of image references`;
+  if (typeof record.imageId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(record.imageId)) return `${record.project}: imageId is not sha256:<64 hex>`;
+  if (record.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(String(record.digest))) return `${record.project}: digest is not sha256:<64 hex>`;
+  return null;
 }
+
+/** Reads and checks a record; a missing, unreadable or malformed one is one CliError line (exit 2). */
+export function readRecord(file) {
+  if (!existsSync(file)) {
+    const project = path.basename(file).split('.')[0];
+    fail(`no ${shown(file)}: build the image first (node tools/docker-build.mjs ${project})`);
+  }
+  let record;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    fail(`${shown(file)} is not valid JSON`);
+  }
+  const problem = recordProblem(record);
+  if (problem) fail(`${shown(file)}: ${problem}`);
+  return record;
+}
+
+/** The record of a project's local build (dist/docker/<project>.json). */
+export const builtImage = (project) => readRecord(recordPath(project));
 
 export function writeRecord(file, record) {
   mkdirSync(path.dirname(file), { recursive: true });

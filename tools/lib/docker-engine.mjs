@@ -2,19 +2,14 @@
 // Users have buildx and Compose v2; Debian-style machines have a 20.10 client with built-in BuildKit and Compose v1.
 // A client of 23+ without the buildx plugin silently falls back to the legacy builder, which rejects `RUN --mount`,
 // so such a client is never chosen for builds.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
+import { CliError } from './errors.mjs';
+import { $, describeFailure } from './process.mjs';
 
-const run = promisify(execFile);
-
-async function ok(cmd, args, env) {
-  try {
-    const { stdout } = await run(cmd, args, { env: { ...process.env, ...env }, timeout: 20_000 });
-    return stdout.trim();
-  } catch {
-    return null;
-  }
+/** Trimmed stdout of a probe, or null when it fails or takes longer than 20 s. */
+async function probe(cmd, args) {
+  const output = await $({ nothrow: true, timeout: '20s' })`${cmd} ${args}`;
+  return output.ok ? output.stdout.trim() : null;
 }
 
 function candidateClients() {
@@ -26,9 +21,9 @@ function candidateClients() {
 
 /** How a client builds: 'buildx' (plugin present), 'buildkit' (pre-23 client, DOCKER_BUILDKIT=1) or null. */
 async function buildModeOf(client) {
-  if (await ok(client, ['buildx', 'version'])) return 'buildx';
+  if (await probe(client, ['buildx', 'version'])) return 'buildx';
   // `docker --version` answers without an engine (`docker version` fails when none is reachable)
-  const version = /version (\d+)\./i.exec((await ok(client, ['--version'])) ?? '')?.[1];
+  const version = /version (\d+)\./i.exec((await probe(client, ['--version'])) ?? '')?.[1];
   if (!version) return null;
   const major = Number.parseInt(version, 10);
   return Number.isFinite(major) && major < 23 ? 'buildkit' : null;
@@ -47,7 +42,7 @@ export async function detectDocker() {
   let buildMode = null;
   let firstClient = null;
   for (const candidate of candidateClients()) {
-    if (!(await ok(candidate, ['--version']))) continue;
+    if (!(await probe(candidate, ['--version']))) continue;
     firstClient ??= candidate;
     const mode = await buildModeOf(candidate);
     if (mode) {
@@ -57,15 +52,15 @@ export async function detectDocker() {
     }
   }
   client ??= firstClient;
-  const serverVersion = client ? await ok(client, ['version', '--format', '{{.Server.Version}}']) : null;
+  const serverVersion = client ? await probe(client, ['version', '--format', '{{.Server.Version}}']) : null;
   let compose = null;
   let composeVersion = null;
   if (client) {
-    composeVersion = await ok(client, ['compose', 'version', '--short']);
+    composeVersion = await probe(client, ['compose', 'version', '--short']);
     if (composeVersion) compose = [client, 'compose'];
   }
   if (!compose) {
-    composeVersion = await ok('docker-compose', ['version', '--short']);
+    composeVersion = await probe('docker-compose', ['version', '--short']);
     if (composeVersion) compose = ['docker-compose'];
   }
   cached = { client, buildMode, serverVersion, compose, composeVersion };
@@ -95,17 +90,22 @@ export async function requireDocker(options) {
   const toolchain = await detectDocker();
   const problems = toolchainProblems(toolchain, options);
   if (problems.length) {
-    const error = new Error(problems.join('; '));
+    const error = new CliError(problems.join('; '), 1);
     error.code = 'EDOCKER';
     throw error;
   }
   return toolchain;
 }
 
-/** Runs the detected client with `args` (throws a one-line error on failure) and returns trimmed stdout. */
+/**
+ * Runs the detected client with `args`. By default returns trimmed stdout and turns a failure into one CliError line
+ * (`docker <command> failed (exit N): <its last line>`); with `{ reject: false }` returns zx's ProcessOutput
+ * (exitCode, stdout, stderr, ok) whatever the exit code.
+ */
 export async function docker(args, { reject = true, input, cwd } = {}) {
   const toolchain = await requireDocker();
-  const { execa } = await import('./exec.mjs');
-  const result = await execa(toolchain.client, args, { env: dockerEnv(toolchain), reject, input, cwd });
-  return reject ? result.stdout.trim() : result;
+  const output = await $({ env: dockerEnv(toolchain), input, cwd, nothrow: true })`${toolchain.client} ${args}`;
+  if (!reject) return output;
+  if (!output.ok) throw new CliError(describeFailure(output, `docker ${args[0]}`), 1);
+  return output.stdout.trim();
 }

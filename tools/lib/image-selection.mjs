@@ -12,24 +12,18 @@
 //      package changes nothing;
 //   4. selected: the image projects that depend (through the graph, npm packages included) on a project owning a
 //      kept file, on a changed npm package, or that list a changed workspace file among their own inputs.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { minimatch } from 'minimatch';
-import { MetadataError } from './metadata/errors.mjs';
 import { fileURLToPath } from 'node:url';
+import { CliError } from './errors.mjs';
+import { $, stdoutOf } from './process.mjs';
 
 export const TARGET = 'docker-build';
 const GRAPH_SCRIPT = fileURLToPath(new URL('./nx-graph.cjs', import.meta.url));
 
-function run(cmd, args, { cwd, env }) {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
-      if (error) reject(new MetadataError(`${cmd} ${args[0] === '--no' ? args.slice(1, 3).join(' ') : args[0]} failed: ${`${stderr}`.trim().split('\n').pop() || error.message}`, 1));
-      else resolve(stdout);
-    });
-  });
-}
+/** stdout of `git <args>` in `cwd`; a failure is one line (exit 1). */
+const gitOutput = ({ cwd, env }, args) => stdoutOf($({ cwd, env, nothrow: true, timeout: '300s' })`git ${args}`, `git ${args[0]}`);
 
 const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
 
@@ -38,9 +32,9 @@ const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
  * base only -> merge-base(base, HEAD) to the working tree, plus untracked files.
  */
 export async function changedFiles({ cwd, env, base, head }) {
-  const git = (...args) => run('git', args, { cwd, env });
+  const git = (...args) => gitOutput({ cwd, env }, args);
   const unknown = (error) => {
-    throw new MetadataError(`unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git (merge-base|cat-file) failed: /, '')}`, 1);
+    throw new CliError(`unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git (merge-base|cat-file) failed \([^)]*\): /, '')}`, 1);
   };
   // A tree as the base (publish.yml diffs against the empty tree to select every image) has no merge-base: diff from it.
   const isTree = (await git('cat-file', '-t', base).catch(unknown)).trim() === 'tree';
@@ -54,7 +48,8 @@ export async function changedFiles({ cwd, env, base, head }) {
 /** The project graph with npm packages and each project's files (tools/lib/nx-graph.cjs in `cwd`). */
 export async function projectGraph({ cwd, env }) {
   // Plugins in-process: the graph is read once, and isolated plugin workers cost seconds per run.
-  return JSON.parse(await run(process.execPath, [GRAPH_SCRIPT], { cwd, env: { NX_ISOLATE_PLUGINS: 'false', ...env } }));
+  const graph = $({ cwd, env: { NX_ISOLATE_PLUGINS: 'false', ...env }, nothrow: true, timeout: '300s' })`${process.execPath} ${GRAPH_SCRIPT}`;
+  return JSON.parse(await stdoutOf(graph, 'reading the Nx project graph'));
 }
 
 const match = (file, glob) => minimatch(file, glob, { dot: true });
@@ -184,8 +179,9 @@ export async function selectImages({ cwd = process.cwd(), env = process.env, bas
   const touched = new Set([...read.values()].flat());
   const packages = new Set();
   for (const manifest of ['package.json', 'package-lock.json'].filter((f) => changed.includes(f))) {
-    const revision = async (rev) => (rev ? run('git', ['show', `${rev}:${manifest}`], { cwd, env }).catch(() => '') : readFileSync(path.join(cwd, manifest), 'utf8'));
-    const names = changedPackages(manifest, await revision((await run('git', ['merge-base', from, head ?? 'HEAD'], { cwd, env })).trim()), existsSync(path.join(cwd, manifest)) || head ? await revision(head) : '');
+    const revision = async (rev) => (rev ? gitOutput({ cwd, env }, ['show', `${rev}:${manifest}`]).catch(() => '') : readFileSync(path.join(cwd, manifest), 'utf8'));
+    const mergeBase = (await gitOutput({ cwd, env }, ['merge-base', from, head ?? 'HEAD'])).trim();
+    const names = changedPackages(manifest, await revision(mergeBase), existsSync(path.join(cwd, manifest)) || head ? await revision(head) : '');
     if (names === null) return { ...none, projects: images.sort(), read: [manifest] };
     for (const name of names) packages.add(name);
   }

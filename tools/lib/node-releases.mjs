@@ -4,7 +4,7 @@
 // fixes a security issue?
 import { readFile } from 'node:fs/promises';
 import semver from 'semver';
-import { fail } from './cli.mjs';
+import { fail } from './errors.mjs';
 
 export const NODE_RELEASE_INDEX_URL = 'https://nodejs.org/dist/index.json';
 const FETCH_TIMEOUT_MS = 15_000;

@@ -4,7 +4,7 @@
 // reproducible and the staleness check knows what ships.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fail } from './cli.mjs';
+import { fail } from './errors.mjs';
 import { workspaceRoot } from './workspace.mjs';
 
 export const nodeVersionFile = path.join(workspaceRoot, '.node-version');

@@ -1,11 +1,8 @@
 // Affected Nx projects with a given target, and the GitHub Actions build matrix derived from them.
-import { execFile } from 'node:child_process';
-import { MetadataError } from './metadata/errors.mjs';
+import { BASE_DOCKERFILE, BASE_PROJECT, IMAGE_PREFIX, SERVICE_DOCKERFILE } from './defaults.cjs';
+import { fail } from './errors.mjs';
 import { normalizeImageName } from './metadata/names.mjs';
-
-export const BASE_PROJECT = 'base-image';
-export const BASE_DOCKERFILE = 'docker/base/Dockerfile';
-export const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
+import { $ } from './process.mjs';
 
 /** Range for `nx affected`: flags win over NX_BASE/NX_HEAD, else nx's own defaults (nx.json defaultBase, working tree). */
 export function affectedRange({ base, head } = {}, env = process.env) {
@@ -38,23 +35,15 @@ function parseProjectList(stdout) {
  * Runs `npx --no nx show projects --affected --withTarget=<target> --json [--base --head]` in `cwd`.
  * @returns {Promise<string[]>} project names, sorted
  */
-export function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build', all = false } = {}) {
-  const args = ['--no', 'nx', ...nxShowProjectsArgs({ base, head, withTarget, all })];
-  return new Promise((resolve, reject) => {
-    execFile('npx', args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
-      if (error) {
-        const detail = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim()).find((l) => l && !/^(NX\s*$|>)/.test(l)) ?? error.message;
-        reject(new MetadataError(`nx show projects --affected failed: ${detail.replace(/^NX\s+/, '')}`, 1));
-        return;
-      }
-      const list = parseProjectList(stdout);
-      if (!list) {
-        reject(new MetadataError(`nx show projects printed no JSON project list: ${stdout.trim().split('\n')[0] ?? ''}`, 1));
-        return;
-      }
-      resolve([...new Set(list)].sort());
-    });
-  });
+export async function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build', all = false } = {}) {
+  const nx = await $({ cwd, env, nothrow: true, timeout: '300s' })`npx --no nx ${nxShowProjectsArgs({ base, head, withTarget, all })}`;
+  if (!nx.ok) {
+    const detail = `${nx.stderr}\n${nx.stdout}`.split('\n').map((l) => l.trim()).find((l) => l && !/^(NX\s*$|>)/.test(l)) ?? `exit ${nx.exitCode}`;
+    fail(`nx show projects --affected failed: ${detail.replace(/^NX\s+/, '')}`, 1);
+  }
+  const list = parseProjectList(nx.stdout);
+  if (!list) fail(`nx show projects printed no JSON project list: ${nx.stdout.trim().split('\n')[0] ?? ''}`, 1);
+  return [...new Set(list)].sort();
 }
 
 /**
@@ -67,7 +56,7 @@ export function affectedProjects({ cwd = process.cwd(), env = process.env, base,
  * @returns {{include: {project: string, image: string, dockerfile: string, context: string}[], any: boolean,
  *   baseAffected: boolean, projects: string[], base: {project: string, image: string, dockerfile: string, context: string}|null}}
  */
-export function buildMatrix(projects, { imagePrefix = 'secure-ci', baseProject = BASE_PROJECT } = {}) {
+export function buildMatrix(projects, { imagePrefix = IMAGE_PREFIX, baseProject = BASE_PROJECT } = {}) {
   const prefix = normalizeImageName(imagePrefix.replace(/\/+$/, ''));
   const sorted = [...new Set(projects)].sort();
   const entry = (project) => ({

@@ -1,6 +1,6 @@
 // Build secrets in buildx syntax, and redaction of their values from anything we print.
 import { readFileSync, statSync } from 'node:fs';
-import { fail } from './cli.mjs';
+import { fail } from './errors.mjs';
 
 const knownValues = new Set();
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { fail } from '../cli.mjs';
+import { fail } from '../errors.mjs';
 import { compareDebianVersions } from './version.mjs';
 
 const FETCH_TIMEOUT_MS = 60_000;

@@ -1,7 +1,7 @@
 // docker/metadata-action's tag and label computation, reimplemented (see tools/README.md for where we differ).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 import { dateHelper, renderTemplate } from './expressions.mjs';
 import { compileRegex, parseFlavor, parseImages, parseLabels, parseTagRules } from './inputs.mjs';
 import { toEntries } from './lists.mjs';
@@ -17,12 +17,12 @@ function resolveNow(now, env) {
   if (typeof now === 'function') now = now();
   if (now !== undefined && now !== null) {
     const date = now instanceof Date ? now : new Date(now);
-    if (Number.isNaN(date.getTime())) throw new MetadataError(`invalid clock value "${now}"`);
+    if (Number.isNaN(date.getTime())) throw new CliError(`invalid clock value "${now}"`);
     return date;
   }
   const epoch = env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && epoch !== '') {
-    if (!/^\d+$/.test(epoch)) throw new MetadataError(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${epoch}"`);
+    if (!/^\d+$/.test(epoch)) throw new CliError(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got "${epoch}"`);
     return new Date(Number(epoch) * 1000);
   }
   return new Date();
@@ -32,7 +32,7 @@ function shortShaLength(env) {
   const raw = env.DOCKER_METADATA_SHORT_SHA_LENGTH;
   if (raw === undefined || raw === '') return 7;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) {
-    throw new MetadataError(`DOCKER_METADATA_SHORT_SHA_LENGTH must be a number from 1 to 64, got "${raw}"`);
+    throw new CliError(`DOCKER_METADATA_SHORT_SHA_LENGTH must be a number from 1 to 64, got "${raw}"`);
   }
   return Number(raw);
 }
@@ -49,7 +49,7 @@ function globalScope(ctx, now, shaLength) {
     branch: () => (ctx.ref.startsWith('refs/heads/') ? ctx.ref.slice('refs/heads/'.length) : ''),
     tag: () => (ctx.ref.startsWith('refs/tags/') ? ctx.ref.slice('refs/tags/'.length) : ''),
     sha: () => {
-      if (!ctx.sha) throw new MetadataError('{{sha}} needs the commit SHA (set GITHUB_SHA or run inside a git checkout)');
+      if (!ctx.sha) throw new CliError('{{sha}} needs the commit SHA (set GITHUB_SHA or run inside a git checkout)');
       return ctx.sha.slice(0, shaLength);
     },
     base_ref: () => {
@@ -115,7 +115,7 @@ function ruleValue(rule, ctx, render, warn, shaLength) {
       if (branchRef === null) return null;
       const branch = attrs.branch || ctx.defaultBranch;
       if (!branch) {
-        throw new MetadataError(`${where} needs the default branch: set branch=..., or provide repository.default_branch in the event payload (GITHUB_EVENT_PATH)`);
+        throw new CliError(`${where} needs the default branch: set branch=..., or provide repository.default_branch in the event payload (GITHUB_EVENT_PATH)`);
       }
       return branch === branchRef ? { value: 'edge', latestAuto: false } : null;
     }
@@ -127,16 +127,16 @@ function ruleValue(rule, ctx, render, warn, shaLength) {
     case 'raw':
       return { value: render(attrs.value), latestAuto: false };
     case 'sha':
-      if (!ctx.sha) throw new MetadataError(`${where} needs the commit SHA (set GITHUB_SHA or run inside a git checkout)`);
+      if (!ctx.sha) throw new CliError(`${where} needs the commit SHA (set GITHUB_SHA or run inside a git checkout)`);
       return { value: attrs.format === 'long' ? ctx.sha : ctx.sha.slice(0, shaLength), latestAuto: false };
     default:
-      throw new MetadataError(`unknown tag rule type "${type}"`);
+      throw new CliError(`unknown tag rule type "${type}"`);
   }
 }
 
 function enabled(template, render, where) {
   const value = render(template);
-  if (value !== 'true' && value !== 'false') throw new MetadataError(`enable= must render to true or false, got "${value}" in ${where}`);
+  if (value !== 'true' && value !== 'false') throw new CliError(`enable= must render to true or false, got "${value}" in ${where}`);
   return value === 'true';
 }
 

@@ -1,9 +1,9 @@
 // Where tags come from: the GitHub Actions environment (no API token: env vars + the event payload file), or,
 // outside Actions, the local git checkout (event "push").
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import semver from 'semver';
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
+import { $ } from '../process.mjs';
 
 /**
  * @typedef {object} MetadataContext
@@ -21,7 +21,7 @@ import { MetadataError } from './errors.mjs';
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 function checkSha(sha, from) {
-  if (sha && !SHA.test(sha)) throw new MetadataError(`${from} is not a full commit SHA: "${sha}"`);
+  if (sha && !SHA.test(sha)) throw new CliError(`${from} is not a full commit SHA: "${sha}"`);
   return sha ? sha.toLowerCase() : '';
 }
 
@@ -30,14 +30,14 @@ function readPayload(path) {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new MetadataError(`cannot read GITHUB_EVENT_PATH ${path}: ${error.code ?? error.message}`);
+    throw new CliError(`cannot read GITHUB_EVENT_PATH ${path}: ${error.code ?? error.message}`);
   }
   try {
     const payload = JSON.parse(text);
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('not an object');
     return payload;
   } catch {
-    throw new MetadataError(`GITHUB_EVENT_PATH ${path} does not hold a JSON object`);
+    throw new CliError(`GITHUB_EVENT_PATH ${path} does not hold a JSON object`);
   }
 }
 
@@ -52,20 +52,20 @@ function readPayload(path) {
 export function readGitHubContext(env = process.env) {
   const eventName = env.GITHUB_EVENT_NAME ?? '';
   if (!eventName) {
-    if (env.GITHUB_ACTIONS === 'true') throw new MetadataError('GITHUB_ACTIONS is set but GITHUB_EVENT_NAME is empty');
+    if (env.GITHUB_ACTIONS === 'true') throw new CliError('GITHUB_ACTIONS is set but GITHUB_EVENT_NAME is empty');
     return null;
   }
   const payload = env.GITHUB_EVENT_PATH ? readPayload(env.GITHUB_EVENT_PATH) : {};
   let ref = env.GITHUB_REF ?? '';
   let sha = checkSha(env.GITHUB_SHA ?? '', 'GITHUB_SHA');
   const repository = env.GITHUB_REPOSITORY || payload.repository?.full_name || '';
-  if (repository && !/^[\w.-]+\/[\w.-]+$/.test(repository)) throw new MetadataError(`GITHUB_REPOSITORY must be owner/name, got "${repository}"`);
+  if (repository && !/^[\w.-]+\/[\w.-]+$/.test(repository)) throw new CliError(`GITHUB_REPOSITORY must be owner/name, got "${repository}"`);
   const serverUrl = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
 
   if (eventName === 'pull_request_target') {
     const number = payload.number ?? payload.pull_request?.number;
     if (!Number.isInteger(number)) {
-      throw new MetadataError('pull_request_target needs the PR number from the event payload (GITHUB_EVENT_PATH with "number")');
+      throw new CliError('pull_request_target needs the PR number from the event payload (GITHUB_EVENT_PATH with "number")');
     }
     ref = `refs/pull/${number}/merge`;
   }
@@ -85,9 +85,11 @@ export function readGitHubContext(env = process.env) {
   };
 }
 
+/** Trimmed output of a git command in `cwd`, or null when it fails (not a checkout, no such ref, no such folder). */
 function git(cwd, args) {
   try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const output = $.sync({ cwd, nothrow: true })`git ${args}`;
+    return output.ok ? output.stdout.trim() : null;
   } catch {
     return null;
   }

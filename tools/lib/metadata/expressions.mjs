@@ -1,7 +1,7 @@
 // Handlebars-like `{{...}}` expressions of docker/metadata-action: variables ({{branch}}, {{version}}, ...) and the
 // helpers {{date 'FORMAT' tz='Zone'}} / {{commit_date 'FORMAT'}}. An unknown expression is an error (the action
 // renders it empty), so typos never silently change a tag.
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 
 const TOKEN = /\s*(?:([A-Za-z_][\w-]*)=)?(?:'([^']*)'|"([^"]*)"|([^\s'"=]+))/y;
 
@@ -15,11 +15,11 @@ function parseCall(body, template) {
     const m = TOKEN.exec(body);
     if (!m || m.index !== start) {
       if (body.slice(start).trim() === '') break;
-      throw new MetadataError(`malformed expression {{${body}}} in "${template}"`);
+      throw new CliError(`malformed expression {{${body}}} in "${template}"`);
     }
     const value = m[2] ?? m[3] ?? m[4];
     if (name === null) {
-      if (m[1] !== undefined || m[4] === undefined) throw new MetadataError(`malformed expression {{${body}}} in "${template}"`);
+      if (m[1] !== undefined || m[4] === undefined) throw new CliError(`malformed expression {{${body}}} in "${template}"`);
       name = value;
     } else if (m[1] !== undefined) {
       hash[m[1]] = value;
@@ -27,7 +27,7 @@ function parseCall(body, template) {
       args.push(value);
     }
   }
-  if (name === null) throw new MetadataError(`empty expression {{}} in "${template}"`);
+  if (name === null) throw new CliError(`empty expression {{}} in "${template}"`);
   return { name, args, hash };
 }
 
@@ -42,7 +42,7 @@ export function renderTemplate(template, scope) {
   return template.replace(/\{\{(.*?)\}\}/g, (_all, body) => {
     const { name, args, hash } = parseCall(body.trim(), template);
     const fn = Object.hasOwn(scope, name) ? scope[name] : undefined;
-    if (typeof fn !== 'function') throw new MetadataError(`unknown expression {{${name}}} in "${template}"`);
+    if (typeof fn !== 'function') throw new CliError(`unknown expression {{${name}}} in "${template}"`);
     return String(fn(args, hash));
   });
 }
@@ -57,7 +57,7 @@ function zonedParts(date, timeZone) {
       hour: 'numeric', minute: 'numeric', second: 'numeric',
     });
   } catch {
-    throw new MetadataError(`unknown time zone tz='${timeZone}'`);
+    throw new CliError(`unknown time zone tz='${timeZone}'`);
   }
   const parts = Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
   const num = (k) => Number.parseInt(parts[k], 10);
@@ -74,8 +74,8 @@ const pad = (n, w = 2) => String(n).padStart(w, '0');
  * (other characters are copied as they are). Time zone default UTC.
  */
 export function formatDate(date, format, timeZone = 'UTC') {
-  if (typeof format !== 'string') throw new MetadataError("date expression needs a format, e.g. {{date 'YYYYMMDD'}}");
-  if (Number.isNaN(date.getTime())) throw new MetadataError('invalid date');
+  if (typeof format !== 'string') throw new CliError("date expression needs a format, e.g. {{date 'YYYYMMDD'}}");
+  if (Number.isNaN(date.getTime())) throw new CliError('invalid date');
   const p = zonedParts(date, timeZone);
   return format.replace(FORMAT_TOKEN, (token, literal) => {
     if (literal !== undefined) return literal;
@@ -106,9 +106,9 @@ export function formatDate(date, format, timeZone = 'UTC') {
 export function dateHelper(getDate, name = 'date') {
   return (args, hash) => {
     for (const key of Object.keys(hash)) {
-      if (key !== 'tz') throw new MetadataError(`unknown attribute ${key}= in {{${name}}}`);
+      if (key !== 'tz') throw new CliError(`unknown attribute ${key}= in {{${name}}}`);
     }
-    if (args.length !== 1) throw new MetadataError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
+    if (args.length !== 1) throw new CliError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
     return formatDate(getDate(), args[0], hash.tz ?? 'UTC');
   };
 }

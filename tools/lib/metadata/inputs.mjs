@@ -1,5 +1,5 @@
 // Parsers for the four list inputs: tags (rules), flavor, images, labels.
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 import { csvFields, splitKeyValue } from './lists.mjs';
 
 export const DEFAULT_PRIORITY = Object.freeze({ schedule: 1000, semver: 900, pep440: 900, match: 800, edge: 700, ref: 600, raw: 200, sha: 100 });
@@ -23,7 +23,7 @@ export function compileRegex(pattern, where) {
   try {
     return literal ? new RegExp(literal[1], literal[2]) : new RegExp(pattern);
   } catch {
-    throw new MetadataError(`invalid regular expression "${pattern}" in ${where}`);
+    throw new CliError(`invalid regular expression "${pattern}" in ${where}`);
   }
 }
 
@@ -43,17 +43,17 @@ export function parseTagRule(entry) {
   for (const field of csvFields(entry)) {
     let [key, value] = splitKeyValue(field, where);
     if (key === null) [key, value] = ['value', field];
-    if (Object.hasOwn(attrs, key)) throw new MetadataError(`duplicate attribute "${key}" in ${where}`);
+    if (Object.hasOwn(attrs, key)) throw new CliError(`duplicate attribute "${key}" in ${where}`);
     attrs[key] = value;
   }
   const type = (attrs.type ?? 'raw').toLowerCase();
   if (!Object.hasOwn(TYPE_ATTRS, type)) {
-    throw new MetadataError(`unknown tag rule type "${attrs.type}" in ${where} (expected ${Object.keys(TYPE_ATTRS).join(', ')})`);
+    throw new CliError(`unknown tag rule type "${attrs.type}" in ${where} (expected ${Object.keys(TYPE_ATTRS).join(', ')})`);
   }
   delete attrs.type;
   const allowed = [...COMMON_ATTRS, ...TYPE_ATTRS[type]];
   for (const key of Object.keys(attrs)) {
-    if (!allowed.includes(key)) throw new MetadataError(`unknown attribute "${key}" for type=${type} in ${where} (allowed: ${allowed.slice(1).join(', ')})`);
+    if (!allowed.includes(key)) throw new CliError(`unknown attribute "${key}" for type=${type} in ${where} (allowed: ${allowed.slice(1).join(', ')})`);
   }
   switch (type) {
     case 'schedule':
@@ -61,17 +61,17 @@ export function parseTagRule(entry) {
       break;
     case 'semver':
     case 'pep440':
-      if (!attrs.pattern) throw new MetadataError(`missing pattern= in ${where}`);
+      if (!attrs.pattern) throw new CliError(`missing pattern= in ${where}`);
       attrs.value ??= '';
       attrs.match ??= '';
       if (attrs.match) compileRegex(attrs.match, where);
       break;
     case 'match': {
-      if (!attrs.pattern) throw new MetadataError(`missing pattern= in ${where}`);
+      if (!attrs.pattern) throw new CliError(`missing pattern= in ${where}`);
       attrs.group ??= '0';
-      if (!/^\d+$/.test(attrs.group)) throw new MetadataError(`group= must be a number in ${where}`);
+      if (!/^\d+$/.test(attrs.group)) throw new CliError(`group= must be a number in ${where}`);
       const groups = groupCount(compileRegex(attrs.pattern, where));
-      if (Number(attrs.group) > groups) throw new MetadataError(`group=${attrs.group} but the pattern has ${groups} group(s) in ${where}`);
+      if (Number(attrs.group) > groups) throw new CliError(`group=${attrs.group} but the pattern has ${groups} group(s) in ${where}`);
       attrs.value ??= '';
       break;
     }
@@ -79,23 +79,23 @@ export function parseTagRule(entry) {
       attrs.branch ??= '';
       break;
     case 'ref':
-      if (!attrs.event) throw new MetadataError(`missing event= (branch, tag or pr) in ${where}`);
-      if (!['branch', 'tag', 'pr'].includes(attrs.event)) throw new MetadataError(`event= must be branch, tag or pr in ${where}`);
+      if (!attrs.event) throw new CliError(`missing event= (branch, tag or pr) in ${where}`);
+      if (!['branch', 'tag', 'pr'].includes(attrs.event)) throw new CliError(`event= must be branch, tag or pr in ${where}`);
       if (attrs.event === 'pr') attrs.prefix ??= 'pr-';
       break;
     case 'raw':
-      if (attrs.value === undefined) throw new MetadataError(`missing value= in ${where}`);
+      if (attrs.value === undefined) throw new CliError(`missing value= in ${where}`);
       break;
     case 'sha':
       attrs.format ??= 'short';
-      if (!['short', 'long'].includes(attrs.format)) throw new MetadataError(`format= must be short or long in ${where}`);
+      if (!['short', 'long'].includes(attrs.format)) throw new CliError(`format= must be short or long in ${where}`);
       attrs.prefix ??= 'sha-';
       break;
   }
   attrs.enable ??= 'true';
   let priority = DEFAULT_PRIORITY[type];
   if (attrs.priority !== undefined) {
-    if (!/^-?\d+$/.test(attrs.priority)) throw new MetadataError(`priority= must be an integer in ${where}`);
+    if (!/^-?\d+$/.test(attrs.priority)) throw new CliError(`priority= must be an integer in ${where}`);
     priority = Number.parseInt(attrs.priority, 10);
   }
   return { type, attrs, priority, entry };
@@ -117,7 +117,7 @@ export function parseFlavor(entries) {
       const [key, value] = splitKeyValue(field, where);
       switch (key) {
         case 'latest':
-          if (!['auto', 'true', 'false'].includes(value)) throw new MetadataError(`latest= must be auto, true or false in ${where}`);
+          if (!['auto', 'true', 'false'].includes(value)) throw new CliError(`latest= must be auto, true or false in ${where}`);
           flavor.latest = value;
           break;
         case 'prefix':
@@ -126,14 +126,14 @@ export function parseFlavor(entries) {
           last = key;
           break;
         case 'onlatest':
-          if (!['true', 'false'].includes(value)) throw new MetadataError(`onlatest= must be true or false in ${where}`);
-          if (!last) throw new MetadataError(`onlatest= must follow prefix= or suffix= in ${where}`);
+          if (!['true', 'false'].includes(value)) throw new CliError(`onlatest= must be true or false in ${where}`);
+          if (!last) throw new CliError(`onlatest= must follow prefix= or suffix= in ${where}`);
           flavor[`${last}OnLatest`] = value === 'true';
           break;
         case null:
-          throw new MetadataError(`expected key=value, got "${field}" in ${where}`);
+          throw new CliError(`expected key=value, got "${field}" in ${where}`);
         default:
-          throw new MetadataError(`unknown flavor "${key}" in ${where} (expected latest, prefix, suffix, onlatest)`);
+          throw new CliError(`unknown flavor "${key}" in ${where} (expected latest, prefix, suffix, onlatest)`);
       }
     }
   }
@@ -157,15 +157,15 @@ export function parseImages(entries) {
     for (const field of fields) {
       const [key, value] = splitKeyValue(field, where);
       if (key === null || key === 'name') {
-        if (image.name !== undefined) throw new MetadataError(`more than one image name in ${where}`);
+        if (image.name !== undefined) throw new CliError(`more than one image name in ${where}`);
         image.name = key === null ? field : value;
       } else if (key === 'enable') {
         image.enable = value;
       } else {
-        throw new MetadataError(`unknown image attribute "${key}" in ${where} (expected name, enable)`);
+        throw new CliError(`unknown image attribute "${key}" in ${where} (expected name, enable)`);
       }
     }
-    if (!image.name) throw new MetadataError(`empty image name in ${where}`);
+    if (!image.name) throw new CliError(`empty image name in ${where}`);
     images.push(image);
   }
   return images;
@@ -176,7 +176,7 @@ export function parseLabels(entries) {
   return entries.map((entry) => {
     const eq = entry.indexOf('=');
     const key = eq < 0 ? '' : entry.slice(0, eq).trim();
-    if (eq < 0 || key === '' || /\s/.test(key)) throw new MetadataError(`invalid label "${entry}" (expected key=value)`);
+    if (eq < 0 || key === '' || /\s/.test(key)) throw new CliError(`invalid label "${entry}" (expected key=value)`);
     return [key, entry.slice(eq + 1).trim()];
   });
 }

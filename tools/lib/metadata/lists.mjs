@@ -1,6 +1,6 @@
 // Input lists in docker/metadata-action's syntax: one entry per line (blank lines and `#` comment lines ignored),
 // each entry a CSV record of fields, a field being `key=value` (split at the first `=`) or a bare value.
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 
 /**
  * Entries of a list input: a newline-separated string, or an array of such strings (e.g. repeated CLI flags).
@@ -13,7 +13,7 @@ export function toEntries(input) {
   const entries = [];
   for (const chunk of chunks) {
     if (chunk == null) continue;
-    if (typeof chunk !== 'string') throw new MetadataError(`expected a list of strings, got ${typeof chunk}`);
+    if (typeof chunk !== 'string') throw new CliError(`expected a list of strings, got ${typeof chunk}`);
     for (const line of chunk.split(/\r?\n/)) {
       const entry = line.trim();
       if (entry !== '' && !entry.startsWith('#')) entries.push(entry);
@@ -53,7 +53,7 @@ export function csvFields(entry) {
       field += c;
     }
   }
-  if (quoted) throw new MetadataError(`unterminated quote in "${entry}"`);
+  if (quoted) throw new CliError(`unterminated quote in "${entry}"`);
   fields.push(field.trim());
   return fields.filter((f) => f !== '');
 }
@@ -66,6 +66,6 @@ export function splitKeyValue(field, where) {
   const eq = field.indexOf('=');
   if (eq < 0) return [null, field];
   const key = field.slice(0, eq).trim();
-  if (key === '') throw new MetadataError(`malformed attribute "${field}" in ${where}`);
+  if (key === '') throw new CliError(`malformed attribute "${field}" in ${where}`);
   return [key.toLowerCase(), field.slice(eq + 1).trim()];
 }

@@ -1,7 +1,7 @@
 // Image names (distribution reference grammar, lower-cased like the action) and tag names (sanitised like the
 // action, plus the OCI rules the action leaves to the registry: at most 128 characters, no leading '.' or '-').
 import { createHash } from 'node:crypto';
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 
 const DOMAIN_COMPONENT = '(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])';
 const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
@@ -10,11 +10,11 @@ const IMAGE_NAME = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPO
 
 export const MAX_TAG_LENGTH = 128;
 
-/** Lower-cases and validates an image name (no tag, no digest). Throws MetadataError when invalid. */
+/** Lower-cases and validates an image name (no tag, no digest). Throws CliError when invalid. */
 export function normalizeImageName(name) {
   const lower = name.trim().toLowerCase();
   if (lower.length > 255 || !IMAGE_NAME.test(lower)) {
-    throw new MetadataError(`invalid image name "${name}" (expected e.g. ghcr.io/owner/app, without tag or digest)`);
+    throw new CliError(`invalid image name "${name}" (expected e.g. ghcr.io/owner/app, without tag or digest)`);
   }
   return lower;
 }

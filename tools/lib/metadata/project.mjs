@@ -1,7 +1,7 @@
 // title / description / licenses labels from a project's package.json (not from the GitHub API).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { MetadataError } from './errors.mjs';
+import { CliError } from '../errors.mjs';
 
 const PROJECT_DIRS = ['apps', 'libs', 'docker', 'packages'];
 
@@ -9,7 +9,7 @@ function readJson(file, what) {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new MetadataError(`cannot read ${what} ${file}: ${error.code ?? 'invalid JSON'}`);
+    throw new CliError(`cannot read ${what} ${file}: ${error.code ?? 'invalid JSON'}`);
   }
 }
 
@@ -55,7 +55,7 @@ export function projectFacts({ workspaceRoot, project, packageJson }) {
   let file = packageJson ? path.resolve(packageJson) : null;
   if (!file) {
     const root = findProjectRoot(workspaceRoot, project);
-    if (!root) throw new MetadataError(`unknown project "${project}" (no project.json with that name under ${PROJECT_DIRS.join(', ')})`);
+    if (!root) throw new CliError(`unknown project "${project}" (no project.json with that name under ${PROJECT_DIRS.join(', ')})`);
     file = path.join(root, 'package.json');
   }
   const pkg = packageJson || existsSync(file) ? readJson(file, 'package.json') : {};

@@ -1,29 +1,18 @@
 // One compose project (a compose file + a project name) driven through whichever Compose the machine has
 // (v2 `docker compose` or v1 `docker-compose`, from detectDocker), plus what the engine knows about its containers.
 // Containers, networks and volumes are found by the com.docker.compose.project label, which v1 and v2 both set.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { dockerEnv } from '../docker-engine.mjs';
-import { execa } from '../exec.mjs';
+import { $, lastLine, streamLines } from '../process.mjs';
 
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 
-/** Runs a command, copying its output through as it comes (unless quiet) and keeping it for diagnosis. */
-export function runTee(cmd, args, { env, cwd, quiet = false } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (stream) => (chunk) => {
-      output += chunk;
-      if (!quiet) stream.write(chunk);
-    };
-    child.stdout.on('data', keep(process.stdout));
-    child.stderr.on('data', keep(process.stderr));
-    child.on('error', (error) => resolve({ exitCode: 127, output: `${output}${error.message}\n` }));
-    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
-  });
+/** Runs a command, copying its output through as it comes (unless quiet); resolves to { exitCode, output }. */
+export async function runTee(cmd, args, { env, cwd, quiet = false } = {}) {
+  const result = await streamLines($({ env, cwd, nothrow: true })`${cmd} ${args}`, { echo: !quiet });
+  return { exitCode: result.exitCode ?? (result.signal ? 128 : 1), output: result.stdall };
 }
 
 /** "v1 (docker-compose 1.29.2)" / "v2 (docker compose 2.29.1)" */
@@ -60,16 +49,17 @@ export class ComposeStack {
   /** The resolved configuration (`compose config`), parsed. Throws one line when compose rejects the file. */
   async config() {
     const [cmd, argv] = this.composeCommand(['config']);
-    const result = await execa(cmd, argv, { env: this.env, cwd: path.dirname(this.file), reject: false });
-    if (result.exitCode !== 0) {
-      const reason = result.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${result.exitCode}`;
+    const result = await $({ env: this.env, cwd: path.dirname(this.file), nothrow: true })`${cmd} ${argv}`;
+    if (!result.ok) {
+      const reason = lastLine(result) || `exit ${result.exitCode}`;
       throw new Error(`compose cannot read ${path.relative(process.cwd(), this.file) || this.file}: ${reason}`);
     }
     return parseYaml(result.stdout);
   }
 
+  /** Runs the docker client; a failure throws zx's ProcessOutput unless `reject` is false. */
   async docker(args, { reject = true } = {}) {
-    return execa(this.toolchain.client, args, { env: this.env, reject });
+    return $({ env: this.env, nothrow: !reject })`${this.toolchain.client} ${args}`;
   }
 
   /** Every container of the project (running or not), inspected. */

@@ -1,5 +1,5 @@
 // Waiting for a compose project to be healthy, and saying precisely why it is not.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../process.mjs';
 
 /**
  * One service's verdict from its containers.

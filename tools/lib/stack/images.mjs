@@ -1,9 +1,10 @@
 // Which images a compose stack runs, and getting them built through Nx (which also builds what they depend on:
 // the service bundles and the shared base image). Unchanged builds are cheap: Nx caches the bundles and BuildKit
 // the image layers.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { basesFile, upstreamRefs } from '../../bases.mjs';
+import { basesPresent } from '../base-images.mjs';
+import { localImage } from '../defaults.cjs';
 import { workspaceRoot } from '../workspace.mjs';
 import { runTee } from './compose.mjs';
 
@@ -13,27 +14,16 @@ import { runTee } from './compose.mjs';
  */
 export function buildableServices(config) {
   return Object.entries(config.services ?? {})
-    .filter(([name, service]) => service.image === `secure-ci/${name}:local` && existsSync(path.join(workspaceRoot, 'apps', name, 'project.json')))
+    .filter(([name, service]) => service.image === localImage(name) && existsSync(path.join(workspaceRoot, 'apps', name, 'project.json')))
     .map(([name]) => name);
-}
-
-/**
- * Whether tools/bases.mjs has to run before building: only when neither the offline base images recorded in
- * dist/docker/bases.json nor the upstream ones are present locally (bases.mjs then pulls, or bootstraps offline).
- */
-export async function basesMissing(stack) {
-  if (existsSync(basesFile)) {
-    const offline = Object.values(JSON.parse(readFileSync(basesFile, 'utf8')).offline ?? {});
-    if (offline.length && (await Promise.all(offline.map((ref) => stack.hasImage(ref)))).every(Boolean)) return false;
-  }
-  const upstream = Object.values(upstreamRefs());
-  return !(await Promise.all(upstream.map((ref) => stack.hasImage(ref)))).every(Boolean);
 }
 
 /** Builds the images of `projects` through Nx; returns the exit code (output goes to the terminal). */
 export async function buildImages(stack, projects, { log = console.log } = {}) {
   const env = { ...stack.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
-  if (await basesMissing(stack)) {
+  // tools/bases.mjs runs only when neither the stand-ins it recorded nor the upstream images are present: it then
+  // pulls them, or bootstraps offline equivalents.
+  if (!(await basesPresent(stack.toolchain))) {
     log('base images missing: node tools/bases.mjs (pulls them, or bootstraps offline equivalents)');
     const bases = await runTee(process.execPath, [path.join(workspaceRoot, 'tools/bases.mjs')], { env, cwd: workspaceRoot });
     if (bases.exitCode !== 0) return { exitCode: bases.exitCode, step: 'node tools/bases.mjs' };

@@ -2,9 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fail, parseCliArgs } from '../cli.mjs';
+import { COMPOSE_PROJECT as DEFAULT_PROJECT } from '../defaults.cjs';
 import { workspaceRoot } from '../workspace.mjs';
 
-export const DEFAULT_PROJECT = 'secure-ci';
 export const DEFAULT_TIMEOUT_S = 180;
 export const COMMANDS = ['up', 'down', 'status'];
 
