@@ -2,8 +2,9 @@
 // interpolated argument; `$({ nothrow: true })` where the exit code matters, `.pipe()` for pipelines, `retry`/`sleep`
 // for polling, `$({ timeout })` for deadlines). Importing this module sets the defaults the tools share, once:
 //   - quiet: a command's output is captured, and each tool prints what matters (a one-line error, a summary);
-//   - every line zx echoes (the command with TOOLS_VERBOSE=1, a command's output when not quiet) passes through
-//     redact(), so a secret value remembered by lib/secrets.mjs never reaches a terminal or a CI log.
+//     TOOLS_VERBOSE=1 makes zx echo every command and its output instead (for debugging a tool or a CI step);
+//   - every line zx echoes passes through redact(), so a secret value remembered by lib/secrets.mjs never reaches a
+//     terminal or a CI log.
 // It also turns a failed command into the one line a tool prints (describeFailure) and streams a long step's output
 // line by line with a prefix (streamLines), e.g. a Docker build's log while it runs.
 import readline from 'node:readline';
@@ -13,8 +14,8 @@ import { redact } from './secrets.mjs';
 
 export { $, ProcessOutput, retry, sleep, which } from 'zx';
 
-$.quiet = true;
 $.verbose = process.env.TOOLS_VERBOSE === '1';
+$.quiet = !$.verbose;
 $.log = (entry) => {
   if (entry.kind === 'cmd') return log({ ...entry, cmd: redact(entry.cmd) });
   if (entry.kind === 'stdout' || entry.kind === 'stderr') return log({ ...entry, data: Buffer.from(redact(entry.data.toString())) });

@@ -1,12 +1,15 @@
 // Handlebars-like `{{...}}` expressions of docker/metadata-action: variables ({{branch}}, {{version}}, ...) and the
 // helpers {{date 'FORMAT' tz='Zone'}} / {{commit_date 'FORMAT'}}. An unknown expression is an error (the action
-// renders it empty), so typos never silently change a tag.
+// renders it empty), so typos never silently change a tag. So is an unquoted format such as {{date YYYY-MM-DD}}: to
+// the action's Handlebars an unquoted word is a variable, not text, so the tag would silently not carry the format
+// asked for; here the format must be quoted (a documented strict-input difference, tools/README.md).
 import { CliError } from '../errors.mjs';
 
 const TOKEN = /\s*(?:([A-Za-z_][\w-]*)=)?(?:'([^']*)'|"([^"]*)"|([^\s'"=]+))/y;
 
 function parseCall(body, template) {
   const args = [];
+  const quoted = [];
   const hash = {};
   TOKEN.lastIndex = 0;
   let name = null;
@@ -25,25 +28,27 @@ function parseCall(body, template) {
       hash[m[1]] = value;
     } else {
       args.push(value);
+      quoted.push(m[4] === undefined);
     }
   }
   if (name === null) throw new CliError(`empty expression {{}} in "${template}"`);
-  return { name, args, hash };
+  return { name, args, quoted, hash };
 }
 
 /**
  * Renders `{{...}}` expressions of a template.
  * @param {string} template
- * @param {Record<string, (args: string[], hash: Record<string,string>) => string>} scope  expression name -> function
+ * @param {Record<string, (args: string[], hash: Record<string,string>, quoted: boolean[]) => string>} scope  expression
+ *   name -> function; `quoted` tells for each argument whether it was written in quotes
  * @returns {string}
  */
 export function renderTemplate(template, scope) {
   if (!template.includes('{{')) return template;
   return template.replace(/\{\{(.*?)\}\}/g, (_all, body) => {
-    const { name, args, hash } = parseCall(body.trim(), template);
+    const { name, args, quoted, hash } = parseCall(body.trim(), template);
     const fn = Object.hasOwn(scope, name) ? scope[name] : undefined;
     if (typeof fn !== 'function') throw new CliError(`unknown expression {{${name}}} in "${template}"`);
-    return String(fn(args, hash));
+    return String(fn(args, hash, quoted));
   });
 }
 
@@ -104,11 +109,12 @@ export function formatDate(date, format, timeZone = 'UTC') {
 
 /** A date helper for the scope: {{date 'FORMAT' tz='Zone'}}. */
 export function dateHelper(getDate, name = 'date') {
-  return (args, hash) => {
+  return (args, hash, quoted = []) => {
     for (const key of Object.keys(hash)) {
       if (key !== 'tz') throw new CliError(`unknown attribute ${key}= in {{${name}}}`);
     }
     if (args.length !== 1) throw new CliError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
+    if (quoted[0] === false) throw new CliError(`{{${name} ${args[0]}}}: quote the format, e.g. {{${name} '${args[0]}'}} (docker/metadata-action reads an unquoted word as a variable, not a format)`);
     return formatDate(getDate(), args[0], hash.tz ?? 'UTC');
   };
 }

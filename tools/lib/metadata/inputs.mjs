@@ -171,12 +171,17 @@ export function parseImages(entries) {
   return images;
 }
 
-/** Parses custom labels, one `key=value` per line (values may contain commas and `=`). @returns {[string,string][]} */
+/**
+ * Parses custom labels, one `key=value` per line (values may contain commas and `=`). An entry without `=` is an
+ * error: docker/metadata-action drops it without a word, so a mistyped label would silently go missing (a documented
+ * strict-input difference, tools/README.md). @returns {[string,string][]}
+ */
 export function parseLabels(entries) {
   return entries.map((entry) => {
     const eq = entry.indexOf('=');
     const key = eq < 0 ? '' : entry.slice(0, eq).trim();
-    if (eq < 0 || key === '' || /\s/.test(key)) throw new CliError(`invalid label "${entry}" (expected key=value)`);
+    if (eq < 0) throw new CliError(`invalid label "${entry}": no '=' (expected key=value; docker/metadata-action would drop it silently)`);
+    if (key === '' || /\s/.test(key)) throw new CliError(`invalid label "${entry}" (expected key=value)`);
     return [key, entry.slice(eq + 1).trim()];
   });
 }
