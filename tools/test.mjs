@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's test command: every suite in dependency order, then one closing line with the totals.
-//   workspace  lint, typecheck, unit tests and builds of every Nx project (tools' own unit tests included)
+//   workspace  the format check (prettier), then lint, typecheck, unit tests and builds of every Nx project (tools'
+//              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
 // Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
@@ -20,7 +21,10 @@ const testFiles = (...dirs) =>
 const nodeTest = (files) => ['node', ['--test', '--test-concurrency=1', ...files]];
 
 const SUITES = {
-  workspace: () => [['npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--outputStyle=static']]],
+  workspace: () => [
+    ['npx', ['prettier', '--check', '.']],
+    ['npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--outputStyle=static']],
+  ],
   images: () => [
     // trixie stand-ins (the default) plus bookworm, which the base image tests build through its one build arg
     ['node', ['tools/bases.mjs', '--suite', 'bookworm']],

@@ -2,6 +2,7 @@
 // The conventions the plugin infers targets from, each stated once.
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const { BASE_PROJECT, SERVICE_IMAGE_PROJECT } = require('../../lib/defaults.cjs');
 
 /**
  * esbuild's `target` for every service bundle: the major line of the workspace's one Node.js version
@@ -27,7 +28,7 @@ const FRAMEWORKS = {
 const EXTERNAL_PACKAGES = ['fastify', '@fastify/helmet', 'express', 'helmet', 'pino', 'pino-http', 'close-with-grace'];
 
 /** Image projects every service image is built from (the shared base, the one service Dockerfile). */
-const IMAGE_PROJECTS = ['base-image', 'service-image'];
+const IMAGE_PROJECTS = [BASE_PROJECT, SERVICE_IMAGE_PROJECT];
 
 const SERVICE_TAG = 'type:service';
 const IMAGE_TAG = 'type:image';

@@ -3,10 +3,11 @@
 // that lint, test, build, docker-build, the image tests, the matrix and the compose stack pick up with no further
 // edit. Every input is checked before anything is written; a bad one is one line and the tree stays untouched.
 const path = require('node:path');
-const { generateFiles, joinPathFragments } = require('@nx/devkit');
+const { formatFiles, generateFiles, joinPathFragments } = require('@nx/devkit');
 const { parseDocument } = require('yaml');
 const { FRAMEWORKS } = require('../../conventions');
 const { serviceFactsOf } = require('../../service-facts');
+const { IMAGE_PREFIX } = require('../../../../lib/defaults.cjs');
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME = 40;
@@ -189,7 +190,7 @@ function addKubernetes(tree, o, vars) {
   editYaml(tree, K8S.dev, (doc) => append(doc, 'secretGenerator', { name: `${o.name}-api-key`, files: [`api-key=dev-secrets/${o.name}-api-key`] }));
   editYaml(tree, K8S.images, (doc) => {
     const registry = path.posix.dirname(doc.toJS().images[0].newName);
-    append(doc, 'images', { name: `secure-ci/${o.name}`, newName: `${registry}/${o.name}`, digest: PLACEHOLDER_DIGEST });
+    append(doc, 'images', { name: `${IMAGE_PREFIX}/${o.name}`, newName: `${registry}/${o.name}`, digest: PLACEHOLDER_DIGEST });
   });
   if (o.callee) {
     // the callee base's one-line summary says who calls it
@@ -232,6 +233,8 @@ async function serviceGenerator(tree, options) {
   addDefinition(tree, o);
   addRootEntry(tree, o);
   addKubernetes(tree, o, vars);
+  // what it wrote in the repository's prettier style, so the format check of the test command passes right away
+  await formatFiles(tree);
   return () => {
     process.stdout.write(`service ${o.name} (${o.framework}, port ${o.port}${o.callee ? `, calls ${o.callee.name}` : ''}): npx nx run ${o.name}:docker-build, then npm start\n`);
   };
