@@ -86,7 +86,7 @@ function imageTargets(root, name, { buildable, has }) {
   if (has('test/dockerfile-policy.test.mjs')) {
     targets.test = {
       executor: 'nx:run-commands',
-      // inputs (default + tools/lib/dockerfile-policy.mjs) are in docker/*/project.json: targetDefaults.test
+      // inputs (default + tools/test/support/dockerfile-policy.mjs) are in docker/*/project.json: targetDefaults.test
       // would override inputs inferred here, and a project.json overrides targetDefaults.
       options: { command: `node --test ${root}/test/dockerfile-policy.test.mjs` },
       ...described(`The Dockerfile policy (CIS/OWASP/Trivy DS rules) on ${root}/Dockerfile; the image tests run in the images suite`, ['docker']),
