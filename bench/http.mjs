@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { detectDocker, docker } from '../tools/lib/docker-engine.mjs';
 import { execa } from '../tools/lib/exec.mjs';
-import { builtImage } from '../tools/lib/image-inspection.mjs';
+import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { docker } from '../tools/lib/docker-engine.mjs';
 import { execa } from '../tools/lib/exec.mjs';
-import { builtImage } from '../tools/lib/image-inspection.mjs';
+import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { listServices } from '../tools/lib/services.mjs';

@@ -1,4 +1,4 @@
-// publish.yml's Kubernetes image override, rehearsed with tools/lib/gha-rehearsal.mjs: the k8s-images job's real
+// publish.yml's Kubernetes image override, rehearsed with tools/test/support/gha-rehearsal.mjs: the k8s-images job's real
 // `run:` script over fixture build records (no Docker, no registry), then the emitted override dropped into the
 // production overlay, rendered by kubectl and checked by the policy like the committed one.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/lib/gha-rehearsal.mjs';
+import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/test/support/gha-rehearsal.mjs';
 import { checkOverlay, WORKSPACE as workspaceRoot } from '../check.mjs';
 import { digestOf, record, writeRecord } from '../../../tools/test/support/build-records.mjs';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requireDocker, docker } from '../../../tools/lib/docker-engine.mjs';
-import { builtImage, imageFiles, inspectImage } from '../../../tools/lib/image-inspection.mjs';
+import { builtImage, imageFiles, inspectImage } from '../../../tools/test/support/image-inspection.mjs';
 import { execa } from '../../../tools/lib/exec.mjs';
 import { nodeVersion } from '../../../tools/lib/node-version.mjs';
 import { debianImageFor } from '../../../tools/bases.mjs';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForHttp } from '../../../tools/lib/net.mjs';
+import { freePort, waitForHttp } from '../../../tools/test/support/net.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 
 export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.org/' } = {}) {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
-import { searchSavedImage } from '../../../tools/lib/image-inspection.mjs';
+import { searchSavedImage } from '../../../tools/test/support/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 import { startPrivateRegistry } from './private-registry.mjs';
 

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
-import { builtImage } from '../../../tools/lib/image-inspection.mjs';
+import { builtImage } from '../../../tools/test/support/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 import { FINDINGS_EXIT_CODE } from '../../../tools/scan.mjs';
 import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../../../tools/test/support/real-trivy.mjs';

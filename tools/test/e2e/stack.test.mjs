@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { requireDocker } from '../../lib/docker-engine.mjs';
-import { freePort } from '../../lib/net.mjs';
+import { freePort } from '../support/net.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { ComposeStack } from '../../lib/stack/compose.mjs';
 import { waitHealthy } from '../../lib/stack/health.mjs';

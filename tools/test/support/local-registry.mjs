@@ -1,12 +1,13 @@
 // A real OCI registry on 127.0.0.1 for push/pull tests: Debian's docker-registry (distribution 2.x), no auth,
 // throwaway storage. Docker treats 127.0.0.0/8 registries as insecure-allowed, so plain HTTP works.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { $, lastLine, which } from '../../lib/process.mjs';
 import { freePort, waitForHttp } from './net.mjs';
 
 export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_BIN || 'docker-registry' } = {}) {
+  if (!(await which(binary, { nothrow: true }))) throw new Error(`cannot start ${binary}: not found (apt-get install docker-registry)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'local-registry-'));
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
@@ -14,19 +15,15 @@ export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_
     config,
     ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
   );
-  const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const child = $({ nothrow: true })`${binary} serve ${config}`;
   const host = `127.0.0.1:${port}`;
-  const spawnFailure = new Promise((resolve) => child.once('error', resolve));
-  const ready = waitForHttp(`http://${host}/v2/`, { child, describe: () => `local registry did not start on ${host}: ${stderr.slice(-300)}` });
-  ready.catch(() => {}); // if spawning fails, that error is the one reported
-  await Promise.race([
-    ready,
-    spawnFailure.then((error) => {
-      throw new Error(`cannot start ${binary}: ${error.message} (apt-get install docker-registry)`);
-    }),
-  ]);
+  try {
+    await waitForHttp(`http://${host}/v2/`, { child });
+  } catch {
+    const output = await child; // stopped by waitForHttp
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`local registry did not start on ${host}: ${lastLine(output) || `exit ${output.exitCode}`}`);
+  }
   return {
     host,
     /** Tags of a repository, from the registry's own API. */
@@ -36,7 +33,7 @@ export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_
     },
     async stop() {
       child.kill();
-      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      await child;
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,37 @@
+// Runs a command the way the tests look at it: synchronously, through zx (tools/lib/process.mjs: quiet, each
+// interpolated argument quoted), whatever its exit code, as { status, signal, stdout, stderr }, the fields the
+// tests read from node:child_process before. One helper instead of a spawnSync wrapper in every test file.
+import { $ } from '../../lib/process.mjs';
+import { workspaceRoot } from '../../lib/workspace.mjs';
+
+/**
+ * Runs `command args...` and waits for it (no timeout: zx's `$.sync` has none; use `$({ timeout })` for a deadline).
+ * @param {string} command
+ * @param {string[]} [args]
+ * @param {{ cwd?: string, env?: Record<string,string|undefined>, input?: string }} [options]  env replaces the
+ *   whole environment (default: this process's); cwd defaults to the workspace root
+ * @returns {{ status: number|null, signal: string|null, stdout: string, stderr: string }}
+ */
+export function run(command, args = [], { cwd = workspaceRoot, env = process.env, input } = {}) {
+  // zx runs the command with bash; a bash whose stdin is a socket (Node's pipe) and whose environment has no SHLVL
+  // takes itself for a remote shell and sources ~/.bashrc (which may print, or change PATH). SHLVL keeps a test's
+  // minimal environment minimal.
+  const output = $.sync({ nothrow: true, cwd, env: { SHLVL: '1', ...env }, input })`${command} ${args}`;
+  return { status: output.exitCode, signal: output.signal, stdout: output.stdout, stderr: output.stderr };
+}
+
+/** Runs a Node script of the workspace (e.g. 'tools/scan.mjs') with this Node, as `run` does. */
+export const runTool = (script, args = [], options = {}) => run(process.execPath, [script, ...args], options);
+
+/**
+ * A `git` for one repository: `(...args) => trimmed stdout`; a failing command throws one line naming it.
+ * @param {string} cwd
+ * @param {Record<string,string|undefined>} [env]
+ */
+export function gitIn(cwd, env = process.env) {
+  return (...args) => {
+    const result = run('git', args, { cwd, env });
+    if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${result.status}): ${result.stderr.trim().split('\n').pop()}`);
+    return result.stdout.trim();
+  };
+}
