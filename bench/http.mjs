@@ -21,7 +21,7 @@ import { execa } from '../tools/lib/exec.mjs';
 import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
-import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 
 const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };

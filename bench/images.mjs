@@ -17,7 +17,7 @@ import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { listServices } from '../tools/lib/services.mjs';
-import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;

@@ -1,6 +1,8 @@
-// Loopback helpers for tests that start servers of their own.
+// Loopback helpers for tests that start servers of their own: a free port, waiting for a URL, and a server process
+// that is ready once its URL answers.
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { retry } from '../../lib/process.mjs';
+import { $, lastLine, retry } from '../../lib/process.mjs';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort() {
@@ -12,25 +14,48 @@ export async function freePort() {
 }
 
 /**
- * Polls `url` every 100 ms until it answers 2xx; throws `describe()` once `child` (a zx process started with
- * `nothrow: true`) has exited or `timeoutMs` has passed, and then stops `child`.
+ * Polls `url` every 100 ms until it answers 2xx; throws once `child` (a zx process started with `nothrow: true`) has
+ * exited or `timeoutMs` has passed, and then stops `child`.
  * @param {string} url
- * @param {{ child?: import('zx').ProcessPromise, timeoutMs?: number, describe?: () => string }} [options]
+ * @param {{ child?: import('zx').ProcessPromise, timeoutMs?: number }} [options]
  */
-export async function waitForHttp(url, { child, timeoutMs = 15_000, describe = () => `${url} did not answer` } = {}) {
+export async function waitForHttp(url, { child, timeoutMs = 15_000 } = {}) {
   let exited = false;
   const markExited = () => (exited = true);
   child?.then(markExited, markExited);
   try {
+    // an exited server ends the polling at once (zx's retry stops when the callback returns)
     await retry(Math.ceil(timeoutMs / 100), '100ms', async () => {
-      if (exited) return false;
-      if (!(await fetch(url)).ok) throw new Error(`${url} answered, but not 2xx`);
-      return true;
-    }).then((answered) => {
-      if (!answered) throw new Error('exited');
+      if (!exited && !(await fetch(url)).ok) throw new Error(`${url} answered, but not 2xx`);
     });
   } catch {
     child?.kill();
-    throw new Error(describe());
+    throw new Error(`${url} did not answer within ${timeoutMs} ms`);
   }
+  if (exited) throw new Error(`the server exited before ${url} answered`);
+}
+
+/**
+ * Starts `command args...` (a server; stdin /dev/null, its output kept) and waits until `readyUrl` answers. On failure
+ * removes `dir` and throws one line: `<what> did not start: <the server's last line>`.
+ * @returns {Promise<{ child: import('zx').ProcessPromise, stop: () => Promise<void> }>}  stop() ends it and removes `dir`
+ */
+export async function startServer(command, args, { readyUrl, what, dir, timeoutMs }) {
+  const child = $({ nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`${command} ${args}`;
+  const cleanUp = () => dir && rmSync(dir, { recursive: true, force: true });
+  try {
+    await waitForHttp(readyUrl, { child, timeoutMs });
+  } catch (error) {
+    const output = await child; // stopped by waitForHttp
+    cleanUp();
+    throw new Error(`${what} did not start: ${lastLine(output) || error.message}`);
+  }
+  return {
+    child,
+    async stop() {
+      child.kill();
+      await child;
+      cleanUp();
+    },
+  };
 }
