@@ -14,6 +14,28 @@ export async function freePort() {
 }
 
 /**
+ * Polls `check` every `intervalMs` (zx retry) until it returns something truthy, and returns that; fails with `what`
+ * after `timeoutMs`. Not a timing assertion, a bound. An error `check` throws ends the wait: it is the test's failure.
+ */
+export async function until(check, { timeoutMs = 60_000, intervalMs = 100, what }) {
+  let failure;
+  const value = await retry(Math.max(1, Math.ceil(timeoutMs / intervalMs)), intervalMs, async () => {
+    let result;
+    try {
+      result = await check();
+    } catch (error) {
+      failure = error;
+      return undefined; // stops retrying
+    }
+    if (!result) throw new Error('not yet');
+    return result;
+  }).catch(() => undefined);
+  if (failure) throw failure;
+  if (!value) throw new Error(`gave up after ${timeoutMs / 1000} s waiting for ${what}`);
+  return value;
+}
+
+/**
  * Polls `url` every 100 ms until it answers 2xx; throws once `child` (a zx process started with `nothrow: true`) has
  * exited or `timeoutMs` has passed, and then stops `child`.
  * @param {string} url
@@ -24,13 +46,11 @@ export async function waitForHttp(url, { child, timeoutMs = 15_000 } = {}) {
   const markExited = () => (exited = true);
   child?.then(markExited, markExited);
   try {
-    // an exited server ends the polling at once (zx's retry stops when the callback returns)
-    await retry(Math.ceil(timeoutMs / 100), '100ms', async () => {
-      if (!exited && !(await fetch(url)).ok) throw new Error(`${url} answered, but not 2xx`);
-    });
-  } catch {
+    // an exited server ends the polling at once
+    await until(async () => exited || (await fetch(url).then((response) => response.ok, () => false)), { timeoutMs, what: `${url} to answer` });
+  } catch (error) {
     child?.kill();
-    throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    throw error;
   }
   if (exited) throw new Error(`the server exited before ${url} answered`);
 }

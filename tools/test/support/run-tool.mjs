@@ -1,6 +1,6 @@
 // Runs a command the way the tests look at it: synchronously, through zx (tools/lib/process.mjs: quiet, each
 // interpolated argument quoted), whatever its exit code, as { status, signal, stdout, stderr }, the fields the
-// tests read from node:child_process before. One helper instead of a spawnSync wrapper in every test file.
+// tests read from a spawnSync result before. One helper instead of a spawnSync wrapper in every test file.
 import path from 'node:path';
 import { $, lastLine } from '../../lib/process.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
