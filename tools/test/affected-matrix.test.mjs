@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMatrix, nxShowProjectsArgs, affectedRange } from '../affected-matrix.mjs';
-import { gitIn, runTool } from './support/run-tool.mjs';
+import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const WORKSPACE = fileURLToPath(new URL('../..', import.meta.url));
 const TOOL = fileURLToPath(new URL('../affected-matrix.mjs', import.meta.url));
@@ -186,13 +186,7 @@ test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
     [['--image-prefix', 'Not Valid'], /invalid image name "Not Valid"/, 2],
     [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /unknown git range no-such-ref-anywhere\.\.HEAD/, 1],
   ]) {
-    const r = run(args);
-    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stdout, '');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^affected-matrix: error: /);
-    assert.match(lines[0], message);
+    assertOneLineError(runTool(TOOL, args, { cwd: repo, env: cleanEnv() }), { tool: 'affected-matrix', code, message, what: args.join(' ') });
   }
 });
 
@@ -360,8 +354,8 @@ test('--exercise-pipeline leaves other changes alone (a tool the pipeline does n
   assert.equal(m.pipelineChanged, undefined);
 });
 
-test('a module docker-build loads only indirectly changed (cli, exec, workspace, docker-metadata) -> base and every service', () => {
-  for (const file of ['tools/lib/cli.mjs', 'tools/lib/exec.mjs', 'tools/lib/workspace.mjs', 'tools/docker-metadata.mjs', 'tools/lib/dockerfile-args.mjs', 'tools/lib/nx-affected.mjs']) {
+test('a module docker-build loads only indirectly changed (cli, process, workspace, build-record, base-images) -> base and every service', () => {
+  for (const file of ['tools/lib/cli.mjs', 'tools/lib/process.mjs', 'tools/lib/workspace.mjs', 'tools/lib/build-record.mjs', 'tools/lib/base-images.mjs', 'tools/lib/dockerfile-args.mjs']) {
     commit(`${file} change`, { [file]: '\n// change\n' });
     const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
     assert.deepEqual(m.include, serviceEntries(SERVICES), file);

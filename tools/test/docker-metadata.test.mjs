@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeMetadata, readGitContext, readGitHubContext } from '../docker-metadata.mjs';
-import { gitIn, runTool } from './support/run-tool.mjs';
+import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const TOOL = fileURLToPath(new URL('../docker-metadata.mjs', import.meta.url));
 const SHA = '860c1904a1ce19322e91ac35af1ab07466440c37';
@@ -353,13 +353,8 @@ const CLI_BAD = [
 
 for (const [name, args, env, message] of CLI_BAD) {
   test(`CLI bad input: ${name} -> one line, exit 2`, () => {
-    const r = runCli(args, { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA, ...env });
-    assert.equal(r.code, 2);
-    assert.equal(r.stdout, '');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^docker-metadata: error: /);
-    assert.match(lines[0], message);
+    const r = runTool(TOOL, args, { cwd: process.cwd(), env: cleanEnv({ GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA, ...env }) });
+    assertOneLineError(r, { tool: 'docker-metadata', message, what: name });
   });
 }
 

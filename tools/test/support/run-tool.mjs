@@ -1,6 +1,7 @@
 // Runs a command the way the tests look at it: synchronously, through zx (tools/lib/process.mjs: quiet, each
 // interpolated argument quoted), whatever its exit code, as { status, signal, stdout, stderr }, the fields the
 // tests read from a spawnSync result before. One helper instead of a spawnSync wrapper in every test file.
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { $, lastLine } from '../../lib/process.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
@@ -59,4 +60,17 @@ export async function dockerBuild(args, { what = `docker-build ${args.join(' ')}
   const result = await runToolAsync(path.join(workspaceRoot, 'tools/docker-build.mjs'), args, { env });
   if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}): ${lastLine(result)}`);
   return result;
+}
+
+/**
+ * Asserts that a tool stopped the way every tool stops on an error: exit `code`, nothing on stdout, and ONE line on
+ * stderr, `<tool>: error: ...`, that matches `message`. `result` is what run/runTool returned.
+ */
+export function assertOneLineError(result, { tool, code = 2, message, what = '' }) {
+  assert.equal(result.status, code, `${what}: ${result.stderr}`);
+  assert.equal(result.stdout, '', what);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0], new RegExp(`^${tool}: error: `));
+  assert.match(lines[0], message);
 }
