@@ -7,21 +7,19 @@
 //
 // Usage: node bench/http.mjs [--duration S] [--rounds N] [--connections N] [--skip-docker] [--json FILE]
 // Needs `npx nx run-many -t build` (done here) and, unless --skip-docker, the images (npx nx run-many -t docker-build).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { detectDocker, docker } from '../tools/lib/docker-engine.mjs';
-import { execa } from '../tools/lib/exec.mjs';
-import { builtImage } from '../tools/lib/image-inspection.mjs';
+import { $, lastLine, retry, sleep } from '../tools/lib/process.mjs';
+import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
-import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 
 const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };
@@ -52,32 +50,35 @@ function getStatus(port, pathname) {
   });
 }
 
+/** Polls every 5 ms (the start-time bench measures with it): about `timeoutMs`, then one line. */
 async function waitFor200(port, pathname, timeoutMs = 15_000) {
-  const until = performance.now() + timeoutMs;
-  while (performance.now() < until) {
-    if ((await getStatus(port, pathname)) === 200) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing answered 200 on 127.0.0.1:${port}${pathname} within ${timeoutMs} ms`);
+  await retry(Math.ceil(timeoutMs / 5), '5ms', async () => {
+    if ((await getStatus(port, pathname)) !== 200) throw new Error('not yet');
+  }).catch(() => {
+    throw new Error(`nothing answered 200 on 127.0.0.1:${port}${pathname} within ${timeoutMs} ms`);
+  });
 }
 
 /** A server as a child process; logs go to /dev/null for kit and baseline alike (pino still formats every line). */
 function startServer(script, env) {
-  const child = spawn(process.execPath, [script], {
+  // `exec`: the server is the process zx starts (its pid is the one whose CPU time is read), not a shell around it
+  const child = $({
     cwd: workspaceRoot,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, SHLVL: '1', NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
-  child.on('exit', (code) => {
-    if (code && !child.stopping) process.stderr.write(`bench: ${path.basename(script)} exited ${code}: ${stderr.trim()}\n`);
+    nothrow: true,
+  })`exec ${process.execPath} ${script}`;
+  let stopping = false;
+  child.then((output) => {
+    if (output.exitCode && !stopping) process.stderr.write(`bench: ${path.basename(script)} exited ${output.exitCode}: ${lastLine(output)}\n`);
   });
   return {
     child,
+    /** Kills the server (SIGKILL) and resolves once it has exited. */
     stop: () => {
-      child.stopping = true;
+      stopping = true;
       child.kill('SIGKILL');
+      return child;
     },
   };
 }
@@ -172,8 +173,7 @@ async function startTimes(runs) {
         await waitFor200(PORT.start, '/health/ready');
         times.push(performance.now() - started);
       } finally {
-        server.stop();
-        await new Promise((resolve) => (server.child.exitCode !== null ? resolve() : server.child.once('exit', resolve)));
+        await server.stop();
       }
     }
     return median(times);
@@ -288,7 +288,7 @@ runMain(async () => {
   const connections = Number(values.connections);
   if (![seconds, rounds, connections].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--duration, --rounds and --connections take positive integers');
 
-  await execa('npx', ['nx', 'run-many', '-t', 'build', '-p', 'catalog', 'orders', 'notifications', '--outputStyle=static'], { cwd: workspaceRoot });
+  await $({ cwd: workspaceRoot })`npx nx run-many -t build -p catalog orders notifications --outputStyle=static`;
   const report = { measuredAt: new Date().toISOString(), machine: await machine() };
   console.log(`machine: ${report.machine.cpu}, ${report.machine.memoryGB} GB; node ${report.machine.node}, fastify ${report.machine.fastify}, express ${report.machine.express}, pino ${report.machine.pino}, autocannon ${report.machine.autocannon}${report.machine.docker ? `, Docker ${report.machine.docker}` : ''}`);
   console.log(`(${report.machine.note})`);

@@ -12,12 +12,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { docker } from '../tools/lib/docker-engine.mjs';
-import { execa } from '../tools/lib/exec.mjs';
-import { builtImage } from '../tools/lib/image-inspection.mjs';
+import { $ } from '../tools/lib/process.mjs';
+import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { listServices } from '../tools/lib/services.mjs';
-import { offlineBaseArgs, upstreamRefs } from '../tools/bases.mjs';
+import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;
@@ -49,7 +49,7 @@ async function sizes() {
 
 async function nx(cwd, args) {
   const started = performance.now();
-  const result = await execa('npx', ['nx', ...args, '--outputStyle=static'], { cwd, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } });
+  const result = await $({ cwd, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } })`npx nx ${args} --outputStyle=static`;
   return { seconds: (performance.now() - started) / 1000, output: result.stdout };
 }
 
@@ -57,11 +57,11 @@ async function nx(cwd, args) {
 async function rebuilds() {
   const copy = mkdtempSync(path.join(os.tmpdir(), 'bench-rebuild-'));
   try {
-    const { stdout } = await execa('git', ['ls-files'], { cwd: workspaceRoot });
+    const { stdout } = await $({ cwd: workspaceRoot })`git ls-files`;
     for (const file of stdout.split('\n').filter(Boolean)) cpSync(path.join(workspaceRoot, file), path.join(copy, file), { recursive: true });
     symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(copy, 'node_modules'));
     cpSync(path.join(workspaceRoot, 'dist/docker'), path.join(copy, 'dist/docker'), { recursive: true });
-    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.email=bench@localhost', '-c', 'user.name=bench', 'commit', '-qm', 'bench']]) await execa('git', args, { cwd: copy });
+    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.email=bench@localhost', '-c', 'user.name=bench', 'commit', '-qm', 'bench']]) await $({ cwd: copy })`git ${args}`;
 
     // The real command, against the committed tree with nothing changed: which images does it build?
     const affected = await nx(copy, ['affected', '-t', 'docker-build', '--base=HEAD']);

@@ -3,34 +3,33 @@
 // what a registry stores). Goal (issue #10): arm64 within 1.5x of amd64, since nothing is emulated; the service's
 // compressed size must not grow (about 1 MB above the base).
 // Builds go to <IMAGE_PREFIX>-bench/* with records in a temporary directory: the workspace's own records stay.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGzip } from 'node:zlib';
-import { detectDocker, dockerEnv } from '../tools/lib/docker-engine.mjs';
-import { execa } from '../tools/lib/exec.mjs';
-import { workspaceRoot } from '../tools/lib/workspace.mjs';
+import { dockerEnv, requireDocker } from '../tools/lib/docker-engine.mjs';
+import { $ } from '../tools/lib/process.mjs';
+import { dockerBuild } from '../tools/test/support/run-tool.mjs';
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
 const SERVICE = 'catalog';
 
 /** Bytes of `docker save <ref>` after gzip. */
 async function compressedSize(ref) {
-  const toolchain = await detectDocker();
-  const child = spawn(toolchain.client, ['save', ref], { env: dockerEnv(toolchain), stdio: ['ignore', 'pipe', 'ignore'] });
+  const toolchain = await requireDocker();
   let bytes = 0;
-  const gzip = child.stdout.pipe(createGzip());
-  gzip.on('data', (chunk) => (bytes += chunk.length));
-  await new Promise((resolve, reject) => gzip.on('end', resolve).on('error', reject));
+  const gzip = createGzip();
+  const counted = new Promise((resolve, reject) => gzip.on('data', (chunk) => (bytes += chunk.length)).on('end', resolve).on('error', reject));
+  const save = $({ env: dockerEnv(toolchain) })`${toolchain.client} save ${ref}`; // rejects when docker save fails
+  await Promise.all([save, save.pipe(gzip), counted]);
   return bytes;
 }
 
 async function timedBuild(project, platform, record, extraArgs = []) {
   const image = `${process.env.IMAGE_PREFIX || 'secure-ci'}-bench/${project}`;
   const started = performance.now();
-  await execa(process.execPath, [path.join(workspaceRoot, 'tools/docker-build.mjs'), project, '--platform', platform, '--no-cache', '--image', image, '--record', record, ...extraArgs], { cwd: workspaceRoot });
+  await dockerBuild([project, '--platform', platform, '--no-cache', '--image', image, '--record', record, ...extraArgs]);
   const seconds = (performance.now() - started) / 1000;
   const ref = JSON.parse(readFileSync(record, 'utf8')).tags[0];
   return { seconds, ref, compressed: await compressedSize(ref) };

@@ -2,12 +2,12 @@
 // and the matrix must list exactly the images whose build reads it (README "What nx affected builds": the table).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMatrix, nxShowProjectsArgs, affectedRange } from '../affected-matrix.mjs';
+import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const WORKSPACE = fileURLToPath(new URL('../..', import.meta.url));
 const TOOL = fileURLToPath(new URL('../affected-matrix.mjs', import.meta.url));
@@ -35,7 +35,7 @@ function cleanEnv(extra = {}) {
   };
 }
 
-const git = (...args) => execFileSync('git', args, { cwd: repo, env: cleanEnv(), encoding: 'utf8' }).trim();
+const git = (...args) => gitIn(repo, cleanEnv())(...args);
 
 function write(rel, text, append = false) {
   const file = path.join(repo, rel);
@@ -51,7 +51,7 @@ function commit(message, changes) {
 }
 
 function run(args = [], env = {}) {
-  const r = spawnSync(process.execPath, [TOOL, ...args], { cwd: repo, env: cleanEnv(env), encoding: 'utf8' });
+  const r = runTool(TOOL, args, { cwd: repo, env: cleanEnv(env) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -66,7 +66,7 @@ const serviceEntries = (names, prefix = 'secure-ci') => names.map((project) => (
 before(() => {
   repo = mkdtempSync(path.join(tmpdir(), 'affected-matrix-test-'));
   // The workspace as it is now: tracked files plus new, not ignored ones (work in progress of the team).
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE, encoding: 'utf8' });
+  const listed = gitIn(WORKSPACE)('ls-files', '-z', '--cached', '--others', '--exclude-standard');
   for (const rel of new Set(listed.split('\0').filter(Boolean))) {
     const src = path.join(WORKSPACE, rel);
     if (!existsSync(src) || !statSync(src).isFile()) continue;
@@ -181,18 +181,12 @@ test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
   for (const [args, message, code] of [
     [['--bogus'], /unknown flag --bogus/, 2],
     [['--base'], /--base needs a value/, 2],
-    [['main'], /unexpected argument "main"/, 2],
+    [['main'], /unexpected argument 'main' \(see --help\)$/, 2],
     [['--base='], /--base must not be empty/, 2],
     [['--image-prefix', 'Not Valid'], /invalid image name "Not Valid"/, 2],
     [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /unknown git range no-such-ref-anywhere\.\.HEAD/, 1],
   ]) {
-    const r = run(args);
-    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stdout, '');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^affected-matrix: error: /);
-    assert.match(lines[0], message);
+    assertOneLineError(runTool(TOOL, args, { cwd: repo, env: cleanEnv() }), { tool: 'affected-matrix', code, message, what: args.join(' ') });
   }
 });
 
@@ -360,8 +354,8 @@ test('--exercise-pipeline leaves other changes alone (a tool the pipeline does n
   assert.equal(m.pipelineChanged, undefined);
 });
 
-test('a module docker-build loads only indirectly changed (cli, exec, workspace, docker-metadata) -> base and every service', () => {
-  for (const file of ['tools/lib/cli.mjs', 'tools/lib/exec.mjs', 'tools/lib/workspace.mjs', 'tools/docker-metadata.mjs', 'tools/lib/dockerfile-args.mjs', 'tools/lib/nx-affected.mjs']) {
+test('a module docker-build loads only indirectly changed (cli, process, workspace, build-record, base-images) -> base and every service', () => {
+  for (const file of ['tools/lib/cli.mjs', 'tools/lib/process.mjs', 'tools/lib/workspace.mjs', 'tools/lib/build-record.mjs', 'tools/lib/base-images.mjs', 'tools/lib/dockerfile-args.mjs']) {
     commit(`${file} change`, { [file]: '\n// change\n' });
     const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
     assert.deepEqual(m.include, serviceEntries(SERVICES), file);

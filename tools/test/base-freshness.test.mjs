@@ -3,18 +3,16 @@
 // bad input is one line with the documented exit code. The run against the real mirror and the built base images is
 // docker/base/test/freshness.test.mjs.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import { compareDebianVersions } from '../lib/debian/version.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { runToolAsync } from './support/run-tool.mjs';
 
-const run = promisify(execFile);
 const fixtures = path.join(import.meta.dirname, 'fixtures/debian');
 const url = (dir) => pathToFileURL(path.join(fixtures, dir)).href;
 const nodeIndex = path.join(import.meta.dirname, 'fixtures/node-release-index.json');
@@ -22,15 +20,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'base-freshness-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function freshness(args, env = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(workspaceRoot, 'tools/base-freshness.mjs'), ...args], { env: { ...process.env, NODE_RELEASE_INDEX: nodeIndex, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
+  const { status, stdout, stderr } = await runToolAsync(path.join(workspaceRoot, 'tools/base-freshness.mjs'), args, { env: { ...process.env, NODE_RELEASE_INDEX: nodeIndex, ...env } });
+  return { code: status, stdout, stderr };
 }
 
-const fixtureArgs = (security, node = '24.22.3') => ['--status-dir', path.join(fixtures, 'status.d'), '--node-version', node, '--mirror', url('mirror'), '--security-mirror', url(security)];
+const fixtureArgs = (security, node = '24.22.3', mirror = url('mirror')) => ['--status-dir', path.join(fixtures, 'status.d'), '--node-version', node, '--mirror', mirror, '--security-mirror', url(security)];
 
 describe('base freshness on fixtures', () => {
   test('fresh: every package at the newest version of trixie, -updates or -security, Node.js current: exit 0', async () => {
@@ -86,11 +80,12 @@ describe('base freshness on fixtures', () => {
     writeFileSync(path.join(badRecord, 'libc6'), 'Package: libc6\nVersion: not a version\nArchitecture: amd64\n');
     const cases = [
       [['--status-dir', path.join(dir, 'missing')], 2, /no such directory/],
-      [['--bogus'], 2, /Unknown option '--bogus'/],
+      [[...fixtureArgs('security-fresh'), '--mirror', url('mirror')], 2, /--mirror given more than once/],
+      [['--bogus'], 2, /unknown flag --bogus \(see the usage at the top of tools\/base-freshness\.mjs\)\n$/],
       [['--status-dir', badRecord, '--node-version', '24.22.3'], 2, /dpkg record of 'libc6': 'not a version' is not a Debian version/],
       [['--status-dir', path.join(fixtures, 'status.d')], 2, /Node\.js version .* is unknown/],
-      [[...fixtureArgs('security-fresh'), '--mirror', `http://127.0.0.1:${port}/debian`], 3, /cannot read the package index http:\/\/127\.0\.0\.1:\d+\/debian\/dists\/trixie\/main\/binary-amd64\/Packages\(\.gz\): ECONNREFUSED/],
-      [[...fixtureArgs('security-fresh'), '--mirror', url('security-fresh')], 3, /has no packages for trixie\/amd64/],
+      [fixtureArgs('security-fresh', '24.22.3', `http://127.0.0.1:${port}/debian`), 3, /cannot read the package index http:\/\/127\.0\.0\.1:\d+\/debian\/dists\/trixie\/main\/binary-amd64\/Packages\(\.gz\): ECONNREFUSED/],
+      [fixtureArgs('security-fresh', '24.22.3', url('security-fresh')), 3, /has no packages for trixie\/amd64/],
       [[...fixtureArgs('security-fresh'), '--github-output'], 2, /needs GITHUB_OUTPUT/],
     ];
     for (const [args, exitCode, message] of cases) {

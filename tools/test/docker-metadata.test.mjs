@@ -2,12 +2,12 @@
 // deliberate extras (OCI tag rules, strict input) and the CLI contract (JSON, GITHUB_OUTPUT, one-line errors).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeMetadata, readGitContext, readGitHubContext } from '../docker-metadata.mjs';
+import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const TOOL = fileURLToPath(new URL('../docker-metadata.mjs', import.meta.url));
 const SHA = '860c1904a1ce19322e91ac35af1ab07466440c37';
@@ -183,7 +183,7 @@ test('labels: from the event payload repository without a project; from --projec
   assert.equal(r.labels['org.opencontainers.image.created'], NOW.toISOString());
 
   const root = path.join(scratch, 'ws');
-  execFileSync('mkdir', ['-p', path.join(root, 'apps/orders'), path.join(root, 'docker/base')]);
+  for (const dir of ['apps/orders', 'docker/base']) mkdirSync(path.join(root, dir), { recursive: true });
   writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'ws', license: 'MIT' }));
   writeFileSync(path.join(root, 'apps/orders/project.json'), JSON.stringify({ name: 'orders' }));
   writeFileSync(path.join(root, 'apps/orders/package.json'), JSON.stringify({ name: 'orders', description: 'Orders service' }));
@@ -262,7 +262,7 @@ for (const [name, input, message] of BAD) {
   test(`bad input: ${name}`, () => {
     assert.throws(
       () => computeMetadata({ now: NOW, env: ghEnv('push', 'refs/heads/main'), ...input }),
-      (error) => error.name === 'MetadataError' && error.exitCode === 2 && message.test(error.message) && !error.message.includes('\n'),
+      (error) => error.name === 'CliError' && error.exitCode === 2 && message.test(error.message) && !error.message.includes('\n'),
     );
   });
 }
@@ -270,7 +270,7 @@ for (const [name, input, message] of BAD) {
 // ---- CLI ----
 
 function runCli(args, env, options = {}) {
-  const r = spawnSync(process.execPath, [TOOL, ...args], { env: cleanEnv(env), encoding: 'utf8', ...options });
+  const r = runTool(TOOL, args, { cwd: process.cwd(), env: cleanEnv(env), ...options });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -340,7 +340,7 @@ test('CLI: with GITHUB_OUTPUT writes version, tags, labels, json as multi-line o
 const CLI_BAD = [
   ['unknown flag', ['--imagez', 'a/b'], {}, /unknown flag --imagez/],
   ['flag without value', ['--images'], {}, /--images needs a value/],
-  ['positional argument', ['a/b'], {}, /unexpected argument "a\/b"/],
+  ['positional argument', ['a/b'], {}, /unexpected argument 'a\/b' \(see --help\)$/],
   ['unknown rule type', ['--tags', 'type=nope'], {}, /unknown tag rule type "nope"/],
   ['malformed rule', ['--tags', 'type=semver,value=v1'], {}, /missing pattern=/],
   ['enable not true/false', ['--tags', 'type=raw,value=x,enable={{sha}}'], {}, /enable= must render to true or false/],
@@ -353,13 +353,8 @@ const CLI_BAD = [
 
 for (const [name, args, env, message] of CLI_BAD) {
   test(`CLI bad input: ${name} -> one line, exit 2`, () => {
-    const r = runCli(args, { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA, ...env });
-    assert.equal(r.code, 2);
-    assert.equal(r.stdout, '');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^docker-metadata: error: /);
-    assert.match(lines[0], message);
+    const r = runTool(TOOL, args, { cwd: process.cwd(), env: cleanEnv({ GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA, ...env }) });
+    assertOneLineError(r, { tool: 'docker-metadata', message, what: name });
   });
 }
 
@@ -377,7 +372,7 @@ test('CLI: --help exits 0; warnings go to stderr without failing', () => {
 
 function gitRepo() {
   const dir = mkdtempSync(path.join(scratch, 'repo-'));
-  const git = (...args) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: cleanEnv({ GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }) }).trim();
+  const git = gitIn(dir, cleanEnv({ GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' }));
   git('init', '-q', '-b', 'feature/x');
   git('config', 'user.email', 't@example.com');
   git('config', 'user.name', 'T');

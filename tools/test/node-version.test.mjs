@@ -3,19 +3,17 @@
 // tools/docker-build.mjs. (The workflows' setup-node and the Dockerfiles are checked in workflows.test.mjs and the
 // Dockerfile policy.) A bad file is one line, never a stack.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, test } from 'node:test';
 import { esbuildTarget, nodeVersion } from '../lib/node-version.mjs';
-import { upstreamRefs } from '../bases.mjs';
+import { upstreamRefs } from '../lib/base-images.mjs';
 import { listServices } from '../lib/services.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { runTool } from './support/run-tool.mjs';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'node-version-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,7 +32,8 @@ test('every app bundles for that major line (the Nx plugin infers the esbuild ta
 
 test('the upstream Node.js image ref and docker-build\'s build args carry it', async () => {
   assert.equal(upstreamRefs().NODE_IMAGE, `node:${nodeVersion()}-trixie-slim`);
-  const { stdout } = await run(process.execPath, [path.join(workspaceRoot, 'tools/docker-build.mjs'), 'base-image', '--dry-run']);
+  const { status, stdout, stderr } = runTool(path.join(workspaceRoot, 'tools/docker-build.mjs'), ['base-image', '--dry-run']);
+  assert.equal(status, 0, stderr);
   assert.match(stdout, new RegExp(`--build-arg NODE_VERSION=${nodeVersion().replaceAll('.', '\\.')}\\b`));
 });
 

@@ -1,9 +1,8 @@
 // The local pipeline refuses contradictory or malformed flags before doing any work.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parsePipelineArgs } from '../pipeline.mjs';
-import { workspaceRoot } from '../lib/workspace.mjs';
+import { runTool } from './support/run-tool.mjs';
 
 for (const [args, message] of [
   [[], /say where to push with --registry/],
@@ -12,14 +11,14 @@ for (const [args, message] of [
   [['--registry', 'not a registry!'], /invalid --registry/],
   [['--no-push', '--secret', 'nonsense'], /--secret expects/],
   [['--no-push', '--build-arg', 'NOEQUALS'], /--build-arg expects KEY=VALUE/],
-  [['--no-push', '--what'], /Unknown option/],
+  [['--no-push', '--what'], /unknown flag --what/],
   [['--no-push', '--platforms', 'linux/amd64,linux/arm64'], /--no-push builds one platform/],
   [['--no-push', '--platforms', 'amd64'], /invalid platform 'amd64'/],
   [['--no-push', '--platforms', ''], /--platforms needs at least one platform/],
 ]) {
   test(`pipeline rejects ${JSON.stringify(args)}`, () => {
     assert.throws(() => parsePipelineArgs(args), message);
-    const r = spawnSync(process.execPath, ['tools/pipeline.mjs', ...args], { cwd: workspaceRoot, encoding: 'utf8' });
+    const r = runTool('tools/pipeline.mjs', args);
     assert.equal(r.status, 2);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });

@@ -1,7 +1,6 @@
 // The publish flow's rules without Docker: tagging (and, through image-record, signing and attesting) needs a passing
 // scan of exactly the pushed digest on every platform; the multi-platform index names each platform's manifest.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -9,15 +8,15 @@ import { recordPath, unscannedReason } from '../lib/build-record.mjs';
 import { MEDIA_TYPES, imageIndex, parseImageRef, sha256 } from '../lib/registry.mjs';
 import { parsePlatforms } from '../push.mjs';
 import { defaultPlatforms } from '../pipeline.mjs';
-import { workspaceRoot } from '../lib/workspace.mjs';
+import { record } from './support/build-records.mjs';
+import { runTool } from './support/run-tool.mjs';
 
 const D = (n) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
-const pushed = () => ({
-  project: 'catalog',
-  digest: D(1),
-  platforms: { 'linux/amd64': { digest: D(2) }, 'linux/arm64': { digest: D(3) } },
-  pushed: { image: 'r.example/acme/catalog', digest: D(1), tags: [] },
-});
+const pushed = () =>
+  record('catalog', D(1), {
+    platforms: { 'linux/amd64': { digest: D(2) }, 'linux/arm64': { digest: D(3) } },
+    pushed: { image: 'r.example/acme/catalog', digest: D(1), tags: [] },
+  });
 const passing = () => ({ ...pushed(), scan: { digest: D(1), passed: true, platforms: { 'linux/amd64': { digest: D(2), passed: true }, 'linux/arm64': { digest: D(3), passed: true } } } });
 
 describe('a digest may be tagged, signed and attested only after a passing scan of that digest', () => {
@@ -46,7 +45,7 @@ describe('tag CLI', () => {
   test('refuses an unscanned digest in one line, before any registry call', () => {
     mkdirSync(path.dirname(recordPath(project)), { recursive: true });
     writeFileSync(recordPath(project), JSON.stringify({ ...pushed(), project, pushed: { ...pushed().pushed, image: '127.0.0.1:1/nothing' } }));
-    const r = spawnSync(process.execPath, ['tools/tag.mjs', project, '--tags', 'type=raw,value=x'], { cwd: workspaceRoot, encoding: 'utf8' });
+    const r = runTool('tools/tag.mjs', [project, '--tags', 'type=raw,value=x']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^tag: error: not tagging: .* has no scan record/);
     assert.equal(r.stderr.trim().split('\n').length, 1);

@@ -1,4 +1,4 @@
-// The workflow rehearsal runner (tools/lib/gha-rehearsal.mjs) on its own: expressions as GitHub evaluates them,
+// The workflow rehearsal runner (tools/test/support/gha-rehearsal.mjs) on its own: expressions as GitHub evaluates them,
 // file commands, matrices, a small job executed for real (no Docker), which steps of pr.yml's image job run for
 // same-repository and fork PRs, what a failed gate or a failed SARIF report/upload stops in pr.yml and publish.yml,
 // and publish.yml's branch/tag guard. The full rehearsal of pr.yml against a registry is
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { evaluate, evaluateIf, expandMatrix, githubContext, loadWorkflow, parseAnnotations, parseFileCommands, render, RehearsalError, runJob, runJobs } from '../lib/gha-rehearsal.mjs';
+import { evaluate, evaluateIf, expandMatrix, githubContext, loadWorkflow, parseAnnotations, parseFileCommands, render, RehearsalError, runJob, runJobs } from './support/gha-rehearsal.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-runner-'));

@@ -3,13 +3,13 @@
 // A stand-in binary records the arguments it is called with (the real Trivy runs in docker/service/test/trivy.test.mjs
 // and the e2e suite).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FINDINGS_EXIT_CODE, nodeRuntimeVersion, trivyArgs } from '../scan.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { runTool } from './support/run-tool.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'scan-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +45,7 @@ const BEHIND = index([{ version: 'v24.22.0', security: true }, { version: 'v24.2
 const sboms = path.join(dir, 'sboms');
 
 const scanCli = (args, env) =>
-  spawnSync(process.execPath, ['tools/scan.mjs', ...args, '--sbom-dir', sboms], { cwd: workspaceRoot, encoding: 'utf8', env: { ...process.env, NODE_RELEASE_INDEX: CURRENT, ...env } });
+  runTool('tools/scan.mjs', [...args, '--sbom-dir', sboms], { env: { ...process.env, NODE_RELEASE_INDEX: CURRENT, ...env } });
 
 describe('trivy arguments', () => {
   test('gate: fixable HIGH/CRITICAL vulnerabilities and secrets, non-zero exit on findings, .trivyignore honoured', () => {

@@ -2,7 +2,6 @@
 // machine has, v1 or v2), the one-definition layout, and the tool's command line, preflight and reporting.
 // The running stack is tested in tools/test/e2e/stack.test.mjs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -17,6 +16,7 @@ import { buildableServices } from '../lib/stack/images.mjs';
 import { secretFileProblems } from '../lib/stack/secret-files.mjs';
 import { listServices, portVariable } from '../lib/services.mjs';
 import { preflightProblems } from '../stack.mjs';
+import { runTool } from './support/run-tool.mjs';
 
 // The services and their ports as declared once (apps/<name>/project.json): the compose files must agree.
 const FACTS = listServices();
@@ -181,7 +181,7 @@ describe('stack tool', () => {
   for (const [args, message] of [
     [[], /say what to do/],
     [['start'], /unknown command 'start'/],
-    [['up', '--what'], /Unknown option '--what'/],
+    [['up', '--what'], /unknown flag --what/],
     [['up', 'down'], /expected one command/],
     [['up', '--project', 'Bad Name'], /invalid --project/],
     [['up', '--timeout', 'soon'], /invalid --timeout/],
@@ -190,7 +190,7 @@ describe('stack tool', () => {
   ]) {
     test(`rejects ${JSON.stringify(args)} with one line and exit 2`, () => {
       assert.throws(() => parseStackArgs(args, { cwd: workspaceRoot }), message);
-      const r = spawnSync(process.execPath, ['tools/stack.mjs', ...args], { cwd: workspaceRoot, encoding: 'utf8' });
+      const r = runTool('tools/stack.mjs', args);
       assert.equal(r.status, 2, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.match(r.stderr, /^stack: error: /);

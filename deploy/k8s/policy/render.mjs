@@ -1,20 +1,21 @@
 // Renders an overlay with the Kustomize built into kubectl (`kubectl kustomize`) and parses the objects.
 // kubectl missing, or one whose Kustomize is older than 5 (Debian bookworm's kubernetes-client 1.20 has 2.0.3,
 // which cannot read components), is one clear line naming how to install a suitable one.
-import { spawnSync } from 'node:child_process';
 import semver from 'semver';
 import YAML from 'yaml';
+import { $, which } from '../../../tools/lib/process.mjs';
 
 export const MIN_KUSTOMIZE = '5.0.0';
 export const INSTALL_HINT = 'install kubectl >= 1.27 (Kustomize >= 5): `bash .ci/install-kubectl` on Debian (its kubectl package), or https://kubernetes.io/docs/tasks/tools/';
 
 export class RenderError extends Error {}
 
+/** Runs kubectl (found on env.PATH) to the end; its ProcessOutput whatever the exit code. */
 function kubectl(args, env) {
-  const result = spawnSync('kubectl', args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
-  if (result.error?.code === 'ENOENT') throw new RenderError(`kubectl not found on PATH: ${INSTALL_HINT}`);
-  if (result.error) throw new RenderError(`kubectl: ${result.error.message}`);
-  return result;
+  const binary = which.sync('kubectl', { path: env.PATH ?? '', nothrow: true });
+  if (!binary) throw new RenderError(`kubectl not found on PATH: ${INSTALL_HINT}`);
+  // stdin is /dev/null: kubectl reads none, and zx's bash then never takes itself for a remote shell (~/.bashrc)
+  return $.sync({ env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`${binary} ${args}`;
 }
 
 /** The Kustomize version built into kubectl, checked against MIN_KUSTOMIZE. */
@@ -36,7 +37,7 @@ export function kustomizeVersion(env = process.env) {
 export function render(dir, env = process.env) {
   kustomizeVersion(env);
   const result = kubectl(['kustomize', dir], env);
-  if (result.status !== 0) {
+  if (!result.ok) {
     const line = String(result.stderr).trim().split('\n').pop() ?? '';
     throw new RenderError(`kubectl kustomize ${dir} failed: ${line.replace(/^E\d+ [\d:.]+\s+\d+ \S+\] /, '')}`);
   }

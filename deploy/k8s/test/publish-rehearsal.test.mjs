@@ -1,4 +1,4 @@
-// publish.yml's Kubernetes image override, rehearsed with tools/lib/gha-rehearsal.mjs: the k8s-images job's real
+// publish.yml's Kubernetes image override, rehearsed with tools/test/support/gha-rehearsal.mjs: the k8s-images job's real
 // `run:` script over fixture build records (no Docker, no registry), then the emitted override dropped into the
 // production overlay, rendered by kubectl and checked by the policy like the committed one.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/lib/gha-rehearsal.mjs';
+import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/test/support/gha-rehearsal.mjs';
 import { checkOverlay, WORKSPACE as workspaceRoot } from '../check.mjs';
 import { digestOf, record, writeRecord } from '../../../tools/test/support/build-records.mjs';
 
@@ -18,6 +18,18 @@ writeFileSync(path.join(dir, 'event.json'), JSON.stringify({ ref: 'refs/heads/ma
 
 describe('publish.yml rehearsal: the k8s-images job emits the digest override', () => {
   const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/publish.yml'));
+  /** The k8s-images job after a successful plan and image job, with `uses` as its action substitutes. */
+  const runK8sImagesJob = (github, uses) =>
+    runJob({
+      workflow,
+      jobId: 'k8s-images',
+      github,
+      eventPath: path.join(dir, 'event.json'),
+      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+      needs: { plan: { result: 'success', outputs: { any: 'true' } }, image: { result: 'success', outputs: {} } },
+      skipRuns: [{ match: /^npm ci --ignore-scripts/, reason: 'the workspace is already installed' }],
+      uses,
+    });
 
   test('every image job uploads its record last, under the name the k8s-images job downloads', () => {
     const steps = workflow.jobs.image.steps;
@@ -55,24 +67,15 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const artifacts = {};
     const downloads = [];
     const github = githubContext({ eventName: 'push', payload: { ref: 'refs/heads/main' }, repository: 'acme/shop', sha: 'c0ffee'.padEnd(40, '0'), ref: 'refs/heads/main', workspace: workspaceRoot, workflowFile: '.github/workflows/publish.yml' });
-    const result = await runJob({
-      workflow,
-      jobId: 'k8s-images',
-      github,
-      eventPath: path.join(dir, 'event.json'),
-      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
-      needs: { plan: { result: 'success', outputs: { any: 'true' } }, image: { result: 'success', outputs: {} } },
-      skipRuns: [{ match: /^npm ci --ignore-scripts/, reason: 'the workspace is already installed' }],
-      uses: {
-        'actions/checkout': () => ({ note: 'the workspace is this checkout' }),
-        'actions/setup-node': () => ({ note: `Node.js ${process.version}` }),
-        'actions/download-artifact': ({ with: inputs }) => {
-          downloads.push(inputs);
-          cpSync(fixtures, inputs.path, { recursive: true });
-        },
-        'actions/upload-artifact': ({ with: inputs }) => {
-          artifacts[inputs.name] = readFileSync(inputs.path, 'utf8');
-        },
+    const result = await runK8sImagesJob(github, {
+      'actions/checkout': () => ({ note: 'the workspace is this checkout' }),
+      'actions/setup-node': () => ({ note: `Node.js ${process.version}` }),
+      'actions/download-artifact': ({ with: inputs }) => {
+        downloads.push(inputs);
+        cpSync(fixtures, inputs.path, { recursive: true });
+      },
+      'actions/upload-artifact': ({ with: inputs }) => {
+        artifacts[inputs.name] = readFileSync(inputs.path, 'utf8');
       },
     });
     assert.equal(result.result, 'success', result.steps.map((s) => `${s.name}: ${s.outcome}\n${s.output}`).join('\n'));
@@ -117,20 +120,11 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     writeRecord(fixtures, record('catalog'));
     const artifacts = {};
     const github = githubContext({ eventName: 'push', payload: {}, repository: 'acme/shop', sha: '1'.repeat(40), ref: 'refs/heads/main', workspace: workspaceRoot });
-    const result = await runJob({
-      workflow,
-      jobId: 'k8s-images',
-      github,
-      eventPath: path.join(dir, 'event.json'),
-      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
-      needs: { plan: { result: 'success', outputs: { any: 'true' } }, image: { result: 'success', outputs: {} } },
-      skipRuns: [{ match: /^npm ci --ignore-scripts/, reason: 'the workspace is already installed' }],
-      uses: {
-        'actions/checkout': () => {},
-        'actions/setup-node': () => {},
-        'actions/download-artifact': ({ with: inputs }) => void cpSync(fixtures, inputs.path, { recursive: true }),
-        'actions/upload-artifact': ({ with: inputs }) => void (artifacts[inputs.name] = true),
-      },
+    const result = await runK8sImagesJob(github, {
+      'actions/checkout': () => {},
+      'actions/setup-node': () => {},
+      'actions/download-artifact': ({ with: inputs }) => void cpSync(fixtures, inputs.path, { recursive: true }),
+      'actions/upload-artifact': ({ with: inputs }) => void (artifacts[inputs.name] = true),
     });
     assert.equal(result.result, 'failure');
     const write = result.steps.find((s) => /^Write the override/.test(s.name));

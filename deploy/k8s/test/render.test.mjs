@@ -2,14 +2,15 @@
 // production images are digests only, and a missing or too old kubectl is one clear line (never a skip).
 // No cluster is involved: none can be started here (no node or system image can be pulled), so this is the proof.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkOverlay, K8S_DIR, WORKSPACE } from '../check.mjs';
 import { render, RenderError } from '../policy/render.mjs';
 import { MODELS_VERSION, SCHEMA_VERSION, validateObjects } from '../policy/schema.mjs';
+import { which } from '../../../tools/lib/process.mjs';
+import { runTool } from '../../../tools/test/support/run-tool.mjs';
 import { clone, container, facts, find, overlay } from './support.mjs';
 
 const CHECK = path.join(K8S_DIR, 'check.mjs');
@@ -137,7 +138,7 @@ describe(`schema (Kubernetes ${SCHEMA_VERSION}, kubernetes-models)`, () => {
 });
 
 describe('kubectl missing or too old: one clear line, exit 2', () => {
-  const runCheck = (env) => spawnSync(process.execPath, [CHECK, 'production'], { encoding: 'utf8', env: { HOME: process.env.HOME, ...env } });
+  const runCheck = (env) => runTool(CHECK, ['production'], { env: { HOME: process.env.HOME, ...env } });
 
   test('no kubectl on PATH', () => {
     const r = runCheck({ PATH: path.join(tmp, 'empty-bin') });
@@ -152,6 +153,8 @@ describe('kubectl missing or too old: one clear line, exit 2', () => {
     mkdirSync(bin, { recursive: true });
     writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\necho '{"clientVersion":{"gitVersion":"v1.20.2"},"kustomizeVersion":"v2.0.3"}'\n`);
     chmodSync(path.join(bin, 'kubectl'), 0o755);
+    // zx (which runs kubectl) finds bash on PATH, as on every machine that has kubectl
+    symlinkSync(which.sync('bash'), path.join(bin, 'bash'));
     const r = runCheck({ PATH: bin });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^k8s-check: error: kubectl's Kustomize v2\.0\.3 is older than 5\.0\.0: install kubectl >= 1\.27/);
@@ -159,7 +162,7 @@ describe('kubectl missing or too old: one clear line, exit 2', () => {
   });
 
   test('the CLI passes on the real overlays', () => {
-    const r = spawnSync(process.execPath, [CHECK], { encoding: 'utf8' });
+    const r = runTool(CHECK);
     assert.equal(r.status, 0, r.stderr);
     // the namespace and its default deny, then per service its five objects (and in dev its Secret)
     const services = Object.keys(facts.services).length;

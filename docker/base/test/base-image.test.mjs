@@ -7,11 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requireDocker, docker } from '../../../tools/lib/docker-engine.mjs';
-import { builtImage, imageFiles, inspectImage } from '../../../tools/lib/image-inspection.mjs';
-import { execa } from '../../../tools/lib/exec.mjs';
+import { builtImage, imageFiles, inspectImage } from '../../../tools/test/support/image-inspection.mjs';
 import { nodeVersion } from '../../../tools/lib/node-version.mjs';
-import { debianImageFor } from '../../../tools/bases.mjs';
-import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+import { debianImageFor } from '../../../tools/lib/base-images.mjs';
+import { dockerBuild } from '../../../tools/test/support/run-tool.mjs';
 import { FOREIGN, buildForeign, requireEmulation, withoutEmulation } from './support/foreign-arch.mjs';
 
 const FORBIDDEN = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/apt', '/usr/bin/apt-get', '/usr/bin/dpkg', '/usr/bin/perl', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/bin/corepack'];
@@ -47,7 +46,7 @@ const VARIANTS = [
       await requireDocker();
       const file = path.join(scratch, 'bookworm.json');
       const image = `${process.env.IMAGE_PREFIX || 'secure-ci'}/base-image`;
-      await execa(process.execPath, [path.join(workspaceRoot, 'tools/docker-build.mjs'), 'base-image', '--build-arg', `DEBIAN_IMAGE=${debianImageFor('bookworm')}`, '--tags', 'type=raw,value=bookworm', '--image', image, '--record', file], { cwd: workspaceRoot });
+      await dockerBuild(['base-image', '--build-arg', `DEBIAN_IMAGE=${debianImageFor('bookworm')}`, '--tags', 'type=raw,value=bookworm', '--image', image, '--record', file]);
       return JSON.parse(readFileSync(file, 'utf8'));
     },
   },

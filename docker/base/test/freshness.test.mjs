@@ -3,28 +3,23 @@
 // release index fixture (NODE_RELEASE_INDEX): nodejs.org is not reachable from every CI machine. A counter-example
 // proves the real mirror run can say "stale": the same records with base-files set back to 13.0.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import { requireDocker } from '../../../tools/lib/docker-engine.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+import { runToolAsync } from '../../../tools/test/support/run-tool.mjs';
 import { FOREIGN } from './support/foreign-arch.mjs';
 
-const run = promisify(execFile);
 const env = { ...process.env, NODE_RELEASE_INDEX: path.join(workspaceRoot, 'tools/test/fixtures/node-release-index.json') };
 const tool = path.join(workspaceRoot, 'tools/base-freshness.mjs');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'freshness-real-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function freshness(args) {
-  try {
-    return { code: 0, ...(await run(process.execPath, [tool, ...args], { env })) };
-  } catch (error) {
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
+  const { status, stdout, stderr } = await runToolAsync(tool, args, { env });
+  return { code: status, stdout, stderr };
 }
 
 describe('built base images on the real mirror', () => {

@@ -1,13 +1,13 @@
 // check-portable-deps.cjs, the build-stage guard that keeps cross-built images correct: production dependencies are
 // installed on the build platform, so a native addon or an install script must fail the build. No Docker needed.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+import { runTool } from '../../../tools/test/support/run-tool.mjs';
 
 const script = path.join(workspaceRoot, 'docker/service/check-portable-deps.cjs');
 const { check } = createRequire(import.meta.url)(script);
@@ -31,7 +31,9 @@ function tree(name, packages) {
 test('pure JavaScript dependencies (scoped and nested too) pass', () => {
   const root = tree('pure', { fastify: { files: { 'lib/a.js': '' } }, '@scope/util': {}, 'fastify/node_modules/inner': { manifest: { scripts: { test: 'x', prepare: 'y' } } } });
   assert.deepEqual(check(root), []);
-  assert.match(execFileSync(process.execPath, [script, root], { encoding: 'utf8' }), /portable: 3 packages/);
+  const pure = runTool(script, [root]);
+  assert.equal(pure.status, 0, pure.stderr);
+  assert.match(pure.stdout, /portable: 3 packages/);
 });
 
 test('each kind of native or install-time part is named, nested and scoped packages included, and fails the build', () => {
@@ -50,7 +52,7 @@ test('each kind of native or install-time part is named, nested and scoped packa
     "ok/node_modules/deep: install script 'install', gypfile",
     "scripted: install script 'postinstall'",
   ]);
-  const run = spawnSync(process.execPath, [script, root], { encoding: 'utf8' });
+  const run = runTool(script, [root]);
   assert.equal(run.status, 1);
   assert.match(run.stderr, /^error: not portable across architectures: gyp: binding\.gyp$/m);
   assert.doesNotMatch(run.stderr, /\n\s+at /);

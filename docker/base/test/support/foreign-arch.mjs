@@ -3,8 +3,8 @@
 // registered by .ci/run). The handler is machine-global: it is off only while the builds run, and always restored.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from '../../../../tools/lib/exec.mjs';
 import { workspaceRoot } from '../../../../tools/lib/workspace.mjs';
+import { dockerBuild } from '../../../../tools/test/support/run-tool.mjs';
 
 const HOST = { x64: 'amd64', arm64: 'arm64' }[process.arch];
 /** The architecture this machine emulates, and the binfmt_misc handler that does it. */
@@ -32,7 +32,6 @@ export async function withoutEmulation(fn) {
 
 /** Builds `project` for the foreign architecture through docker-build; returns the record it wrote. */
 export async function buildForeign(project, extraArgs = []) {
-  const result = await execa(process.execPath, [path.join(workspaceRoot, 'tools/docker-build.mjs'), project, '--platform', FOREIGN.platform, ...extraArgs], { cwd: workspaceRoot, reject: false });
-  if (result.exitCode !== 0) throw new Error(`building ${project} for ${FOREIGN.platform} without emulation failed: ${(result.stderr || result.stdout).trim().split('\n').pop()}`);
+  await dockerBuild([project, '--platform', FOREIGN.platform, ...extraArgs], { what: `building ${project} for ${FOREIGN.platform} without emulation` });
   return JSON.parse(readFileSync(path.join(workspaceRoot, 'dist/docker', `${project}.${FOREIGN.arch}.json`), 'utf8'));
 }

@@ -6,11 +6,11 @@
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import { TokenType } from '@actions/expressions/lexer';
 import { equals, truthy } from '@actions/expressions/result';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { $, streamLines } from '../../lib/process.mjs';
 
 export class RehearsalError extends Error {}
 
@@ -289,25 +289,13 @@ export function expandMatrix(matrix) {
   return combos;
 }
 
-function runProcess(command, args, { cwd, env, onOutput, timeoutMs }) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk) => {
-      output += chunk;
-      onOutput?.(String(chunk));
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const timer = timeoutMs ? setTimeout(() => child.kill('SIGTERM'), timeoutMs) : null;
-    child.on('error', (error) => {
-      output += `${error.message}\n`;
-    });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? 128 : 1), output });
-    });
-  });
+/** Runs a step's command: its output (stdout and stderr as they came) is collected and handed on line by line. */
+async function runProcess(command, args, { cwd, env, onOutput, timeoutMs }) {
+  // stdin is /dev/null, as on a runner (and so bash, which zx runs the command with, does not take a socket on stdin
+  // for a remote shell and source ~/.bashrc when the step's environment has no SHLVL)
+  const child = $({ cwd, env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'], ...(timeoutMs ? { timeout: timeoutMs } : {}) })`${command} ${args}`;
+  const result = await streamLines(child, { echo: false, onLine: (line) => onOutput?.(`${line}\n`) });
+  return { exitCode: result.exitCode ?? (result.signal ? 128 : 1), output: result.stdall };
 }
 
 /** A step's `continue-on-error`: a boolean or an expression (`${{ }}`) that evaluates to one. */

@@ -1,34 +1,24 @@
 // Looks inside built images the way an auditor would: config, file tree with modes, and every byte of every layer.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser } from 'tar';
-import { detectDocker, docker, dockerEnv } from './docker-engine.mjs';
-import { workspaceRoot } from './workspace.mjs';
+import { docker, dockerEnv, requireDocker } from '../../lib/docker-engine.mjs';
+import { CliError } from '../../lib/errors.mjs';
+import { $, describeFailure, retry } from '../../lib/process.mjs';
 
-/** The record tools/docker-build.mjs wrote for a project; a clear error when the image was never built. */
-export function builtImage(project) {
-  const file = path.join(workspaceRoot, 'dist/docker', `${project}.json`);
-  if (!existsSync(file)) throw new Error(`no dist/docker/${project}.json: build the images first (npx nx run-many -t docker-build)`);
-  return JSON.parse(readFileSync(file, 'utf8'));
-}
+/** The record tools/docker-build.mjs wrote for a project (the one reader, tools/lib/build-record.mjs). */
+export { builtImage } from '../../lib/build-record.mjs';
 
 export async function inspectImage(ref) {
   return JSON.parse(await docker(['image', 'inspect', ref]))[0];
 }
 
-/** Streams `docker <args>` stdout into `consume(stream)`; rejects if docker fails. */
+/** Streams `docker <args>` stdout into `consume(stream)`; one CliError line (exit 1) if docker fails. */
 async function streamDocker(args, consume) {
-  const toolchain = await detectDocker();
-  const child = spawn(toolchain.client, args, { env: dockerEnv(toolchain), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise((resolve) => child.once('close', resolve));
-  const result = await consume(child.stdout);
-  const code = await exited;
-  if (code !== 0) throw new Error(`docker ${args[0]} failed: ${stderr.trim().split('\n').pop()}`);
+  const toolchain = await requireDocker();
+  const child = $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`;
+  const [result, output] = await Promise.all([consume(child.stdout), child]);
+  if (!output.ok) throw new CliError(describeFailure(output, `docker ${args[0]}`), 1);
   return result;
 }
 
@@ -105,14 +95,15 @@ export async function searchSavedImage(ref, needle) {
 
 /** Waits for Docker's own health status of a container; returns the final status ('healthy', 'unhealthy', ...). */
 export async function waitForHealth(container, { timeoutMs = 90_000 } = {}) {
-  const deadline = Date.now() + timeoutMs;
   let status = 'starting';
-  while (Date.now() < deadline) {
-    const result = await docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container]);
-    const [state, health] = result.split(' ');
+  const settled = async () => {
+    const [state, health] = (await docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container])).split(' ');
     status = health || state;
-    if (status === 'healthy' || status === 'unhealthy' || state === 'exited' || state === 'dead') return status;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+    if (!(status === 'healthy' || status === 'unhealthy' || state === 'exited' || state === 'dead')) throw new Error(`${container} is ${status}`);
+  };
+  // docker inspect failing (no such container) is an answer as well: stop polling and report it
+  let failure;
+  await retry(Math.ceil(timeoutMs / 500), '500ms', () => settled().catch((error) => (error instanceof CliError ? (failure = error) : Promise.reject(error)))).catch(() => {});
+  if (failure) throw failure;
   return status;
 }

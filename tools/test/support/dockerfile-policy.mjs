@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { DockerfileParser } from 'dockerfile-ast';
-import { workspaceRoot } from './workspace.mjs';
+import { workspaceRoot } from '../../lib/workspace.mjs';
 
 const SECRET_NAME = /(token|secret|passw(or)?d|api[_-]?key|credential|private[_-]?key|auth)/i;
 
