@@ -16,6 +16,13 @@ export { $, ProcessOutput, retry, sleep, which } from 'zx';
 
 $.verbose = process.env.TOOLS_VERBOSE === '1';
 $.quiet = !$.verbose;
+// zx runs each command with bash. A bash whose stdin is a socket (Node's pipes are) and whose environment has no
+// SHLVL takes itself for a remote shell and sources ~/.bashrc, which may print or change PATH: a tool handed a
+// stripped-down environment gets SHLVL, so its commands run the same whatever the caller's shell setup.
+const withShellLevel = (options = {}) => ({ ...options, env: { SHLVL: '1', ...(options.env ?? process.env) } });
+const { spawn, spawnSync } = $;
+$.spawn = (command, args, options) => spawn(command, args, withShellLevel(options));
+$.spawnSync = (command, args, options) => spawnSync(command, args, withShellLevel(options));
 $.log = (entry) => {
   if (entry.kind === 'cmd') return log({ ...entry, cmd: redact(entry.cmd) });
   if (entry.kind === 'stdout' || entry.kind === 'stderr') return log({ ...entry, data: Buffer.from(redact(entry.data.toString())) });

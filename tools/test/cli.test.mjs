@@ -79,3 +79,10 @@ test('a remembered secret is redacted from echoed commands and streamed lines, a
   // quiet by default: without TOOLS_VERBOSE no command is echoed
   assert.doesNotMatch(runModule(script(true)).stderr, /\$ echo/);
 });
+
+test('a command given a stripped-down environment still runs as a nested shell (SHLVL), so bash never reads ~/.bashrc', async () => {
+  // bash sources ~/.bashrc when its stdin is a socket and SHLVL is unset (it takes itself for a remote shell)
+  const nested = await $({ env: { PATH: process.env.PATH } })`echo $SHLVL`;
+  assert.equal(nested.stdout.trim(), '2');
+  assert.equal(nested.stderr, '');
+});
