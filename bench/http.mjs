@@ -119,9 +119,16 @@ async function throughput({ seconds, rounds, connections }) {
     // The baseline serves exactly the catalog's products.
     const productsFile = path.join(tmp, 'products.json');
     writeFileSync(productsFile, JSON.stringify((await (await fetch(`http://127.0.0.1:${PORT.catalog}/products`)).json()).items));
-    servers.push((byPort[PORT.fastify] = startServer(path.join(workspaceRoot, 'bench/standard/fastify.mjs'), { PORT: String(PORT.fastify), PRODUCTS_FILE: productsFile })));
+    servers.push(
+      (byPort[PORT.fastify] = startServer(path.join(workspaceRoot, 'bench/standard/fastify.mjs'), { PORT: String(PORT.fastify), PRODUCTS_FILE: productsFile })),
+    );
     servers.push((byPort[PORT.express] = startServer(path.join(workspaceRoot, 'bench/standard/express.mjs'), { PORT: String(PORT.express) })));
-    for (const [port, p] of [[PORT.orders, '/health/live'], [PORT.fastify, '/health/ready'], [PORT.express, '/health/live']]) await waitFor200(port, p);
+    for (const [port, p] of [
+      [PORT.orders, '/health/live'],
+      [PORT.fastify, '/health/ready'],
+      [PORT.express, '/health/live'],
+    ])
+      await waitFor200(port, p);
 
     const rows = [];
     for (const endpoint of ENDPOINTS) {
@@ -223,9 +230,28 @@ async function idleRss() {
     const hostPort = port++;
     await docker(['rm', '-f', name], { reject: false });
     await docker([
-      'run', '-d', '--name', name, '--read-only', '--tmpfs', '/tmp:rw,noexec,nosuid,size=16m', '--cap-drop', 'ALL',
-      '--security-opt', 'no-new-privileges', '--user', '65532:65532', '--memory', '256m', '--pids-limit', '128',
-      '-p', `127.0.0.1:${hostPort}:${servicePort}`, '-e', 'CATALOG_URL=http://127.0.0.1:9', builtImage(service).tags[0],
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--read-only',
+      '--tmpfs',
+      '/tmp:rw,noexec,nosuid,size=16m',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '--user',
+      '65532:65532',
+      '--memory',
+      '256m',
+      '--pids-limit',
+      '128',
+      '-p',
+      `127.0.0.1:${hostPort}:${servicePort}`,
+      '-e',
+      'CATALOG_URL=http://127.0.0.1:9',
+      builtImage(service).tags[0],
     ]);
     try {
       await waitFor200(hostPort, '/health/live', 30_000);
@@ -249,7 +275,23 @@ async function imageSizes() {
     const conventional = `${prefix()}/bench-conventional-${service}:latest`;
     const secret = ca ? ['--secret', `id=npm_ca,src=${ca}`] : [];
     const build = toolchain.buildMode === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
-    await docker([...build, '-q', '-f', 'bench/conventional.Dockerfile', '--build-arg', `NODE_IMAGE=${nodeRef}`, '--build-arg', `PROJECT=${service}`, ...secret, '-t', conventional, '.'], { cwd: workspaceRoot });
+    await docker(
+      [
+        ...build,
+        '-q',
+        '-f',
+        'bench/conventional.Dockerfile',
+        '--build-arg',
+        `NODE_IMAGE=${nodeRef}`,
+        '--build-arg',
+        `PROJECT=${service}`,
+        ...secret,
+        '-t',
+        conventional,
+        '.',
+      ],
+      { cwd: workspaceRoot },
+    );
     const kit = await imageSize(builtImage(service).tags[0]);
     const plain = await imageSize(conventional);
     rows.push({ service, kitBytes: kit, conventionalBytes: plain, ratio: kit / plain, conventional });
@@ -286,11 +328,14 @@ runMain(async () => {
   const seconds = Number(values.duration);
   const rounds = Number(values.rounds);
   const connections = Number(values.connections);
-  if (![seconds, rounds, connections].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--duration, --rounds and --connections take positive integers');
+  if (![seconds, rounds, connections].every((n) => Number.isInteger(n) && n > 0))
+    throw new Error('--duration, --rounds and --connections take positive integers');
 
   await $({ cwd: workspaceRoot })`npx nx run-many -t build -p catalog orders notifications --outputStyle=static`;
   const report = { measuredAt: new Date().toISOString(), machine: await machine() };
-  console.log(`machine: ${report.machine.cpu}, ${report.machine.memoryGB} GB; node ${report.machine.node}, fastify ${report.machine.fastify}, express ${report.machine.express}, pino ${report.machine.pino}, autocannon ${report.machine.autocannon}${report.machine.docker ? `, Docker ${report.machine.docker}` : ''}`);
+  console.log(
+    `machine: ${report.machine.cpu}, ${report.machine.memoryGB} GB; node ${report.machine.node}, fastify ${report.machine.fastify}, express ${report.machine.express}, pino ${report.machine.pino}, autocannon ${report.machine.autocannon}${report.machine.docker ? `, Docker ${report.machine.docker}` : ''}`,
+  );
   console.log(`(${report.machine.note})`);
 
   report.throughput = await throughput({ seconds, rounds, connections });
@@ -298,11 +343,15 @@ runMain(async () => {
   console.log('endpoint                  kit req/s  standard req/s  kit/standard      server CPU us/request kit | standard');
   for (const row of report.throughput) {
     const cpu = row.kitCpuUsPerRequest === null ? '' : `${row.kitCpuUsPerRequest.toFixed(0).padStart(6)} | ${row.standardCpuUsPerRequest.toFixed(0)}`;
-    console.log(`${row.endpoint.padEnd(24)} ${row.kitRps.toFixed(0).padStart(10)}  ${row.standardRps.toFixed(0).padStart(14)}  ${row.ratio.toFixed(2).padStart(11)}x ${(row.ratio >= GOALS.ratio ? 'ok' : 'MISSED').padEnd(6)}  ${cpu}`);
+    console.log(
+      `${row.endpoint.padEnd(24)} ${row.kitRps.toFixed(0).padStart(10)}  ${row.standardRps.toFixed(0).padStart(14)}  ${row.ratio.toFixed(2).padStart(11)}x ${(row.ratio >= GOALS.ratio ? 'ok' : 'MISSED').padEnd(6)}  ${cpu}`,
+    );
   }
 
   report.start = await startTimes(5);
-  console.log(`\nstart to first 200 on /health/ready (median of 5): kit catalog ${report.start.kitMs.toFixed(0)} ms, standard fastify ${report.start.standardMs.toFixed(0)} ms (${(report.start.kitMs / report.start.standardMs).toFixed(2)}x)   goal <= ${GOALS.startMs} ms: ${report.start.kitMs <= GOALS.startMs ? 'ok' : 'MISSED'}`);
+  console.log(
+    `\nstart to first 200 on /health/ready (median of 5): kit catalog ${report.start.kitMs.toFixed(0)} ms, standard fastify ${report.start.standardMs.toFixed(0)} ms (${(report.start.kitMs / report.start.standardMs).toFixed(2)}x)   goal <= ${GOALS.startMs} ms: ${report.start.kitMs <= GOALS.startMs ? 'ok' : 'MISSED'}`,
+  );
 
   if (!values['skip-docker']) {
     report.idleRss = await idleRss();
@@ -310,11 +359,16 @@ runMain(async () => {
     console.log('service        cgroup (docker stats)  VmRSS (incl. shared node binary)  private dirty');
     const fmt = (bytes) => (bytes === null ? '-' : `${(bytes / MB).toFixed(1)} MB`);
     for (const row of report.idleRss) {
-      console.log(`${row.service.padEnd(14)} ${fmt(row.cgroupBytes).padStart(9)} ${row.cgroupBytes <= GOALS.rssMB * MB ? 'ok    ' : 'MISSED'}  ${fmt(row.rssBytes).padStart(20)}              ${fmt(row.privateBytes).padStart(9)}`);
+      console.log(
+        `${row.service.padEnd(14)} ${fmt(row.cgroupBytes).padStart(9)} ${row.cgroupBytes <= GOALS.rssMB * MB ? 'ok    ' : 'MISSED'}  ${fmt(row.rssBytes).padStart(20)}              ${fmt(row.privateBytes).padStart(9)}`,
+      );
     }
     report.images = await imageSizes();
     console.log(`\nimage size against a conventional single-stage image (FROM ${report.images.nodeRef} + dist + npm ci --omit=dev), built in this run`);
-    for (const row of report.images.rows) console.log(`${row.service.padEnd(14)} ${(row.kitBytes / MB).toFixed(1).padStart(6)} MB vs ${(row.conventionalBytes / MB).toFixed(1).padStart(6)} MB  ${row.ratio.toFixed(2)}x`);
+    for (const row of report.images.rows)
+      console.log(
+        `${row.service.padEnd(14)} ${(row.kitBytes / MB).toFixed(1).padStart(6)} MB vs ${(row.conventionalBytes / MB).toFixed(1).padStart(6)} MB  ${row.ratio.toFixed(2)}x`,
+      );
   }
   if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 });

@@ -61,7 +61,12 @@ async function rebuilds() {
     for (const file of stdout.split('\n').filter(Boolean)) cpSync(path.join(workspaceRoot, file), path.join(copy, file), { recursive: true });
     symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(copy, 'node_modules'));
     cpSync(path.join(workspaceRoot, 'dist/docker'), path.join(copy, 'dist/docker'), { recursive: true });
-    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.email=bench@localhost', '-c', 'user.name=bench', 'commit', '-qm', 'bench']]) await $({ cwd: copy })`git ${args}`;
+    for (const args of [
+      ['init', '-q'],
+      ['add', '-A'],
+      ['-c', 'user.email=bench@localhost', '-c', 'user.name=bench', 'commit', '-qm', 'bench'],
+    ])
+      await $({ cwd: copy })`git ${args}`;
 
     // The real command, against the committed tree with nothing changed: which images does it build?
     const affected = await nx(copy, ['affected', '-t', 'docker-build', '--base=HEAD']);
@@ -74,32 +79,57 @@ async function rebuilds() {
     const changed = await nx(copy, ['affected', '-t', 'docker-build', '--base=HEAD']);
     const changedProjects = [...changed.output.matchAll(/^docker-build: ([a-z0-9-]+) built /gm)].map((m) => m[1]);
     const listed = await nx(copy, ['show', 'projects', '--affected', '--withTarget=docker-build', '--base=HEAD']);
-    const changedAffected = listed.output.split('\n').map((l) => l.trim()).filter((l) => /^[a-z0-9-]+$/.test(l));
-    return { noChangeAffected: affectedProjects, noChangeSeconds: affected.seconds, unchangedSeconds: unchanged.seconds, oneLineChangeSeconds: changed.seconds, oneLineChangeBuilt: changedProjects, oneLineChangeAffected: changedAffected };
+    const changedAffected = listed.output
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[a-z0-9-]+$/.test(l));
+    return {
+      noChangeAffected: affectedProjects,
+      noChangeSeconds: affected.seconds,
+      unchangedSeconds: unchanged.seconds,
+      oneLineChangeSeconds: changed.seconds,
+      oneLineChangeBuilt: changedProjects,
+      oneLineChangeAffected: changedAffected,
+    };
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { 'skip-rebuild': { type: 'boolean' }, 'skip-platforms': { type: 'boolean' }, json: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    options: { 'skip-rebuild': { type: 'boolean' }, 'skip-platforms': { type: 'boolean' }, json: { type: 'string' } },
+    strict: true,
+  });
   const report = { measuredAt: new Date().toISOString(), ...(await sizes()) };
   console.log(`base image ${report.base.ref}: ${mb(report.base.bytes)} MB`);
   if (report.nodeImage) console.log(`baseline ${report.nodeImage.ref} (measured here): ${mb(report.nodeImage.bytes)} MB`);
   console.log('\nservice        size MB  above base MB  vs node image  goal <=120 MB, <=5 MB above base');
   for (const row of report.services) {
     const verdict = row.bytes <= 120 * MB && row.aboveBase <= 5 * MB && row.sharesBase ? 'ok' : 'MISSED';
-    console.log(`${row.service.padEnd(14)} ${mb(row.bytes).padStart(7)}  ${mb(row.aboveBase).padStart(13)}  ${row.ratioToNodeImage ? `${(row.ratioToNodeImage * 100).toFixed(0)}%`.padStart(13) : '            -'}  ${verdict}`);
+    console.log(
+      `${row.service.padEnd(14)} ${mb(row.bytes).padStart(7)}  ${mb(row.aboveBase).padStart(13)}  ${row.ratioToNodeImage ? `${(row.ratioToNodeImage * 100).toFixed(0)}%`.padStart(13) : '            -'}  ${verdict}`,
+    );
   }
-  console.log(`\npublished anchors (not measured here): ${Object.entries(ANCHORS).map(([ref, size]) => `${ref} ${size} MB`).join(', ')}`);
+  console.log(
+    `\npublished anchors (not measured here): ${Object.entries(ANCHORS)
+      .map(([ref, size]) => `${ref} ${size} MB`)
+      .join(', ')}`,
+  );
   if (!values['skip-rebuild']) {
     report.rebuild = await rebuilds();
     const r = report.rebuild;
-    console.log(`\nno-change 'nx affected -t docker-build': built ${r.noChangeAffected.length} image(s) in ${r.noChangeSeconds.toFixed(1)} s ${r.noChangeAffected.length === 0 ? '(goal: 0, ok)' : `(goal: 0, MISSED: ${r.noChangeAffected.join(', ')})`}`);
+    console.log(
+      `\nno-change 'nx affected -t docker-build': built ${r.noChangeAffected.length} image(s) in ${r.noChangeSeconds.toFixed(1)} s ${r.noChangeAffected.length === 0 ? '(goal: 0, ok)' : `(goal: 0, MISSED: ${r.noChangeAffected.join(', ')})`}`,
+    );
     console.log(`catalog docker-build, nothing changed (baseline): ${r.unchangedSeconds.toFixed(1)} s`);
     const exact = r.oneLineChangeAffected.join() === 'catalog';
-    console.log(`'nx affected -t docker-build' after a one-line change in catalog: affected ${r.oneLineChangeAffected.join(', ')} (goal: exactly catalog, ${exact ? 'ok' : 'MISSED'});`);
-    console.log(`  ran ${r.oneLineChangeBuilt.join(', ')} (the base as catalog's dependency task: a BuildKit cache hit) in ${r.oneLineChangeSeconds.toFixed(1)} s, ${(r.oneLineChangeSeconds / r.unchangedSeconds).toFixed(1)}x the no-change rebuild (goal <= 15 s: ${r.oneLineChangeSeconds <= 15 ? 'ok' : 'MISSED'})`);
+    console.log(
+      `'nx affected -t docker-build' after a one-line change in catalog: affected ${r.oneLineChangeAffected.join(', ')} (goal: exactly catalog, ${exact ? 'ok' : 'MISSED'});`,
+    );
+    console.log(
+      `  ran ${r.oneLineChangeBuilt.join(', ')} (the base as catalog's dependency task: a BuildKit cache hit) in ${r.oneLineChangeSeconds.toFixed(1)} s, ${(r.oneLineChangeSeconds / r.unchangedSeconds).toFixed(1)}x the no-change rebuild (goal <= 15 s: ${r.oneLineChangeSeconds <= 15 ? 'ok' : 'MISSED'})`,
+    );
   }
   if (!values['skip-platforms']) {
     report.platforms = await platformBench();

@@ -20,7 +20,12 @@ async function compressedSize(ref) {
   const toolchain = await requireDocker();
   let bytes = 0;
   const gzip = createGzip();
-  const counted = new Promise((resolve, reject) => gzip.on('data', (chunk) => (bytes += chunk.length)).on('end', resolve).on('error', reject));
+  const counted = new Promise((resolve, reject) =>
+    gzip
+      .on('data', (chunk) => (bytes += chunk.length))
+      .on('end', resolve)
+      .on('error', reject),
+  );
   const save = $({ env: dockerEnv(toolchain) })`${toolchain.client} save ${ref}`; // rejects when docker save fails
   await Promise.all([save, save.pipe(gzip), counted]);
   return bytes;
@@ -41,7 +46,10 @@ export async function platformBench() {
     const rows = {};
     for (const platform of PLATFORMS) {
       const base = await timedBuild('base-image', platform, path.join(dir, `base-${platform.split('/')[1]}.json`));
-      const service = await timedBuild(SERVICE, platform, path.join(dir, `${SERVICE}-${platform.split('/')[1]}.json`), ['--build-arg', `BASE_IMAGE=${base.ref}`]);
+      const service = await timedBuild(SERVICE, platform, path.join(dir, `${SERVICE}-${platform.split('/')[1]}.json`), [
+        '--build-arg',
+        `BASE_IMAGE=${base.ref}`,
+      ]);
       rows[platform] = { base, service };
     }
     return rows;
@@ -56,7 +64,9 @@ export function printPlatformBench(rows, mb) {
   console.log(`\nplatform      base build  ${SERVICE} build  total   base gz MB  ${SERVICE} gz MB  above base gz MB`);
   for (const platform of PLATFORMS) {
     const { base, service } = rows[platform];
-    console.log(`${platform.padEnd(12)}  ${base.seconds.toFixed(1).padStart(8)} s  ${service.seconds.toFixed(1).padStart(11)} s  ${total(rows[platform]).toFixed(1).padStart(5)} s  ${mb(base.compressed).padStart(10)}  ${mb(service.compressed).padStart(13)}  ${mb(service.compressed - base.compressed).padStart(16)}`);
+    console.log(
+      `${platform.padEnd(12)}  ${base.seconds.toFixed(1).padStart(8)} s  ${service.seconds.toFixed(1).padStart(11)} s  ${total(rows[platform]).toFixed(1).padStart(5)} s  ${mb(base.compressed).padStart(10)}  ${mb(service.compressed).padStart(13)}  ${mb(service.compressed - base.compressed).padStart(16)}`,
+    );
   }
   const ratio = total(arm64) / total(amd64);
   console.log(`arm64 / amd64 build time (no cache, cross-built, no emulation): ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'ok' : 'MISSED'})`);

@@ -49,13 +49,16 @@ export async function main(argv = process.argv.slice(2), env = process.env, cwd 
     const base = buildMatrix([BASE_PROJECT], { imagePrefix }).base;
     matrix = { ...matrix, include: [base], any: true, pipelineChanged: pipelineFiles };
   } else if (pipelineFiles.length) matrix = { ...matrix, pipelineChanged: pipelineFiles };
-  writeGitHubOutputs({
-    matrix: JSON.stringify({ include: matrix.include }),
-    any: String(matrix.any),
-    'base-affected': String(matrix.baseAffected),
-    projects: JSON.stringify(matrix.projects),
-    ...(flags['exercise-pipeline'] ? { 'pipeline-changed': String(pipelineFiles.length > 0) } : {}),
-  }, env);
+  writeGitHubOutputs(
+    {
+      matrix: JSON.stringify({ include: matrix.include }),
+      any: String(matrix.any),
+      'base-affected': String(matrix.baseAffected),
+      projects: JSON.stringify(matrix.projects),
+      ...(flags['exercise-pipeline'] ? { 'pipeline-changed': String(pipelineFiles.length > 0) } : {}),
+    },
+    env,
+  );
   process.stdout.write(`${JSON.stringify(matrix)}\n`);
   return 0;
 }

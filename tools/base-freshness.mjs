@@ -123,9 +123,22 @@ export async function checkFreshness(options) {
       if (version && (!newest || compareDebianVersions(version, newest.version) > 0)) newest = { version, suite: index.suite };
     }
     current.push(`${record.Package}=${newest?.version ?? 'missing'}`);
-    if (!newest) findings.push({ kind: 'debian', package: record.Package, installed: record.Version, message: `${record.Package} ${record.Version} is not on the mirror for ${suite}/${arch} any more` });
+    if (!newest)
+      findings.push({
+        kind: 'debian',
+        package: record.Package,
+        installed: record.Version,
+        message: `${record.Package} ${record.Version} is not on the mirror for ${suite}/${arch} any more`,
+      });
     else if (compareDebianVersions(record.Version, newest.version) < 0) {
-      findings.push({ kind: 'debian', package: record.Package, installed: record.Version, current: newest.version, suite: newest.suite, message: `${record.Package} ${record.Version} is behind ${newest.version} (${newest.suite})` });
+      findings.push({
+        kind: 'debian',
+        package: record.Package,
+        installed: record.Version,
+        current: newest.version,
+        suite: newest.suite,
+        message: `${record.Package} ${record.Version} is behind ${newest.version} (${newest.suite})`,
+      });
     }
   }
   let node = null;
@@ -134,7 +147,10 @@ export async function checkFreshness(options) {
     const message = securityFinding(node);
     if (message) findings.push({ kind: 'node', installed: node.version, current: node.latest, message });
   } else fail(`the Node.js version of ${image.source} is unknown (no NODE_VERSION in the image config): pass --node-version`);
-  const snapshot = createHash('sha256').update(`${suite}/${arch}\n${current.join('\n')}`).digest('hex').slice(0, 16);
+  const snapshot = createHash('sha256')
+    .update(`${suite}/${arch}\n${current.join('\n')}`)
+    .digest('hex')
+    .slice(0, 16);
   return { source: image.source, suite, arch, packages: image.packages.length, nodeVersion: node.version, stale: findings.length > 0, findings, snapshot };
 }
 
@@ -148,14 +164,17 @@ function readRecordTag(file = recordPath(BASE_PROJECT)) {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const { values } = parseCliArgs({ options: OPTIONS }, { hint: ' (see the usage at the top of tools/base-freshness.mjs)' });
-    if (values['status-dir'] && (values.image || values.record)) fail('--status-dir reads records from a directory: do not combine it with --image or --record');
+    if (values['status-dir'] && (values.image || values.record))
+      fail('--status-dir reads records from a directory: do not combine it with --image or --record');
     if (values.image && values.record) fail('pass either --image or --record, not both');
     const result = await checkFreshness(values);
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else {
       console.log(`freshness: ${result.source} (Debian ${result.suite}/${result.arch}, ${result.packages} packages, Node.js ${result.nodeVersion})`);
       for (const finding of result.findings) console.log(`stale: ${finding.message}`);
-      console.log(`freshness: ${result.stale ? `stale (${result.findings.length} finding${result.findings.length > 1 ? 's' : ''})` : 'fresh'}; packages snapshot ${result.snapshot}`);
+      console.log(
+        `freshness: ${result.stale ? `stale (${result.findings.length} finding${result.findings.length > 1 ? 's' : ''})` : 'fresh'}; packages snapshot ${result.snapshot}`,
+      );
     }
     if (values['github-output']) {
       if (!process.env.GITHUB_OUTPUT) fail('--github-output needs GITHUB_OUTPUT (set by GitHub Actions)');

@@ -33,10 +33,16 @@ const RECIPE = '2';
 const NPM_VERSION = process.env.OFFLINE_NPM_VERSION || '11';
 
 /** Offline refs, by suite and target architecture. */
-const offlineRefs = { debian: (suite) => `${OFFLINE_REPO}/debian:${suite}`, node: (version, suite, arch) => `${OFFLINE_REPO}/node:${version}-${suite}${arch ? `-${arch}` : ''}` };
+const offlineRefs = {
+  debian: (suite) => `${OFFLINE_REPO}/debian:${suite}`,
+  node: (version, suite, arch) => `${OFFLINE_REPO}/node:${version}-${suite}${arch ? `-${arch}` : ''}`,
+};
 
 async function imageLabel(toolchain, ref, label) {
-  const result = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image inspect --format ${`{{index .Config.Labels "${label}"}}`} ${ref}`;
+  const result = await $({
+    env: dockerEnv(toolchain),
+    nothrow: true,
+  })`${toolchain.client} image inspect --format ${`{{index .Config.Labels "${label}"}}`} ${ref}`;
   return result.ok ? result.stdout.trim() : null;
 }
 
@@ -61,7 +67,11 @@ async function bootstrapDebian(toolchain, ref, suite, fingerprint) {
   rmSync(path.join(rootfs, 'etc/apt/sources.list.d/debian.sources'), { force: true });
   rmSync(path.join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   mkdirSync(path.join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
-  await $`tar -C ${rootfs} -c .`.pipe($({ env: dockerEnv(toolchain) })`${toolchain.client} import --change ${'CMD ["bash"]'} --change ${`LABEL org.secure-ci.offline.fingerprint=${fingerprint}`} - ${ref}`);
+  await $`tar -C ${rootfs} -c .`.pipe(
+    $({
+      env: dockerEnv(toolchain),
+    })`${toolchain.client} import --change ${'CMD ["bash"]'} --change ${`LABEL org.secure-ci.offline.fingerprint=${fingerprint}`} - ${ref}`,
+  );
   rmSync(rootfs, { recursive: true, force: true });
   return true;
 }
@@ -116,7 +126,8 @@ export async function ensureBases({ offline = false, force = false, suite: extra
   const version = nodeVersion();
   const defaultSuite = debianSuite(upstream.DEBIAN_IMAGE);
   const suites = [...new Set([defaultSuite, ...extraSuites])];
-  for (const suite of suites) if (!Object.values(DEBIAN_SUITES).includes(suite)) fail(`unknown Debian suite '${suite}' (choose from ${Object.values(DEBIAN_SUITES).join(', ')})`);
+  for (const suite of suites)
+    if (!Object.values(DEBIAN_SUITES).includes(suite)) fail(`unknown Debian suite '${suite}' (choose from ${Object.values(DEBIAN_SUITES).join(', ')})`);
   const salt = force ? String(Date.now()) : '';
   const host = hostArch();
   let built = false;
@@ -146,7 +157,9 @@ export async function ensureBases({ offline = false, force = false, suite: extra
   };
   mkdirSync(path.dirname(basesFile), { recursive: true });
   writeFileSync(basesFile, `${JSON.stringify(record, null, 2)}\n`);
-  console.log(`bases: ${built ? 'bootstrapped' : 'already present'}: ${[...Object.values(record.suites).map((s) => s.DEBIAN_IMAGE), ...Object.values(targets).map((t) => t.NODE_IMAGE)].join(', ')} (refs in ${path.relative(workspaceRoot, basesFile)})`);
+  console.log(
+    `bases: ${built ? 'bootstrapped' : 'already present'}: ${[...Object.values(record.suites).map((s) => s.DEBIAN_IMAGE), ...Object.values(targets).map((t) => t.NODE_IMAGE)].join(', ')} (refs in ${path.relative(workspaceRoot, basesFile)})`,
+  );
   return record;
 }
 

@@ -15,7 +15,18 @@ import { parsePlatforms } from './push.mjs';
 export async function buildPlatforms(project, { platforms, image, tags, flavor, secrets = [], buildArgs = {}, cacheFrom, cacheTo }) {
   const records = {};
   for (const platform of platforms) {
-    records[platform] = await dockerBuild({ project, image, tags, flavor, secrets, buildArgs, platform, 'cache-from': cacheFrom, 'cache-to': cacheTo, record: platformRecordPath(project, platform) });
+    records[platform] = await dockerBuild({
+      project,
+      image,
+      tags,
+      flavor,
+      secrets,
+      buildArgs,
+      platform,
+      'cache-from': cacheFrom,
+      'cache-to': cacheTo,
+      record: platformRecordPath(project, platform),
+    });
   }
   return records;
 }

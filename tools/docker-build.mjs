@@ -89,7 +89,12 @@ const targetRecordPath = (project, target) => (target?.foreign ? foreignRecordPa
 function recipeFor(project, buildArgs, target) {
   // The one Node.js version (.node-version) goes to both Dockerfiles; an explicit --build-arg still wins.
   const common = { NODE_VERSION: nodeVersion() };
-  if (project === BASE_PROJECT) return { dockerfile: BASE_DOCKERFILE, upstream: ['DEBIAN_IMAGE', 'NODE_IMAGE'], args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs } };
+  if (project === BASE_PROJECT)
+    return {
+      dockerfile: BASE_DOCKERFILE,
+      upstream: ['DEBIAN_IMAGE', 'NODE_IMAGE'],
+      args: { ...common, ...offlineBaseArgs(target.arch ?? undefined), ...buildArgs },
+    };
   return serviceRecipe(project, buildArgs, target, common);
 }
 
@@ -104,13 +109,17 @@ function serviceRecipe(project, buildArgs, target, common) {
   // The PORT the image listens on and its healthcheck probes: the service's metadata.port in its project.json.
   const projectArgs = { PORT: String(service.port) };
   const artifact = path.join(workspaceRoot, 'dist/apps', project, 'main.js');
-  if (!existsSync(artifact)) fail(`no build output at dist/apps/${project}/main.js: run 'npx nx build ${project}' (or build through 'npx nx run ${project}:docker-build')`);
+  if (!existsSync(artifact))
+    fail(`no build output at dist/apps/${project}/main.js: run 'npx nx build ${project}' (or build through 'npx nx run ${project}:docker-build')`);
   // The deps stage runs npm on the build platform: the build platform's node image.
   const { NODE_IMAGE } = offlineBaseArgs();
   // Services build FROM the base image this workspace just built for the same architecture, never a stale or guessed tag.
   const baseRecord = targetRecordPath(BASE_PROJECT, target);
   const base = existsSync(baseRecord) ? readRecord(baseRecord).tags[0] : undefined;
-  if (target.foreign && !base && !buildArgs.BASE_IMAGE) fail(`no ${target.arch} base image recorded (${path.relative(workspaceRoot, baseRecord)}): build it first with node tools/docker-build.mjs ${BASE_PROJECT} --platform ${target.platform}`);
+  if (target.foreign && !base && !buildArgs.BASE_IMAGE)
+    fail(
+      `no ${target.arch} base image recorded (${path.relative(workspaceRoot, baseRecord)}): build it first with node tools/docker-build.mjs ${BASE_PROJECT} --platform ${target.platform}`,
+    );
   return {
     dockerfile: SERVICE_DOCKERFILE,
     upstream: ['NODE_IMAGE'],
@@ -125,7 +134,10 @@ function serviceRecipe(project, buildArgs, target, common) {
 async function packagesSnapshot(args) {
   if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
   const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
-  const { snapshot, reason } = await releaseSnapshot(suite, { mirror: process.env.DEBIAN_MIRROR || undefined, securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined });
+  const { snapshot, reason } = await releaseSnapshot(suite, {
+    mirror: process.env.DEBIAN_MIRROR || undefined,
+    securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined,
+  });
   if (!snapshot) {
     console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
     return args;
@@ -213,20 +225,36 @@ export async function dockerBuild(options) {
       return null;
     }
     console.log(`docker-build: ${project} -> ${tags.join(', ')}`);
-    const build = await streamLines($({ cwd: workspaceRoot, env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`, { prefix: `[${project}] ` });
+    const build = await streamLines($({ cwd: workspaceRoot, env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`, {
+      prefix: `[${project}] `,
+    });
     // the whole log, unredacted, as BuildKit wrote it (a private file: the secret canary test searches it)
     if (options.log) writeFileSync(options.log, build.stdall, { mode: 0o600 });
     if (!build.ok) {
-      const reason = build.stderr.split('\n').reverse().find((line) => /error:/i.test(line))?.trim() ?? (lastLine(build) || `exit ${build.exitCode}`);
+      const reason =
+        build.stderr
+          .split('\n')
+          .reverse()
+          .find((line) => /error:/i.test(line))
+          ?.trim() ??
+        (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
     const imageId = readFileSync(iidFile, 'utf8').trim();
     let digest;
     if (options.push) digest = buildx ? JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'] : await pushTags(toolchain, tags);
     const record = {
-      project, image, tags, imageId, labels: meta.labels, version: meta.version, dockerfile: recipe.dockerfile,
+      project,
+      image,
+      tags,
+      imageId,
+      labels: meta.labels,
+      version: meta.version,
+      dockerfile: recipe.dockerfile,
       // one platform per record; a multi-platform push (buildx) records the list it pushed
-      platform: target.platform ?? options.platform, nodeVersion: recipe.args.NODE_VERSION, ...(digest ? { digest } : {}),
+      platform: target.platform ?? options.platform,
+      nodeVersion: recipe.args.NODE_VERSION,
+      ...(digest ? { digest } : {}),
     };
     const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
     writeRecord(file, record);
@@ -245,7 +273,9 @@ async function requireLocalImageBuilder(toolchain) {
   const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
   const driver = /^Driver:\s*(\S+)/m.exec(stdout)?.[1];
   if (driver && driver !== 'docker') {
-    fail(`the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`);
+    fail(
+      `the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`,
+    );
   }
 }
 

@@ -51,13 +51,18 @@ export function main(argv = process.argv.slice(2), env = process.env) {
   const inActions = env.GITHUB_ACTIONS === 'true';
   for (const warning of result.warnings) process.stderr.write(inActions ? `::warning::${warning}\n` : `docker-metadata: warning: ${warning}\n`);
   const output = { version: result.version, tags: result.tags, labels: result.labels };
-  writeGitHubOutputs({
-    version: result.version,
-    tags: result.tags.join('\n'),
-    'tag-names': result.tagNames.join('\n'),
-    labels: Object.entries(result.labels).map(([k, v]) => `${k}=${v}`).join('\n'),
-    json: JSON.stringify(output),
-  }, env);
+  writeGitHubOutputs(
+    {
+      version: result.version,
+      tags: result.tags.join('\n'),
+      'tag-names': result.tagNames.join('\n'),
+      labels: Object.entries(result.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+      json: JSON.stringify(output),
+    },
+    env,
+  );
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   return 0;
 }

@@ -36,7 +36,9 @@ export function k8sImages(argv, env = process.env) {
   if (values.out) {
     mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
     writeFileSync(values.out, text);
-    console.log(`k8s-images: ${entries.length} pushed image${entries.length === 1 ? '' : 's'} by digest${keptNames.length ? `, ${keptNames.length} kept from ${values.merge} (${keptNames.join(', ')})` : ''} -> ${values.out}`);
+    console.log(
+      `k8s-images: ${entries.length} pushed image${entries.length === 1 ? '' : 's'} by digest${keptNames.length ? `, ${keptNames.length} kept from ${values.merge} (${keptNames.join(', ')})` : ''} -> ${values.out}`,
+    );
   } else process.stdout.write(text);
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${summaryMarkdown(images, { kept: keptNames })}\n`);
   return images;

@@ -51,12 +51,14 @@ export function parsePipelineArgs(argv) {
   if (values.all && (values.base || values.head)) fail('--all and --base/--head exclude each other');
   if (!values.registry && !values['no-push']) fail('say where to push with --registry PREFIX (e.g. ghcr.io/acme/shop), or pass --no-push');
   if (values.registry && values['no-push']) fail('--registry and --no-push exclude each other');
-  if (values.registry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(values.registry)) fail(`invalid --registry '${values.registry}' (expected host[:port][/path])`);
+  if (values.registry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(values.registry))
+    fail(`invalid --registry '${values.registry}' (expected host[:port][/path])`);
   for (const spec of values.secret ?? []) parseSecretSpec(spec);
   parseBuildArgs(values['build-arg']);
   const platforms = values.platforms !== undefined ? parsePlatforms(values.platforms) : defaultPlatforms();
   if (!platforms.length) fail('--platforms needs at least one platform, e.g. linux/amd64');
-  if (values['no-push'] && platforms.length > 1) fail('--no-push builds one platform (the local image store holds one per tag): pass one --platforms value, or push with --registry');
+  if (values['no-push'] && platforms.length > 1)
+    fail('--no-push builds one platform (the local image store holds one per tag): pass one --platforms value, or push with --registry');
   return { ...values, platforms };
 }
 
@@ -73,7 +75,12 @@ async function selectProjects({ all, base, head }) {
 
 function summarize(results) {
   const lines = ['| image | digest | platforms (scanned digests) | tags |', '| --- | --- | --- | --- |'];
-  for (const r of results) lines.push(`| ${r.image} | ${r.digest ?? 'not pushed'} | ${Object.entries(r.platforms ?? {}).map(([p, d]) => `${p} ${d}`).join('<br>')} | ${r.tags.join('<br>')} |`);
+  for (const r of results)
+    lines.push(
+      `| ${r.image} | ${r.digest ?? 'not pushed'} | ${Object.entries(r.platforms ?? {})
+        .map(([p, d]) => `${p} ${d}`)
+        .join('<br>')} | ${r.tags.join('<br>')} |`,
+    );
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `### Images\n\n${lines.join('\n')}\n`);
   return lines.join('\n');
 }
@@ -93,12 +100,25 @@ async function shipImage(project, options, { secrets, buildArgs, run, base }) {
   const image = `${options.registry}/${project}`.toLowerCase();
   // A service builds FROM the base digest this run pushed and scanned (BuildKit picks each platform's manifest).
   const fromBase = base ? { BASE_IMAGE: `${base.pushed.image}@${base.digest}` } : {};
-  await buildPlatforms(project, { platforms: options.platforms, image, secrets, buildArgs: { ...buildArgs, ...fromBase }, tags: options.tags, flavor: options.flavor });
+  await buildPlatforms(project, {
+    platforms: options.platforms,
+    image,
+    secrets,
+    buildArgs: { ...buildArgs, ...fromBase },
+    tags: options.tags,
+    flavor: options.flavor,
+  });
   await push(project, { image, platforms: options.platforms, run });
   const scanned = await scan(project, scanOptions);
   if (scanned.skipped) fail(`${project} was not scanned (trivy is missing), so it is not tagged: its digest ${image} stays untagged`, 1);
   const record = await tag(project, { tags: options.tags, flavor: options.flavor });
-  return { image, digest: record.digest, platforms: Object.fromEntries(Object.entries(record.platforms).map(([p, m]) => [p, m.digest])), tags: record.pushed.tags, record };
+  return {
+    image,
+    digest: record.digest,
+    platforms: Object.fromEntries(Object.entries(record.platforms).map(([p, m]) => [p, m.digest])),
+    tags: record.pushed.tags,
+    record,
+  };
 }
 
 export async function pipeline(options) {
@@ -108,7 +128,9 @@ export async function pipeline(options) {
     return [];
   }
   console.log(`pipeline: affected ${projects.join(', ')}${baseAffected ? ' (base image changed)' : ''}; platforms ${options.platforms.join(', ')}`);
-  const built = await streamLines($({ cwd: workspaceRoot, env: nxEnv(), nothrow: true })`npx nx run-many -t build ${`--projects=${projects.join(',')}`} --outputStyle=static`);
+  const built = await streamLines(
+    $({ cwd: workspaceRoot, env: nxEnv(), nothrow: true })`npx nx run-many -t build ${`--projects=${projects.join(',')}`} --outputStyle=static`,
+  );
   if (!built.ok) fail(describeFailure(built, 'nx run-many -t build'), 1);
   const secrets = (options.secret ?? []).map(parseSecretSpec);
   const buildArgs = parseBuildArgs(options['build-arg']);

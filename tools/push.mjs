@@ -15,7 +15,14 @@ import { imageIndex, parseImageRef, registryClient } from './lib/registry.mjs';
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/;
 
 export function parsePlatforms(value) {
-  const platforms = [...new Set((value ?? '').split(',').map((p) => p.trim()).filter(Boolean))];
+  const platforms = [
+    ...new Set(
+      (value ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+  ];
   for (const platform of platforms) if (!PLATFORM.test(platform)) fail(`invalid platform '${platform}' (expected os/arch, e.g. linux/arm64)`);
   return platforms;
 }
@@ -43,7 +50,8 @@ export async function push(project, { image, platforms = [], run = runId() } = {
   for (const build of builds) {
     const detected = await localPlatform(build.record.imageId);
     // linux/arm64 images usually carry the variant v8: the same platform.
-    if (build.platform && detected !== build.platform && detected !== `${build.platform}/v8`) fail(`${project}: the ${build.platform} build record holds a ${detected} image`, 1);
+    if (build.platform && detected !== build.platform && detected !== `${build.platform}/v8`)
+      fail(`${project}: the ${build.platform} build record holds a ${detected} image`, 1);
     const platform = build.platform ?? detected;
     const staging = `${repository}:build-${run}-${platform.replaceAll('/', '-')}`;
     await docker(['tag', build.record.imageId, staging]);
@@ -76,8 +84,15 @@ export async function push(project, { image, platforms = [], run = runId() } = {
 
 if (isMain(import.meta.url)) {
   runMain(async () => {
-    const { values, positionals } = parseCliArgs({ options: { image: { type: 'string' }, platforms: { type: 'string' }, 'run-id': { type: 'string' } }, allowPositionals: true });
+    const { values, positionals } = parseCliArgs({
+      options: { image: { type: 'string' }, platforms: { type: 'string' }, 'run-id': { type: 'string' } },
+      allowPositionals: true,
+    });
     if (values['run-id'] !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$/.test(values['run-id'])) fail(`invalid --run-id '${values['run-id']}'`);
-    await push(projectArgument(positionals, 'node tools/push.mjs catalog --image ghcr.io/acme/shop/catalog'), { image: values.image, platforms: parsePlatforms(values.platforms), run: values['run-id'] ?? runId() });
+    await push(projectArgument(positionals, 'node tools/push.mjs catalog --image ghcr.io/acme/shop/catalog'), {
+      image: values.image,
+      platforms: parsePlatforms(values.platforms),
+      run: values['run-id'] ?? runId(),
+    });
   });
 }

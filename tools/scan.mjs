@@ -86,7 +86,9 @@ async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignor
   const gate = await streamLines($({ nothrow: true })`${trivy} ${trivyArgs(target.ref, { remote: target.remote, ignorefile })}`);
   if (gate.exitCode === FINDINGS_EXIT_CODE) {
     result.vulnerabilities = 'fail';
-    result.findings.push(`fixable ${GATE_SEVERITIES} vulnerabilities or secrets found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`);
+    result.findings.push(
+      `fixable ${GATE_SEVERITIES} vulnerabilities or secrets found (see the table above; accept a risk only in .trivyignore with a reason and exp:)`,
+    );
   } else if (gate.exitCode !== 0) {
     fail(`trivy failed for ${label} (exit ${gate.exitCode}), so nothing was gated: see its output above`, 1);
   } else result.vulnerabilities = 'pass';
@@ -94,7 +96,10 @@ async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignor
   const stem = path.join(sbomDir, `${project}.${target.platform.replaceAll('/', '-')}`);
   mkdirSync(sbomDir, { recursive: true });
   result.sbom = {};
-  for (const [key, format, suffix] of [['cyclonedx', 'cyclonedx', 'cdx.json'], ['spdx', 'spdx-json', 'spdx.json']]) {
+  for (const [key, format, suffix] of [
+    ['cyclonedx', 'cyclonedx', 'cdx.json'],
+    ['spdx', 'spdx-json', 'spdx.json'],
+  ]) {
     const output = `${stem}.${suffix}`;
     const run = await $({ nothrow: true })`${trivy} ${trivyArgs(target.ref, { sbom: { format, output }, remote: target.remote })}`;
     if (!run.ok || !existsSync(output)) fail(`trivy could not write the ${format} SBOM of ${label}: ${lastLine(run) || `exit ${run.exitCode}`}`, 1);
@@ -130,7 +135,10 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
       console.log(`scan: SKIPPED ${project}: trivy is not installed (skipping allowed by --allow-missing-scanner)`);
       return { skipped: true };
     }
-    fail('trivy is not installed: install it (https://trivy.dev/latest/getting-started/installation/) or pass --allow-missing-scanner to skip scanning explicitly', MISSING_EXIT_CODE);
+    fail(
+      'trivy is not installed: install it (https://trivy.dev/latest/getting-started/installation/) or pass --allow-missing-scanner to skip scanning explicitly',
+      MISSING_EXIT_CODE,
+    );
   }
   const targets = ref ? [{ platform: 'image', digest: null, ref, remote: false }] : await targetsOf(project, record);
 
@@ -160,7 +168,14 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const { values, positionals } = parseCliArgs({
-      options: { sarif: { type: 'string' }, 'sbom-dir': { type: 'string' }, ignorefile: { type: 'string' }, 'allow-missing-scanner': { type: 'boolean' }, 'allow-missing-node-index': { type: 'boolean' }, ref: { type: 'string' } },
+      options: {
+        sarif: { type: 'string' },
+        'sbom-dir': { type: 'string' },
+        ignorefile: { type: 'string' },
+        'allow-missing-scanner': { type: 'boolean' },
+        'allow-missing-node-index': { type: 'boolean' },
+        ref: { type: 'string' },
+      },
       allowPositionals: true,
     });
     await scan(projectArgument(positionals, 'node tools/scan.mjs catalog'), {

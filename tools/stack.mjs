@@ -32,7 +32,9 @@ export function preflightProblems(toolchain, { build }) {
   const version = String(toolchain.composeVersion ?? '').replace(/^v/, '');
   const [major, minor] = version.split('.').map(Number);
   if (toolchain.compose && major === 1 && minor < 27)
-    problems.push(`docker-compose ${version} is too old for these compose files (no 'version:' key, depends_on conditions): install the Compose v2 plugin ('docker compose') or docker-compose 1.29`);
+    problems.push(
+      `docker-compose ${version} is too old for these compose files (no 'version:' key, depends_on conditions): install the Compose v2 plugin ('docker compose') or docker-compose 1.29`,
+    );
   if (build && !existsSync(path.join(workspaceRoot, 'node_modules/nx/package.json')))
     problems.push('the workspace has no node_modules (Nx builds the images): run npm ci first');
   return problems;
@@ -45,7 +47,9 @@ async function preflight(options) {
     for (const problem of problems) warn(`preflight: ${problem}`);
     fail(`preflight failed (${problems.length} problem${problems.length > 1 ? 's' : ''} above)`, 1);
   }
-  say(`engine ${toolchain.serverVersion}, client ${toolchain.client}${options.build ? ` (${toolchain.buildMode})` : ''}, compose ${describeCompose(toolchain)}`);
+  say(
+    `engine ${toolchain.serverVersion}, client ${toolchain.client}${options.build ? ` (${toolchain.buildMode})` : ''}, compose ${describeCompose(toolchain)}`,
+  );
   return toolchain;
 }
 
@@ -80,7 +84,11 @@ async function up({ file, project, build, timeoutMs }) {
   const started = await stack.compose(['up', '--detach', '--remove-orphans']);
   if (started.exitCode !== 0) {
     if (/port is already allocated|address already in use/i.test(started.output))
-      warn(`a host port is taken: stop what uses it, or pick other ports, e.g. ${listServices().map((s) => `${portVariable(s.name)}=${s.port + 10000}`).join(' ')}`);
+      warn(
+        `a host port is taken: stop what uses it, or pick other ports, e.g. ${listServices()
+          .map((s) => `${portVariable(s.name)}=${s.port + 10000}`)
+          .join(' ')}`,
+      );
     const containers = await stack.containers();
     const verdicts = Object.fromEntries(services.map((s) => [s, verdict(s, containers)]));
     const details = await diagnose(stack, services, verdicts);
@@ -101,7 +109,9 @@ async function up({ file, project, build, timeoutMs }) {
     console.log(`  ${service.padEnd(14)} ${url ?? '(no published port)'}`);
     if (url) console.log(`    try: ${sampleCurl(service, url, apiKeyFile(config, service))}`);
   }
-  console.log(`  stop it with: ${file === path.join(workspaceRoot, 'compose.yaml') && project === COMPOSE_PROJECT ? 'npm stop' : `node tools/stack.mjs down${stackFlags(file, project)}`}`);
+  console.log(
+    `  stop it with: ${file === path.join(workspaceRoot, 'compose.yaml') && project === COMPOSE_PROJECT ? 'npm stop' : `node tools/stack.mjs down${stackFlags(file, project)}`}`,
+  );
 }
 
 function stackFlags(file, project) {
@@ -118,7 +128,8 @@ async function down({ file, project }) {
   if (result.exitCode !== 0) fail(`compose down failed (exit ${result.exitCode}); see above`, 1);
   const left = await stack.leftovers();
   const remaining = Object.entries(left).filter(([, names]) => names.length);
-  if (remaining.length) fail(`still left with label com.docker.compose.project=${project}: ${remaining.map(([kind, names]) => `${kind} ${names.join(' ')}`).join('; ')}`, 1);
+  if (remaining.length)
+    fail(`still left with label com.docker.compose.project=${project}: ${remaining.map(([kind, names]) => `${kind} ${names.join(' ')}`).join('; ')}`, 1);
   say(`${project} is down: no containers, networks or volumes left`);
 }
 

@@ -15,7 +15,12 @@ import { workspaceRoot } from './lib/workspace.mjs';
 const testFiles = (...dirs) =>
   dirs.flatMap((dir) => {
     const abs = path.join(workspaceRoot, dir);
-    return existsSync(abs) ? readdirSync(abs).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => path.join(dir, f)) : [];
+    return existsSync(abs)
+      ? readdirSync(abs)
+          .filter((f) => f.endsWith('.test.mjs'))
+          .sort()
+          .map((f) => path.join(dir, f))
+      : [];
   });
 
 const nodeTest = (files) => ['node', ['--test', '--test-concurrency=1', ...files]];

@@ -40,7 +40,8 @@ async function main(argv) {
     for (const problem of schemaProblems) console.log(`${environment}: schema: ${problem}`);
     for (const { rule, message } of policyProblems) console.log(`${environment}: ${rule}: ${message}`);
     failed += schemaProblems.length + policyProblems.length;
-    if (!schemaProblems.length && !policyProblems.length) console.log(`${environment}: ${objects.length} objects valid against the Kubernetes ${SCHEMA_VERSION} schema; ${RULES.length} policy rules pass`);
+    if (!schemaProblems.length && !policyProblems.length)
+      console.log(`${environment}: ${objects.length} objects valid against the Kubernetes ${SCHEMA_VERSION} schema; ${RULES.length} policy rules pass`);
   }
   if (failed) fail(`${failed} problem${failed === 1 ? '' : 's'}`, 1);
 }

@@ -69,7 +69,9 @@ if (require.main === module) {
   const offenders = check(root);
   if (offenders.length) {
     for (const line of offenders) console.error(`error: not portable across architectures: ${line}`);
-    console.error('error: production dependencies must be pure JavaScript without install scripts (they are installed on the build platform for every target architecture)');
+    console.error(
+      'error: production dependencies must be pure JavaScript without install scripts (they are installed on the build platform for every target architecture)',
+    );
     process.exit(1);
   }
   console.log(`portable: ${packageDirs(root).length} packages, no native addon or install script`);

@@ -34,7 +34,8 @@ export function debianSuite(ref) {
   const major = /:(\d+)(?:\.\d+)*-slim$/.exec(ref)?.[1];
   // debian:13.8-slim, debian:trixie-slim, debian:trixie-20261201-slim, or a stand-in's localhost/offline/debian:trixie
   const suite = DEBIAN_SUITES[major] ?? /:([a-z]+)(?:-\d+)?(?:-slim)?$/.exec(ref)?.[1];
-  if (!suite) fail(`cannot tell the Debian suite of DEBIAN_IMAGE '${ref}' (expected debian:<major>.<minor>-slim, major one of ${Object.keys(DEBIAN_SUITES).join(', ')})`);
+  if (!suite)
+    fail(`cannot tell the Debian suite of DEBIAN_IMAGE '${ref}' (expected debian:<major>.<minor>-slim, major one of ${Object.keys(DEBIAN_SUITES).join(', ')})`);
   return suite;
 }
 
@@ -110,7 +111,16 @@ export async function requireUpstreamImages(toolchain, args, names) {
     if (ref !== upstream[name] || (await hasImage(toolchain, ref))) continue;
     const pulled = await $({ env: dockerEnv(toolchain), nothrow: true, timeout: '120s' })`${toolchain.client} pull --quiet ${ref}`;
     if (pulled.ok) continue;
-    const reason = pulled.signal ? 'no answer within 120 s' : pulled.stderr.trim().split('\n').pop()?.replace(/^Error response from daemon: /, '') ?? `exit ${pulled.exitCode}`;
-    fail(`cannot pull ${ref} (${reason.slice(0, 160)}) and no offline stand-in is recorded in ${shownBasesFile}: run npm run bases, which pulls the upstream images or bootstraps stand-ins`, 1);
+    const reason = pulled.signal
+      ? 'no answer within 120 s'
+      : (pulled.stderr
+          .trim()
+          .split('\n')
+          .pop()
+          ?.replace(/^Error response from daemon: /, '') ?? `exit ${pulled.exitCode}`);
+    fail(
+      `cannot pull ${ref} (${reason.slice(0, 160)}) and no offline stand-in is recorded in ${shownBasesFile}: run npm run bases, which pulls the upstream images or bootstraps stand-ins`,
+      1,
+    );
   }
 }

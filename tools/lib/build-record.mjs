@@ -70,7 +70,8 @@ export function unscannedReason(record) {
   for (const platform of platforms) {
     const result = scan.platforms?.[platform];
     if (!result) return `${record.project}: ${platform} (${record.platforms[platform].digest}) was not scanned`;
-    if (result.digest !== record.platforms[platform].digest) return `${record.project}: ${platform} was scanned as ${result.digest}, not ${record.platforms[platform].digest}`;
+    if (result.digest !== record.platforms[platform].digest)
+      return `${record.project}: ${platform} was scanned as ${result.digest}, not ${record.platforms[platform].digest}`;
   }
   if (scan.passed !== true) return `${record.project}@${record.digest} did not pass its scan (${scan.summary ?? 'see the scan step'})`;
   return null;

@@ -78,7 +78,13 @@ export const exitCodeOf = (error) => (error instanceof CliError ? error.exitCode
  * The entry of every tool: runs `main` (sync or async); a number it returns is the exit code; any error becomes one
  * line on stderr and its exit code. Resolves when done (tests may await it).
  */
-export function runMain(main, name = process.argv[1]?.split('/').pop()?.replace(/\.mjs$/, '') ?? 'tool') {
+export function runMain(
+  main,
+  name = process.argv[1]
+    ?.split('/')
+    .pop()
+    ?.replace(/\.mjs$/, '') ?? 'tool',
+) {
   return Promise.resolve()
     .then(main)
     .then(

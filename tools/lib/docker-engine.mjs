@@ -79,9 +79,10 @@ export function toolchainProblems(toolchain, { needCompose = false } = {}) {
   else if (!toolchain.serverVersion)
     problems.push(`no Docker Engine answers ${toolchain.client}: start dockerd (e.g. 'sudo systemctl start docker') or set DOCKER_HOST`);
   if (toolchain.client && !toolchain.buildMode)
-    problems.push('no BuildKit-capable docker client: install the buildx plugin (docker-buildx-plugin), or set DOCKER_CLI to a client < 23 that has built-in BuildKit');
-  if (needCompose && !toolchain.compose)
-    problems.push("no Compose found: install the Compose v2 plugin ('docker compose') or docker-compose v1");
+    problems.push(
+      'no BuildKit-capable docker client: install the buildx plugin (docker-buildx-plugin), or set DOCKER_CLI to a client < 23 that has built-in BuildKit',
+    );
+  if (needCompose && !toolchain.compose) problems.push("no Compose found: install the Compose v2 plugin ('docker compose') or docker-compose v1");
   return problems;
 }
 

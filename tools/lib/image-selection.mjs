@@ -25,7 +25,11 @@ const GRAPH_SCRIPT = fileURLToPath(new URL('./nx-graph.cjs', import.meta.url));
 /** stdout of `git <args>` in `cwd`; a failure is one line (exit 1). */
 const gitOutput = ({ cwd, env }, args) => stdoutOf($({ cwd, env, nothrow: true, timeout: '300s' })`git ${args}`, `git ${args[0]}`);
 
-const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (text) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 /**
  * The files changed in the range, as `nx affected` sees them: base and head -> merge-base(base, head)..head;
@@ -34,7 +38,10 @@ const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
 export async function changedFiles({ cwd, env, base, head }) {
   const git = (...args) => gitOutput({ cwd, env }, args);
   const unknown = (error) => {
-    throw new CliError(`unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git (merge-base|cat-file) failed \([^)]*\): /, '')}`, 1);
+    throw new CliError(
+      `unknown git range ${base}..${head ?? 'working tree'}: ${error.message.replace(/^git (merge-base|cat-file) failed \([^)]*\): /, '')}`,
+      1,
+    );
   };
   // A tree as the base (publish.yml diffs against the empty tree to select every image) has no merge-base: diff from it.
   const isTree = (await git('cat-file', '-t', base).catch(unknown)).trim() === 'tree';
@@ -127,7 +134,8 @@ export function filesImageBuildsRead(files, graph, namedInputs) {
     const readers = rules.workspace.filter((w) => match(file, w.glob)).map((w) => w.project);
     // a file Nx does not track (.nxignore, .gitignore) but that exists is not part of any project
     const projectOf = owner.get(file) ?? (graph.cwdHas?.(file) ? undefined : ownerByRoot(file));
-    const inProject = projectOf && rules.projects.some((r) => r.project === projectOf && r.include.some((g) => match(file, g)) && !r.exclude.some((g) => match(file, g)));
+    const inProject =
+      projectOf && rules.projects.some((r) => r.project === projectOf && r.include.some((g) => match(file, g)) && !r.exclude.some((g) => match(file, g)));
     if (readers.length || inProject) read.set(file, [...new Set([...readers, ...(inProject ? [projectOf] : [])])]);
   }
   return read;
@@ -155,8 +163,11 @@ export function changedPackages(file, before, after) {
   if (file === 'package.json') {
     for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides']) compare(a[field], b[field], (k) => k);
   } else {
-    const facts = (entries = {}) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { version: v.version, integrity: v.integrity, resolved: v.resolved }]));
-    compare(facts(a.packages), facts(b.packages), (k) => (k.includes('node_modules/') ? k.slice(k.lastIndexOf('node_modules/') + 'node_modules/'.length) : null));
+    const facts = (entries = {}) =>
+      Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { version: v.version, integrity: v.integrity, resolved: v.resolved }]));
+    compare(facts(a.packages), facts(b.packages), (k) =>
+      k.includes('node_modules/') ? k.slice(k.lastIndexOf('node_modules/') + 'node_modules/'.length) : null,
+    );
   }
   return changed;
 }
@@ -179,7 +190,8 @@ export async function selectImages({ cwd = process.cwd(), env = process.env, bas
   const touched = new Set([...read.values()].flat());
   const packages = new Set();
   for (const manifest of ['package.json', 'package-lock.json'].filter((f) => changed.includes(f))) {
-    const revision = async (rev) => (rev ? gitOutput({ cwd, env }, ['show', `${rev}:${manifest}`]).catch(() => '') : readFileSync(path.join(cwd, manifest), 'utf8'));
+    const revision = async (rev) =>
+      rev ? gitOutput({ cwd, env }, ['show', `${rev}:${manifest}`]).catch(() => '') : readFileSync(path.join(cwd, manifest), 'utf8');
     const mergeBase = (await gitOutput({ cwd, env }, ['merge-base', from, head ?? 'HEAD'])).trim();
     const names = changedPackages(manifest, await revision(mergeBase), existsSync(path.join(cwd, manifest)) || head ? await revision(head) : '');
     if (names === null) return { ...none, projects: images.sort(), read: [manifest] };

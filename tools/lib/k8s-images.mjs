@@ -23,7 +23,8 @@ export function imageEntry(record, source, { prefix = BASE_IMAGE_PREFIX } = {}) 
   const digest = record.pushed?.digest ?? record.digest;
   if (!digest) fail(`${source}: ${project} has no digest: it was never pushed, so it cannot be deployed by digest`, 1);
   if (typeof digest !== 'string' || !DIGEST.test(digest)) fail(`${source}: ${project} digest ${JSON.stringify(digest)} is not sha256:<64 hex>`, 1);
-  if (typeof repository !== 'string' || !REPOSITORY.test(repository)) fail(`${source}: ${project} image ${JSON.stringify(repository)} is not a registry repository (no tag, no digest)`, 1);
+  if (typeof repository !== 'string' || !REPOSITORY.test(repository))
+    fail(`${source}: ${project} image ${JSON.stringify(repository)} is not a registry repository (no tag, no digest)`, 1);
   return { name: `${prefix}/${project}`, newName: repository, digest };
 }
 
@@ -37,7 +38,8 @@ export function parseOverride(text, source) {
   }
   if (!Array.isArray(doc?.images)) fail(`${source}: no images: list`, 1);
   for (const entry of doc.images) {
-    if (typeof entry?.name !== 'string' || typeof entry.newName !== 'string' || !DIGEST.test(String(entry.digest))) fail(`${source}: entry ${JSON.stringify(entry?.name)} is not name + newName + sha256 digest`, 1);
+    if (typeof entry?.name !== 'string' || typeof entry.newName !== 'string' || !DIGEST.test(String(entry.digest)))
+      fail(`${source}: entry ${JSON.stringify(entry?.name)} is not name + newName + sha256 digest`, 1);
     if (entry.newTag !== undefined) fail(`${source}: entry ${entry.name} has a newTag; production takes digests only`, 1);
   }
   return doc.images.map(({ name, newName, digest }) => ({ name, newName, digest }));

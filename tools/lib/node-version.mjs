@@ -18,7 +18,8 @@ export function nodeVersion(file = nodeVersionFile) {
     fail(`cannot read the Node.js version from ${path.relative(workspaceRoot, file) || file}: ${error.code ?? error.message}`);
   }
   const version = text.trim().replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(version)) fail(`${path.relative(workspaceRoot, file) || file} must hold one exact Node.js version like 24.22.3, got '${text.trim().slice(0, 40)}'`);
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    fail(`${path.relative(workspaceRoot, file) || file} must hold one exact Node.js version like 24.22.3, got '${text.trim().slice(0, 40)}'`);
   return version;
 }
 

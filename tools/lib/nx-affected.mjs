@@ -19,7 +19,14 @@ export function nxShowProjectsArgs({ base, head, withTarget = 'docker-build', al
 }
 
 function parseProjectList(stdout) {
-  const candidates = [stdout.trim(), ...stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('[')).reverse()];
+  const candidates = [
+    stdout.trim(),
+    ...stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('['))
+      .reverse(),
+  ];
   for (const text of candidates) {
     try {
       const list = JSON.parse(text);
@@ -38,7 +45,11 @@ function parseProjectList(stdout) {
 export async function affectedProjects({ cwd = process.cwd(), env = process.env, base, head, withTarget = 'docker-build', all = false } = {}) {
   const nx = await $({ cwd, env, nothrow: true, timeout: '300s' })`npx --no nx ${nxShowProjectsArgs({ base, head, withTarget, all })}`;
   if (!nx.ok) {
-    const detail = `${nx.stderr}\n${nx.stdout}`.split('\n').map((l) => l.trim()).find((l) => l && !/^(NX\s*$|>)/.test(l)) ?? `exit ${nx.exitCode}`;
+    const detail =
+      `${nx.stderr}\n${nx.stdout}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l && !/^(NX\s*$|>)/.test(l)) ?? `exit ${nx.exitCode}`;
     fail(`nx show projects --affected failed: ${detail.replace(/^NX\s+/, '')}`, 1);
   }
   const list = parseProjectList(nx.stdout);

@@ -64,9 +64,12 @@ export function registryClient(host) {
     const scope = `repository:${repository}:${push ? 'pull,push' : 'pull'}`;
     const url = `${base}/${repository}${pathname}`;
     const send = (authorization) =>
-      fetch(url, { method, body, headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) }, signal: AbortSignal.timeout(TIMEOUT_MS) }).catch((error) =>
-        fail(`registry ${host}: ${method} ${pathname} failed: ${error.cause?.code ?? error.message}`, 1),
-      );
+      fetch(url, {
+        method,
+        body,
+        headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      }).catch((error) => fail(`registry ${host}: ${method} ${pathname} failed: ${error.cause?.code ?? error.message}`, 1));
     let response = await send(tokens.get(scope) ?? null);
     const challenge = response.headers.get('www-authenticate') ?? '';
     if (response.status === 401 && /^bearer/i.test(challenge)) response = await send(await token(challenge, scope));

@@ -46,7 +46,5 @@ export function rememberSecretValues(secrets) {
 export function redact(text) {
   let out = String(text);
   for (const value of knownValues) out = out.split(value).join('***');
-  return out
-    .replace(/(_authToken=)[^\s"']+/g, '$1***')
-    .replace(/(authorization:\s*(?:bearer|basic)\s+)[^\s"']+/gi, '$1***');
+  return out.replace(/(_authToken=)[^\s"']+/g, '$1***').replace(/(authorization:\s*(?:bearer|basic)\s+)[^\s"']+/gi, '$1***');
 }

@@ -2,7 +2,19 @@
 // and the matrix must list exactly the images whose build reads it (README "What nx affected builds": the table).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +73,8 @@ function matrixFor(args, env) {
   return JSON.parse(r.stdout);
 }
 
-const serviceEntries = (names, prefix = 'secure-ci') => names.map((project) => ({ project, image: `${prefix}/${project}`, dockerfile: SERVICE_DOCKERFILE, context: '.' }));
+const serviceEntries = (names, prefix = 'secure-ci') =>
+  names.map((project) => ({ project, image: `${prefix}/${project}`, dockerfile: SERVICE_DOCKERFILE, context: '.' }));
 
 before(() => {
   repo = mkdtempSync(path.join(tmpdir(), 'affected-matrix-test-'));
@@ -199,9 +212,20 @@ test('buildMatrix: base only, nothing, sorting, prefix normalisation (no nx)', (
   assert.equal(baseOnly.base.dockerfile, 'docker/base/Dockerfile');
   const m = buildMatrix(['orders', 'base-image', 'catalog', 'orders'], { imagePrefix: 'GHCR.io/acme//' });
   assert.deepEqual(m.projects, ['base-image', 'catalog', 'orders']);
-  assert.deepEqual(m.include.map((e) => e.image), ['ghcr.io/acme/catalog', 'ghcr.io/acme/orders']);
+  assert.deepEqual(
+    m.include.map((e) => e.image),
+    ['ghcr.io/acme/catalog', 'ghcr.io/acme/orders'],
+  );
   assert.throws(() => buildMatrix(['x'], { imagePrefix: 'a b' }), /invalid image name/);
-  assert.deepEqual(nxShowProjectsArgs({ base: 'a', head: 'b' }), ['show', 'projects', '--affected', '--withTarget=docker-build', '--json', '--base=a', '--head=b']);
+  assert.deepEqual(nxShowProjectsArgs({ base: 'a', head: 'b' }), [
+    'show',
+    'projects',
+    '--affected',
+    '--withTarget=docker-build',
+    '--json',
+    '--base=a',
+    '--head=b',
+  ]);
   assert.deepEqual(affectedRange({}, { NX_BASE: 'x', NX_HEAD: 'y' }), { base: 'x', head: 'y' });
   assert.deepEqual(affectedRange({ base: 'f' }, { NX_BASE: 'x' }), { base: 'f', head: undefined });
 });
@@ -332,10 +356,19 @@ test('the service generator, the tools and their tests, lint/jest config -> no i
 
 // The pipeline rule (affected-matrix.mjs --exercise-pipeline): kept apart from Nx's answer above.
 test('a workflow, .github/scripts or pipeline-tool change with no image affected -> the base image runs with --exercise-pipeline', () => {
-  for (const [name, file] of [['workflow', '.github/workflows/pr.yml'], ['script', '.github/scripts/image-record.mjs'], ['gate', 'tools/scan.mjs'], ['tagging', 'tools/tag.mjs']]) {
+  for (const [name, file] of [
+    ['workflow', '.github/workflows/pr.yml'],
+    ['script', '.github/scripts/image-record.mjs'],
+    ['gate', 'tools/scan.mjs'],
+    ['tagging', 'tools/tag.mjs'],
+  ]) {
     commit(`${name} change`, { [file]: '\n# change\n' });
     const plain = matrixFor(['--base=HEAD~1', '--head=HEAD']);
-    assert.deepEqual(plain.include.filter((e) => e.project === 'base-image'), [], `${name}: Nx alone selects no base image`);
+    assert.deepEqual(
+      plain.include.filter((e) => e.project === 'base-image'),
+      [],
+      `${name}: Nx alone selects no base image`,
+    );
     const m = matrixFor(['--base=HEAD~1', '--head=HEAD', '--exercise-pipeline']);
     assert.ok(m.include.length >= 1, `${name}: the image job runs`);
     if (!plain.include.length) {
@@ -355,7 +388,14 @@ test('--exercise-pipeline leaves other changes alone (a tool the pipeline does n
 });
 
 test('a module docker-build loads only indirectly changed (cli, process, workspace, build-record, base-images) -> base and every service', () => {
-  for (const file of ['tools/lib/cli.mjs', 'tools/lib/process.mjs', 'tools/lib/workspace.mjs', 'tools/lib/build-record.mjs', 'tools/lib/base-images.mjs', 'tools/lib/dockerfile-args.mjs']) {
+  for (const file of [
+    'tools/lib/cli.mjs',
+    'tools/lib/process.mjs',
+    'tools/lib/workspace.mjs',
+    'tools/lib/build-record.mjs',
+    'tools/lib/base-images.mjs',
+    'tools/lib/dockerfile-args.mjs',
+  ]) {
     commit(`${file} change`, { [file]: '\n// change\n' });
     const m = matrixFor(['--base=HEAD~1', '--head=HEAD']);
     assert.deepEqual(m.include, serviceEntries(SERVICES), file);

@@ -20,11 +20,22 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'base-freshness-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function freshness(args, env = {}) {
-  const { status, stdout, stderr } = await runToolAsync(path.join(workspaceRoot, 'tools/base-freshness.mjs'), args, { env: { ...process.env, NODE_RELEASE_INDEX: nodeIndex, ...env } });
+  const { status, stdout, stderr } = await runToolAsync(path.join(workspaceRoot, 'tools/base-freshness.mjs'), args, {
+    env: { ...process.env, NODE_RELEASE_INDEX: nodeIndex, ...env },
+  });
   return { code: status, stdout, stderr };
 }
 
-const fixtureArgs = (security, node = '24.22.3', mirror = url('mirror')) => ['--status-dir', path.join(fixtures, 'status.d'), '--node-version', node, '--mirror', mirror, '--security-mirror', url(security)];
+const fixtureArgs = (security, node = '24.22.3', mirror = url('mirror')) => [
+  '--status-dir',
+  path.join(fixtures, 'status.d'),
+  '--node-version',
+  node,
+  '--mirror',
+  mirror,
+  '--security-mirror',
+  url(security),
+];
 
 describe('base freshness on fixtures', () => {
   test('fresh: every package at the newest version of trixie, -updates or -security, Node.js current: exit 0', async () => {
@@ -38,7 +49,10 @@ describe('base freshness on fixtures', () => {
   test('stale: a newer libc6 on the security mirror is one line naming both versions and the suite: exit 1', async () => {
     const { code, stdout } = await freshness(fixtureArgs('security-stale'));
     assert.equal(code, 1, stdout);
-    assert.deepEqual(stdout.split('\n').filter((l) => l.startsWith('stale:')), ['stale: libc6 2.41-12+deb13u5 is behind 2.41-12+deb13u6 (trixie-security)']);
+    assert.deepEqual(
+      stdout.split('\n').filter((l) => l.startsWith('stale:')),
+      ['stale: libc6 2.41-12+deb13u5 is behind 2.41-12+deb13u6 (trixie-security)'],
+    );
   });
 
   test('stale: a Node.js runtime behind a security release of its line: exit 1', async () => {
@@ -51,18 +65,32 @@ describe('base freshness on fixtures', () => {
     const status = path.join(dir, 'status-gone');
     cpSync(path.join(fixtures, 'status.d'), status, { recursive: true });
     writeFileSync(path.join(status, 'libgone1'), 'Package: libgone1\nVersion: 1.0-1\nArchitecture: amd64\nStatus: install ok installed\n');
-    const { code, stdout } = await freshness(['--status-dir', status, '--node-version', '24.22.3', '--mirror', url('mirror'), '--security-mirror', url('security-fresh')]);
+    const { code, stdout } = await freshness([
+      '--status-dir',
+      status,
+      '--node-version',
+      '24.22.3',
+      '--mirror',
+      url('mirror'),
+      '--security-mirror',
+      url('security-fresh'),
+    ]);
     assert.equal(code, 1);
     assert.match(stdout, /^stale: libgone1 1\.0-1 is not on the mirror for trixie\/amd64 any more$/m);
   });
 
-  test('--github-output: stale and a snapshot id that changes with the mirror\'s versions', async () => {
+  test("--github-output: stale and a snapshot id that changes with the mirror's versions", async () => {
     const outputs = {};
     for (const state of ['security-fresh', 'security-stale']) {
       const file = path.join(dir, `${state}.out`);
       writeFileSync(file, '');
       await freshness([...fixtureArgs(state), '--github-output'], { GITHUB_OUTPUT: file });
-      outputs[state] = Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split('=')));
+      outputs[state] = Object.fromEntries(
+        readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split('=')),
+      );
     }
     assert.equal(outputs['security-fresh'].stale, 'false');
     assert.equal(outputs['security-stale'].stale, 'true');
@@ -84,7 +112,11 @@ describe('base freshness on fixtures', () => {
       [['--bogus'], 2, /unknown flag --bogus \(see the usage at the top of tools\/base-freshness\.mjs\)\n$/],
       [['--status-dir', badRecord, '--node-version', '24.22.3'], 2, /dpkg record of 'libc6': 'not a version' is not a Debian version/],
       [['--status-dir', path.join(fixtures, 'status.d')], 2, /Node\.js version .* is unknown/],
-      [fixtureArgs('security-fresh', '24.22.3', `http://127.0.0.1:${port}/debian`), 3, /cannot read the package index http:\/\/127\.0\.0\.1:\d+\/debian\/dists\/trixie\/main\/binary-amd64\/Packages\(\.gz\): ECONNREFUSED/],
+      [
+        fixtureArgs('security-fresh', '24.22.3', `http://127.0.0.1:${port}/debian`),
+        3,
+        /cannot read the package index http:\/\/127\.0\.0\.1:\d+\/debian\/dists\/trixie\/main\/binary-amd64\/Packages\(\.gz\): ECONNREFUSED/,
+      ],
       [fixtureArgs('security-fresh', '24.22.3', url('security-fresh')), 3, /has no packages for trixie\/amd64/],
       [[...fixtureArgs('security-fresh'), '--github-output'], 2, /needs GITHUB_OUTPUT/],
     ];

@@ -19,27 +19,44 @@ const copy = mkdtempSync(path.join(os.tmpdir(), 'base-images-test-'));
 let toolchain;
 
 const dockerBuild = (...args) =>
-  $({ cwd: copy, nothrow: true, env: { ...process.env, IMAGE_PREFIX: 'localhost/secure-ci-test' } })`${process.execPath} tools/docker-build.mjs base-image --tags type=raw,value=test --build-arg PACKAGES_SNAPSHOT=test ${args}`;
+  $({
+    cwd: copy,
+    nothrow: true,
+    env: { ...process.env, IMAGE_PREFIX: 'localhost/secure-ci-test' },
+  })`${process.execPath} tools/docker-build.mjs base-image --tags type=raw,value=test --build-arg PACKAGES_SNAPSHOT=test ${args}`;
 
 before(async () => {
   toolchain = await requireDocker(); // no engine: this fails with one line saying what to start or install
-  for (const part of ['tools', 'docker', '.node-version', 'package.json', 'nx.json']) cpSync(path.join(workspaceRoot, part), path.join(copy, part), { recursive: true });
+  for (const part of ['tools', 'docker', '.node-version', 'package.json', 'nx.json'])
+    cpSync(path.join(workspaceRoot, part), path.join(copy, part), { recursive: true });
   symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(copy, 'node_modules'));
   const dockerfile = path.join(copy, 'docker/base/Dockerfile');
   const text = readFileSync(dockerfile, 'utf8');
-  writeFileSync(dockerfile, text.replace(/^ARG DEBIAN_IMAGE=.*$/m, `ARG DEBIAN_IMAGE=${DEBIAN}`).replace(/^ARG NODE_IMAGE=.*$/m, `ARG NODE_IMAGE=${NODE('${NODE_VERSION}')}`));
+  writeFileSync(
+    dockerfile,
+    text.replace(/^ARG DEBIAN_IMAGE=.*$/m, `ARG DEBIAN_IMAGE=${DEBIAN}`).replace(/^ARG NODE_IMAGE=.*$/m, `ARG NODE_IMAGE=${NODE('${NODE_VERSION}')}`),
+  );
 });
 
 after(async () => {
   rmSync(copy, { recursive: true, force: true });
-  if (toolchain) await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image rm ${DEBIAN} ${NODE(readFileSync(path.join(workspaceRoot, '.node-version'), 'utf8').trim())}`;
+  if (toolchain)
+    await $({
+      env: dockerEnv(toolchain),
+      nothrow: true,
+    })`${toolchain.client} image rm ${DEBIAN} ${NODE(readFileSync(path.join(workspaceRoot, '.node-version'), 'utf8').trim())}`;
 });
 
 test('an upstream base that cannot be pulled, and no stand-in: one line naming npm run bases, before BuildKit runs', async () => {
   assert.equal(existsSync(path.join(copy, 'dist/docker/bases.json')), false);
   const build = await dockerBuild();
   assert.equal(build.exitCode, 1, build.stderr);
-  assert.match(build.stderr, new RegExp(`^docker-build: error: cannot pull ${DEBIAN.replace(/[.]/g, '\\.')} \\(.+\\) and no offline stand-in is recorded in dist/docker/bases\\.json: run npm run bases`));
+  assert.match(
+    build.stderr,
+    new RegExp(
+      `^docker-build: error: cannot pull ${DEBIAN.replace(/[.]/g, '\\.')} \\(.+\\) and no offline stand-in is recorded in dist/docker/bases\\.json: run npm run bases`,
+    ),
+  );
   assert.equal(build.stderr.trim().split('\n').length, 1, build.stderr);
   assert.doesNotMatch(build.stdall, /registry-1\.docker\.io|\[base-image\]/, 'BuildKit never started');
 });
@@ -55,7 +72,10 @@ test('counter-example: with the upstream image present the build goes on, stream
   assert.equal(build.exitCode, 1, build.stderr);
   assert.doesNotMatch(build.stderr, /cannot pull/);
   const streamed = build.stdall.split('\n').filter((line) => line.startsWith('[base-image] '));
-  assert.ok(streamed.some((line) => /^\[base-image\] #\d+ /.test(line)), `BuildKit's progress lines, prefixed:\n${build.stdall}`);
+  assert.ok(
+    streamed.some((line) => /^\[base-image\] #\d+ /.test(line)),
+    `BuildKit's progress lines, prefixed:\n${build.stdall}`,
+  );
   const last = build.stderr.trim().split('\n').pop();
   assert.match(last, /^docker-build: error: building base-image failed: /);
   // the --log file holds the same log, unprefixed, as BuildKit wrote it

@@ -11,7 +11,17 @@ import { workspaceRoot } from '../lib/workspace.mjs';
 const ENTRY = 'tools/docker-build.mjs';
 
 async function loadedModules(entry = ENTRY) {
-  const result = await build({ entryPoints: [path.join(workspaceRoot, entry)], absWorkingDir: workspaceRoot, bundle: true, metafile: true, write: false, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
+  const result = await build({
+    entryPoints: [path.join(workspaceRoot, entry)],
+    absWorkingDir: workspaceRoot,
+    bundle: true,
+    metafile: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'silent',
+  });
   return Object.keys(result.metafile.inputs).sort();
 }
 
@@ -23,7 +33,11 @@ function workspacePatterns(inputs) {
     .filter((input) => input.startsWith('{workspaceRoot}/'))
     .map((input) => {
       const glob = input.slice('{workspaceRoot}/'.length);
-      const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\/\*/g, '\u0000').replace(/\*/g, '[^/]*').replaceAll('\u0000', '.*');
+      const source = glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\/\*/g, '\u0000')
+        .replace(/\*/g, '[^/]*')
+        .replaceAll('\u0000', '.*');
       return { glob, regex: new RegExp(`^${source}$`) };
     });
 }
@@ -35,10 +49,23 @@ const uncovered = (modules, inputs) => {
 
 test('the import walk reaches the modules docker-build loads indirectly', async () => {
   const modules = await loadedModules();
-  for (const file of ['tools/lib/dockerfile-args.mjs', 'tools/lib/base-images.mjs', 'tools/lib/build-record.mjs', 'tools/lib/defaults.cjs', 'tools/lib/workspace.mjs', 'tools/lib/cli.mjs', 'tools/lib/process.mjs', 'tools/lib/metadata/compute.mjs']) {
+  for (const file of [
+    'tools/lib/dockerfile-args.mjs',
+    'tools/lib/base-images.mjs',
+    'tools/lib/build-record.mjs',
+    'tools/lib/defaults.cjs',
+    'tools/lib/workspace.mjs',
+    'tools/lib/cli.mjs',
+    'tools/lib/process.mjs',
+    'tools/lib/metadata/compute.mjs',
+  ]) {
     assert.ok(modules.includes(file), `${file} in ${modules.join(', ')}`);
   }
-  assert.equal(modules.some((file) => file.includes('node_modules')), false, 'packages are not walked');
+  assert.equal(
+    modules.some((file) => file.includes('node_modules')),
+    false,
+    'packages are not walked',
+  );
 });
 
 test('every local module docker-build loads is a docker-build input in nx.json', async () => {
@@ -48,7 +75,10 @@ test('every local module docker-build loads is a docker-build input in nx.json',
 test('no tools/ input is stale: each names a module docker-build loads', async () => {
   const modules = await loadedModules();
   const stale = workspacePatterns(dockerBuildInputs()).filter((p) => p.glob.startsWith('tools/') && !modules.some((file) => p.regex.test(file)));
-  assert.deepEqual(stale.map((p) => p.glob), []);
+  assert.deepEqual(
+    stale.map((p) => p.glob),
+    [],
+  );
 });
 
 test('counter-example: dropping an input is caught, and a glob covers only its own folder', async () => {

@@ -45,7 +45,7 @@ describe('docker-build CLI', () => {
     assert.match(r.stdout, new RegExp(`--tag \\S+/base-image:local-${other}\\b`));
     assert.match(r.stdout, /--build-arg NODE_VERSION=\d+\.\d+\.\d+/);
     const native = cli(['base-image', '--dry-run', '--platform', `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`]);
-    assert.match(native.stdout, /--tag \S+\/base-image:local(\s|$)/, 'the engine\'s own architecture keeps the plain tags');
+    assert.match(native.stdout, /--tag \S+\/base-image:local(\s|$)/, "the engine's own architecture keeps the plain tags");
   });
 
   test('an empty secret variable (fork PRs) is skipped with a notice instead of failing', () => {

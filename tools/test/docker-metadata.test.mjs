@@ -49,30 +49,123 @@ const CASES = [
   ['defaults: pull_request', ghEnv('pull_request', 'refs/pull/2/merge'), {}, ['pr-2'], 'pr-2', false],
   ['defaults: workflow_dispatch', ghEnv('workflow_dispatch', 'refs/heads/master'), {}, ['master'], 'master', false],
   ['defaults: schedule adds nightly first', ghEnv('schedule', 'refs/heads/main'), {}, ['nightly', 'main'], 'nightly', false],
-  ['pull_request_target uses the PR, not the base branch', ghEnv('pull_request_target', 'refs/heads/main', { payload: { number: 5, pull_request: { number: 5, head: { sha: HEAD_SHA }, base: { ref: 'main' } }, repository: { default_branch: 'main' } } }), {}, ['pr-5'], 'pr-5', false],
+  [
+    'pull_request_target uses the PR, not the base branch',
+    ghEnv('pull_request_target', 'refs/heads/main', {
+      payload: { number: 5, pull_request: { number: 5, head: { sha: HEAD_SHA }, base: { ref: 'main' } }, repository: { default_branch: 'main' } },
+    }),
+    {},
+    ['pr-5'],
+    'pr-5',
+    false,
+  ],
   // schedule
   ['schedule: date pattern', ghEnv('schedule', 'refs/heads/main'), { tags: "type=schedule,pattern={{date 'YYYYMMDD'}}" }, ['20200110'], '20200110', false],
-  ['schedule: date with tz', ghEnv('schedule', 'refs/heads/main'), { tags: "type=schedule,pattern={{date 'YYYYMMDD-HHmmss' tz='Asia/Tokyo'}}" }, ['20200110-093000'], '20200110-093000', false],
+  [
+    'schedule: date with tz',
+    ghEnv('schedule', 'refs/heads/main'),
+    { tags: "type=schedule,pattern={{date 'YYYYMMDD-HHmmss' tz='Asia/Tokyo'}}" },
+    ['20200110-093000'],
+    '20200110-093000',
+    false,
+  ],
   ['schedule: not on push', ghEnv('push', 'refs/heads/main'), { tags: 'type=schedule' }, [], '', false],
   // semver
   ['semver: version', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}' }, ['1.2.3', 'latest'], '1.2.3', true],
-  ['semver: version, major.minor, major', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}' }, ['1.2.3', '1.2', '1', 'latest'], '1.2.3', true],
-  ['semver: v{{major}} and {{patch}}', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern=v{{major}}\ntype=semver,pattern={{patch}}' }, ['v1', '3', 'latest'], 'v1', true],
-  ['semver: pre-release renders the full version', ghEnv('push', 'refs/tags/v2.0.8-beta.67'), { tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}' }, ['2.0.8-beta.67'], '2.0.8-beta.67', false],
-  ['semver: pre-release with {{raw}}', ghEnv('push', 'refs/tags/v2.0.8-beta.67'), { tags: 'type=semver,pattern={{raw}}' }, ['v2.0.8-beta.67'], 'v2.0.8-beta.67', false],
+  [
+    'semver: version, major.minor, major',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}' },
+    ['1.2.3', '1.2', '1', 'latest'],
+    '1.2.3',
+    true,
+  ],
+  [
+    'semver: v{{major}} and {{patch}}',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern=v{{major}}\ntype=semver,pattern={{patch}}' },
+    ['v1', '3', 'latest'],
+    'v1',
+    true,
+  ],
+  [
+    'semver: pre-release renders the full version',
+    ghEnv('push', 'refs/tags/v2.0.8-beta.67'),
+    { tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=semver,pattern={{major}}' },
+    ['2.0.8-beta.67'],
+    '2.0.8-beta.67',
+    false,
+  ],
+  [
+    'semver: pre-release with {{raw}}',
+    ghEnv('push', 'refs/tags/v2.0.8-beta.67'),
+    { tags: 'type=semver,pattern={{raw}}' },
+    ['v2.0.8-beta.67'],
+    'v2.0.8-beta.67',
+    false,
+  ],
   ['semver: not a tag ref', ghEnv('push', 'refs/heads/main'), { tags: 'type=semver,pattern={{version}}' }, [], '', false],
-  ['semver: invalid version skipped', ghEnv('push', 'refs/tags/release-1'), { tags: 'type=semver,pattern={{version}}\ntype=ref,event=tag' }, ['release-1', 'latest'], 'release-1', true],
-  ['semver: custom value on a branch', ghEnv('push', 'refs/heads/main'), { tags: 'type=semver,pattern={{version}},value=v1.0.0' }, ['1.0.0', 'latest'], '1.0.0', true],
-  ['semver: match attribute', ghEnv('push', 'refs/tags/p1/v1.2.3'), { tags: 'type=semver,pattern={{version}},match=v(\\d.\\d.\\d)$' }, ['1.2.3', 'latest'], '1.2.3', true],
+  [
+    'semver: invalid version skipped',
+    ghEnv('push', 'refs/tags/release-1'),
+    { tags: 'type=semver,pattern={{version}}\ntype=ref,event=tag' },
+    ['release-1', 'latest'],
+    'release-1',
+    true,
+  ],
+  [
+    'semver: custom value on a branch',
+    ghEnv('push', 'refs/heads/main'),
+    { tags: 'type=semver,pattern={{version}},value=v1.0.0' },
+    ['1.0.0', 'latest'],
+    '1.0.0',
+    true,
+  ],
+  [
+    'semver: match attribute',
+    ghEnv('push', 'refs/tags/p1/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}},match=v(\\d.\\d.\\d)$' },
+    ['1.2.3', 'latest'],
+    '1.2.3',
+    true,
+  ],
   // pep440
-  ['pep440: rc is a pre-release', ghEnv('push', 'refs/tags/1.2.3rc2'), { tags: 'type=pep440,pattern={{version}}\ntype=pep440,pattern={{major}}.{{minor}}' }, ['1.2.3rc2'], '1.2.3rc2', false],
-  ['pep440: post release renders normalised full version', ghEnv('push', 'refs/tags/1.2.3post1'), { tags: 'type=pep440,pattern={{major}}.{{minor}}' }, ['1.2.3.post1'], '1.2.3.post1', false],
+  [
+    'pep440: rc is a pre-release',
+    ghEnv('push', 'refs/tags/1.2.3rc2'),
+    { tags: 'type=pep440,pattern={{version}}\ntype=pep440,pattern={{major}}.{{minor}}' },
+    ['1.2.3rc2'],
+    '1.2.3rc2',
+    false,
+  ],
+  [
+    'pep440: post release renders normalised full version',
+    ghEnv('push', 'refs/tags/1.2.3post1'),
+    { tags: 'type=pep440,pattern={{major}}.{{minor}}' },
+    ['1.2.3.post1'],
+    '1.2.3.post1',
+    false,
+  ],
   ['pep440: beta normalised', ghEnv('push', 'refs/tags/1.2.3beta2'), { tags: 'type=pep440,pattern={{major}}.{{minor}}' }, ['1.2.3b2'], '1.2.3b2', false],
   ['pep440: dev release', ghEnv('push', 'refs/tags/1.0dev4'), { tags: 'type=pep440,pattern={{major}}.{{minor}}' }, ['1.0.dev4'], '1.0.dev4', false],
-  ['pep440: final release', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=pep440,pattern={{major}}.{{minor}}\ntype=pep440,pattern={{raw}}' }, ['1.2', 'v1.2.3', 'latest'], '1.2', true],
+  [
+    'pep440: final release',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=pep440,pattern={{major}}.{{minor}}\ntype=pep440,pattern={{raw}}' },
+    ['1.2', 'v1.2.3', 'latest'],
+    '1.2',
+    true,
+  ],
   // match
   ['match: whole match', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=match,pattern=\\d.\\d.\\d' }, ['1.2.3', 'latest'], '1.2.3', true],
-  ['match: group 1 keeps pre-release and latest', ghEnv('push', 'refs/tags/v2.0.8-beta.67'), { tags: 'type=match,pattern=v(.*),group=1' }, ['2.0.8-beta.67', 'latest'], '2.0.8-beta.67', true],
+  [
+    'match: group 1 keeps pre-release and latest',
+    ghEnv('push', 'refs/tags/v2.0.8-beta.67'),
+    { tags: 'type=match,pattern=v(.*),group=1' },
+    ['2.0.8-beta.67', 'latest'],
+    '2.0.8-beta.67',
+    true,
+  ],
   ['match: partial group', ghEnv('push', 'refs/tags/v2.0.8-beta.67'), { tags: 'type=match,pattern=v(\\d.\\d),group=1' }, ['2.0', 'latest'], '2.0', true],
   ['match: digits', ghEnv('push', 'refs/tags/20200110-RC2'), { tags: 'type=match,pattern=\\d+' }, ['20200110', 'latest'], '20200110', true],
   ['match: slash in tag', ghEnv('push', 'refs/tags/p1/v1.2.3'), { tags: 'type=match,pattern=p1/v(\\d.\\d.\\d),group=1' }, ['1.2.3', 'latest'], '1.2.3', true],
@@ -86,40 +179,179 @@ const CASES = [
   ['sha: short with default prefix', ghEnv('push', 'refs/heads/main'), { tags: 'type=sha' }, ['sha-860c190'], 'sha-860c190', false],
   ['sha: long', ghEnv('push', 'refs/heads/main'), { tags: 'type=sha,format=long' }, [`sha-${SHA}`], `sha-${SHA}`, false],
   ['sha: branch prefix expression', ghEnv('push', 'refs/heads/main'), { tags: 'type=sha,prefix={{branch}}-' }, ['main-860c190'], 'main-860c190', false],
-  ['sha: DOCKER_METADATA_SHORT_SHA_LENGTH', ghEnv('push', 'refs/heads/main', { extra: { DOCKER_METADATA_SHORT_SHA_LENGTH: '12' } }), { tags: 'type=sha' }, ['sha-860c1904a1ce'], 'sha-860c1904a1ce', false],
-  ['sha: PR head SHA when asked', ghEnv('pull_request', 'refs/pull/7/merge', { payload: { pull_request: { number: 7, head: { sha: HEAD_SHA }, base: { ref: 'main' } } }, extra: { DOCKER_METADATA_PR_HEAD_SHA: 'true' } }), { tags: 'type=ref,event=pr\ntype=sha' }, ['pr-7', 'sha-abcdef0'], 'pr-7', false],
+  [
+    'sha: DOCKER_METADATA_SHORT_SHA_LENGTH',
+    ghEnv('push', 'refs/heads/main', { extra: { DOCKER_METADATA_SHORT_SHA_LENGTH: '12' } }),
+    { tags: 'type=sha' },
+    ['sha-860c1904a1ce'],
+    'sha-860c1904a1ce',
+    false,
+  ],
+  [
+    'sha: PR head SHA when asked',
+    ghEnv('pull_request', 'refs/pull/7/merge', {
+      payload: { pull_request: { number: 7, head: { sha: HEAD_SHA }, base: { ref: 'main' } } },
+      extra: { DOCKER_METADATA_PR_HEAD_SHA: 'true' },
+    }),
+    { tags: 'type=ref,event=pr\ntype=sha' },
+    ['pr-7', 'sha-abcdef0'],
+    'pr-7',
+    false,
+  ],
   // raw and expressions
-  ['raw: forms type=raw,value= / type=raw,x / bare', ghEnv('push', 'refs/heads/main'), { tags: 'type=raw,value=foo\ntype=raw,bar\nbaz' }, ['foo', 'bar', 'baz'], 'foo', false],
-  ['raw: latest on default branch via enable', ghEnv('push', 'refs/heads/main'), { tags: 'type=raw,value=latest,enable={{is_default_branch}}' }, ['latest'], 'latest', false],
-  ['raw: enable false off the default branch', ghEnv('push', 'refs/heads/feature'), { tags: 'type=raw,value=latest,enable={{is_default_branch}}\ntype=raw,value=dev,enable={{is_not_default_branch}}' }, ['dev'], 'dev', false],
-  ['raw: schedule counts as default branch', ghEnv('schedule', 'refs/heads/feature'), { tags: 'type=raw,value=x,enable={{is_default_branch}}' }, ['x'], 'x', false],
-  ['raw: {{base_ref}} and {{sha}} on a PR', ghEnv('pull_request', 'refs/pull/2/merge', { payload: { pull_request: { number: 2, base: { ref: 'main' } } } }), { tags: 'type=raw,value={{base_ref}}-{{sha}}' }, ['main-860c190'], 'main-860c190', false],
-  ['raw: {{branch}} empty on a PR gives no tag', ghEnv('pull_request', 'refs/pull/2/merge'), { tags: 'type=raw,value={{branch}}\ntype=ref,event=pr' }, ['pr-2'], 'pr-2', false],
+  [
+    'raw: forms type=raw,value= / type=raw,x / bare',
+    ghEnv('push', 'refs/heads/main'),
+    { tags: 'type=raw,value=foo\ntype=raw,bar\nbaz' },
+    ['foo', 'bar', 'baz'],
+    'foo',
+    false,
+  ],
+  [
+    'raw: latest on default branch via enable',
+    ghEnv('push', 'refs/heads/main'),
+    { tags: 'type=raw,value=latest,enable={{is_default_branch}}' },
+    ['latest'],
+    'latest',
+    false,
+  ],
+  [
+    'raw: enable false off the default branch',
+    ghEnv('push', 'refs/heads/feature'),
+    { tags: 'type=raw,value=latest,enable={{is_default_branch}}\ntype=raw,value=dev,enable={{is_not_default_branch}}' },
+    ['dev'],
+    'dev',
+    false,
+  ],
+  [
+    'raw: schedule counts as default branch',
+    ghEnv('schedule', 'refs/heads/feature'),
+    { tags: 'type=raw,value=x,enable={{is_default_branch}}' },
+    ['x'],
+    'x',
+    false,
+  ],
+  [
+    'raw: {{base_ref}} and {{sha}} on a PR',
+    ghEnv('pull_request', 'refs/pull/2/merge', { payload: { pull_request: { number: 2, base: { ref: 'main' } } } }),
+    { tags: 'type=raw,value={{base_ref}}-{{sha}}' },
+    ['main-860c190'],
+    'main-860c190',
+    false,
+  ],
+  [
+    'raw: {{branch}} empty on a PR gives no tag',
+    ghEnv('pull_request', 'refs/pull/2/merge'),
+    { tags: 'type=raw,value={{branch}}\ntype=ref,event=pr' },
+    ['pr-2'],
+    'pr-2',
+    false,
+  ],
   ['raw: {{tag}} on a tag push', ghEnv('push', 'refs/tags/v3.0.0'), { tags: 'type=raw,value=release-{{tag}}' }, ['release-v3.0.0'], 'release-v3.0.0', false],
   ['raw: date expression', ghEnv('push', 'refs/heads/main'), { tags: "type=raw,value={{date 'YYYY.MM.DD'}}" }, ['2020.01.10'], '2020.01.10', false],
   // flavor
-  ['flavor: latest=true on a branch', ghEnv('push', 'refs/heads/main'), { tags: 'type=ref,event=branch', flavor: 'latest=true' }, ['main', 'latest'], 'main', true],
-  ['flavor: latest=false on a release', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}', flavor: 'latest=false' }, ['1.2.3'], '1.2.3', false],
-  ['flavor: prefix skips rules with their own default prefix', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}\ntype=sha', flavor: 'prefix=foo-' }, ['foo-1.2.3', 'sha-860c190', 'latest'], 'foo-1.2.3', true],
-  ['flavor: prefix onlatest', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}', flavor: 'prefix=foo-,onlatest=true' }, ['foo-1.2.3', 'foo-latest'], 'foo-1.2.3', true],
-  ['flavor: suffix applies to sha and pr (no default suffix)', ghEnv('pull_request', 'refs/pull/2/merge'), { tags: 'type=ref,event=pr\ntype=sha', flavor: 'suffix=-alpine' }, ['pr-2-alpine', 'sha-860c190-alpine'], 'pr-2-alpine', false],
-  ['flavor: suffix onlatest', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}', flavor: 'latest=auto\nsuffix=-alpine,onlatest=true' }, ['1.2.3-alpine', 'latest-alpine'], '1.2.3-alpine', true],
-  ['flavor: explicit empty rule prefix beats flavor prefix', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}},prefix=\ntype=semver,pattern={{major}}', flavor: 'prefix=foo-' }, ['1.2.3', 'foo-1', 'latest'], '1.2.3', true],
+  [
+    'flavor: latest=true on a branch',
+    ghEnv('push', 'refs/heads/main'),
+    { tags: 'type=ref,event=branch', flavor: 'latest=true' },
+    ['main', 'latest'],
+    'main',
+    true,
+  ],
+  [
+    'flavor: latest=false on a release',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}', flavor: 'latest=false' },
+    ['1.2.3'],
+    '1.2.3',
+    false,
+  ],
+  [
+    'flavor: prefix skips rules with their own default prefix',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}\ntype=sha', flavor: 'prefix=foo-' },
+    ['foo-1.2.3', 'sha-860c190', 'latest'],
+    'foo-1.2.3',
+    true,
+  ],
+  [
+    'flavor: prefix onlatest',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}', flavor: 'prefix=foo-,onlatest=true' },
+    ['foo-1.2.3', 'foo-latest'],
+    'foo-1.2.3',
+    true,
+  ],
+  [
+    'flavor: suffix applies to sha and pr (no default suffix)',
+    ghEnv('pull_request', 'refs/pull/2/merge'),
+    { tags: 'type=ref,event=pr\ntype=sha', flavor: 'suffix=-alpine' },
+    ['pr-2-alpine', 'sha-860c190-alpine'],
+    'pr-2-alpine',
+    false,
+  ],
+  [
+    'flavor: suffix onlatest',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}', flavor: 'latest=auto\nsuffix=-alpine,onlatest=true' },
+    ['1.2.3-alpine', 'latest-alpine'],
+    '1.2.3-alpine',
+    true,
+  ],
+  [
+    'flavor: explicit empty rule prefix beats flavor prefix',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}},prefix=\ntype=semver,pattern={{major}}', flavor: 'prefix=foo-' },
+    ['1.2.3', 'foo-1', 'latest'],
+    '1.2.3',
+    true,
+  ],
   // priorities and latest decision
-  ['priority: sha first decides version and (no) latest', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}\ntype=sha,priority=1001' }, ['sha-860c190', '1.2.3'], 'sha-860c190', false],
-  ['priority: ref/tag outranks raw', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=raw,value=foo\ntype=ref,event=tag' }, ['v1.2.3', 'foo', 'latest'], 'v1.2.3', true],
+  [
+    'priority: sha first decides version and (no) latest',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}\ntype=sha,priority=1001' },
+    ['sha-860c190', '1.2.3'],
+    'sha-860c190',
+    false,
+  ],
+  [
+    'priority: ref/tag outranks raw',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=raw,value=foo\ntype=ref,event=tag' },
+    ['v1.2.3', 'foo', 'latest'],
+    'v1.2.3',
+    true,
+  ],
   ['priority: same priority keeps input order', ghEnv('push', 'refs/heads/main'), { tags: 'type=raw,value=b\ntype=raw,value=a' }, ['b', 'a'], 'b', false],
-  ['duplicates removed', ghEnv('push', 'refs/tags/v1.2.3'), { tags: 'type=semver,pattern={{version}}\ntype=raw,value=1.2.3\ntype=raw,value=latest' }, ['1.2.3', 'latest'], '1.2.3', true],
+  [
+    'duplicates removed',
+    ghEnv('push', 'refs/tags/v1.2.3'),
+    { tags: 'type=semver,pattern={{version}}\ntype=raw,value=1.2.3\ntype=raw,value=latest' },
+    ['1.2.3', 'latest'],
+    '1.2.3',
+    true,
+  ],
   // sanitisation and our OCI extras
   ['sanitise: invalid characters', ghEnv('push', 'refs/heads/main'), { tags: 'type=raw,value=foo bar/baz@qux' }, ['foo-bar-baz-qux'], 'foo-bar-baz-qux', false],
-  ['OCI: leading . and - stripped', ghEnv('push', 'refs/heads/.hidden'), { tags: 'type=ref,event=branch\ntype=raw,value=-dash' }, ['hidden', 'dash'], 'hidden', false],
+  [
+    'OCI: leading . and - stripped',
+    ghEnv('push', 'refs/heads/.hidden'),
+    { tags: 'type=ref,event=branch\ntype=raw,value=-dash' },
+    ['hidden', 'dash'],
+    'hidden',
+    false,
+  ],
   ['OCI: a tag of only separators is dropped', ghEnv('push', 'refs/heads/main'), { tags: 'type=raw,value=--\ntype=raw,value=ok' }, ['ok'], 'ok', false],
 ];
 
 for (const [name, env, input, expected, version, latest] of CASES) {
   test(`parity: ${name}`, () => {
     const result = computeMetadata({ images: input.images ?? 'name/app', tags: input.tags, flavor: input.flavor, env, now: NOW });
-    assert.deepEqual(result.tags, expected.map((t) => `name/app:${t}`));
+    assert.deepEqual(
+      result.tags,
+      expected.map((t) => `name/app:${t}`),
+    );
     assert.deepEqual(result.tagNames, expected);
     assert.equal(result.version, version);
     assert.equal(result.latest, latest);
@@ -159,7 +391,13 @@ test('labels: OCI set from context and package.json, custom labels override, emp
   const env = ghEnv('push', 'refs/tags/v1.2.3', { extra: { GITHUB_SERVER_URL: 'https://ghe.example.com/', SOURCE_DATE_EPOCH: '1578616200' } });
   const pkg = path.join(scratch, 'package.json');
   writeFileSync(pkg, JSON.stringify({ name: 'catalog', description: 'Product catalog', license: 'Apache-2.0' }));
-  const r = computeMetadata({ images: 'a/b', tags: 'type=semver,pattern={{version}}', packageJson: pkg, labels: 'org.opencontainers.image.vendor=Acme, Inc.\norg.opencontainers.image.title=Catalog {{tag}}', env });
+  const r = computeMetadata({
+    images: 'a/b',
+    tags: 'type=semver,pattern={{version}}',
+    packageJson: pkg,
+    labels: 'org.opencontainers.image.vendor=Acme, Inc.\norg.opencontainers.image.title=Catalog {{tag}}',
+    env,
+  });
   assert.deepEqual(r.labels, {
     'org.opencontainers.image.created': '2020-01-10T00:30:00.000Z',
     'org.opencontainers.image.description': 'Product catalog',
@@ -175,7 +413,11 @@ test('labels: OCI set from context and package.json, custom labels override, emp
 });
 
 test('labels: from the event payload repository without a project; from --project package.json with one', () => {
-  const env = ghEnv('push', 'refs/heads/main', { payload: { repository: { name: 'shop', description: 'Shop monorepo', html_url: 'https://github.com/acme/shop', license: { spdx_id: 'MIT' }, default_branch: 'main' } } });
+  const env = ghEnv('push', 'refs/heads/main', {
+    payload: {
+      repository: { name: 'shop', description: 'Shop monorepo', html_url: 'https://github.com/acme/shop', license: { spdx_id: 'MIT' }, default_branch: 'main' },
+    },
+  });
   const r = computeMetadata({ env, now: NOW });
   assert.equal(r.labels['org.opencontainers.image.title'], 'shop');
   assert.equal(r.labels['org.opencontainers.image.description'], 'Shop monorepo');
@@ -251,7 +493,11 @@ const BAD = [
   ['onlatest without prefix', { flavor: 'onlatest=true' }, /onlatest= must follow prefix= or suffix=/],
   ['bad label', { labels: 'no-equals-sign' }, /invalid label/],
   ['edge without default branch', { tags: 'type=edge', env: { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' } }, /needs the default branch/],
-  ['pull_request_target without PR number', { env: { GITHUB_EVENT_NAME: 'pull_request_target', GITHUB_REF: 'refs/heads/main' } }, /pull_request_target needs the PR number/],
+  [
+    'pull_request_target without PR number',
+    { env: { GITHUB_EVENT_NAME: 'pull_request_target', GITHUB_REF: 'refs/heads/main' } },
+    /pull_request_target needs the PR number/,
+  ],
   ['GITHUB_SHA not a SHA', { env: { GITHUB_EVENT_NAME: 'push', GITHUB_SHA: 'abc' } }, /GITHUB_SHA is not a full commit SHA/],
   ['GITHUB_EVENT_PATH unreadable', { env: { GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: '/nonexistent/event.json' } }, /cannot read GITHUB_EVENT_PATH/],
   ['Actions without event name', { env: { GITHUB_ACTIONS: 'true' } }, /GITHUB_EVENT_NAME is empty/],
@@ -276,7 +522,10 @@ function runCli(args, env, options = {}) {
 
 test('CLI: tag push with a semver rule prints JSON with version, tags and latest', () => {
   const r = runCli(['--images', 'ghcr.io/acme/shop/catalog', '--tags', 'type=semver,pattern={{version}}'], {
-    GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/tags/v1.2.3', GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_REF: 'refs/tags/v1.2.3',
+    GITHUB_SHA: SHA,
+    GITHUB_REPOSITORY: 'acme/shop',
   });
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
@@ -291,7 +540,10 @@ test('CLI: tag push with a semver rule prints JSON with version, tags and latest
 
 test('CLI: --flag=value form, repeated list flags, --project labels', () => {
   const r = runCli(['--images=a/b', '--images', 'c/d', '--tags', 'type=raw,value=one', '--tags=type=raw,value=two', '--project', 'catalog'], {
-    GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: '0',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_SHA: SHA,
+    SOURCE_DATE_EPOCH: '0',
   });
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
@@ -321,7 +573,14 @@ function parseOutputFile(text) {
 test('CLI: with GITHUB_OUTPUT writes version, tags, labels, json as multi-line outputs (random delimiter)', () => {
   const file = path.join(scratch, 'github-output.txt');
   writeFileSync(file, 'earlier=kept\n');
-  const env = { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/tags/v1.2.3', GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'acme/shop', GITHUB_OUTPUT: file, SOURCE_DATE_EPOCH: '1578616200' };
+  const env = {
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_REF: 'refs/tags/v1.2.3',
+    GITHUB_SHA: SHA,
+    GITHUB_REPOSITORY: 'acme/shop',
+    GITHUB_OUTPUT: file,
+    SOURCE_DATE_EPOCH: '1578616200',
+  };
   const r = runCli(['--images', 'ghcr.io/acme/shop/catalog', '--tags', 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}'], env);
   assert.equal(r.code, 0, r.stderr);
   const text = readFileSync(file, 'utf8');

@@ -20,27 +20,48 @@ const runK8sImages = (args, env = {}) => runTool(TOOL, args, { env: { ...process
 
 describe('image entries from build records', () => {
   test('a pushed record: name as the bases use it, newName the repository, digest', () => {
-    assert.deepEqual(imageEntry(record('catalog', digestOf('a')), 'catalog.json'), { name: 'secure-ci/catalog', newName: 'ghcr.io/acme/shop/catalog', digest: digestOf('a') });
+    assert.deepEqual(imageEntry(record('catalog', digestOf('a')), 'catalog.json'), {
+      name: 'secure-ci/catalog',
+      newName: 'ghcr.io/acme/shop/catalog',
+      digest: digestOf('a'),
+    });
   });
   test("tools/push.mjs's `pushed` section wins over the build's own image and digest", () => {
     const pushed = record('orders', digestOf('a'), { pushed: { image: 'registry.local:5000/x/orders', tags: [], digest: digestOf('b') } });
     assert.deepEqual(imageEntry(pushed, 'orders.json'), { name: 'secure-ci/orders', newName: 'registry.local:5000/x/orders', digest: digestOf('b') });
   });
   test('refused: no digest, a malformed digest, a tagged or digested image, a bad project, not an object', () => {
-    assert.throws(() => imageEntry(record('catalog'), 'dist/docker/catalog.json'), { message: 'dist/docker/catalog.json: catalog has no digest: it was never pushed, so it cannot be deployed by digest' });
+    assert.throws(() => imageEntry(record('catalog'), 'dist/docker/catalog.json'), {
+      message: 'dist/docker/catalog.json: catalog has no digest: it was never pushed, so it cannot be deployed by digest',
+    });
     assert.throws(() => imageEntry(record('catalog', 'sha256:abc'), 'r'), /digest "sha256:abc" is not sha256:<64 hex>/);
     assert.throws(() => imageEntry(record('catalog', digestOf('a'), { image: 'ghcr.io/acme/shop/catalog:1.0' }), 'r'), /is not a registry repository/);
-    assert.throws(() => imageEntry(record('catalog', digestOf('a'), { image: `ghcr.io/acme/shop/catalog@${digestOf('a')}` }), 'r'), /is not a registry repository/);
+    assert.throws(
+      () => imageEntry(record('catalog', digestOf('a'), { image: `ghcr.io/acme/shop/catalog@${digestOf('a')}` }), 'r'),
+      /is not a registry repository/,
+    );
     assert.throws(() => imageEntry(record('../etc', digestOf('a')), 'r'), /invalid project/);
     assert.throws(() => imageEntry([], 'r'), /not a build record/);
   });
   test('merge: records replace, earlier entries are kept, duplicates refused, a tagged earlier entry refused', () => {
     const kept = parseOverride(readFileSync(COMMITTED, 'utf8'), 'committed');
-    assert.deepEqual(kept.map((e) => e.name), ['secure-ci/catalog', 'secure-ci/orders', 'secure-ci/notifications']);
+    assert.deepEqual(
+      kept.map((e) => e.name),
+      ['secure-ci/catalog', 'secure-ci/orders', 'secure-ci/notifications'],
+    );
     const merged = buildOverride([imageEntry(record('orders', digestOf('b')), 'o')], { kept });
-    assert.deepEqual(merged.map((e) => `${e.name} ${e.digest.slice(7, 8)}`), ['secure-ci/catalog 0', 'secure-ci/notifications 0', 'secure-ci/orders b']);
-    assert.throws(() => buildOverride([imageEntry(record('orders', digestOf('b')), 'o'), imageEntry(record('orders', digestOf('c')), 'p')]), (error) => error.name === 'CliError' && error.exitCode === 1 && !error.message.includes('\n'));
-    assert.throws(() => parseOverride('images:\n  - name: a\n    newName: b\n    newTag: latest\n    digest: ' + digestOf('a'), 'f'), /newTag; production takes digests only/);
+    assert.deepEqual(
+      merged.map((e) => `${e.name} ${e.digest.slice(7, 8)}`),
+      ['secure-ci/catalog 0', 'secure-ci/notifications 0', 'secure-ci/orders b'],
+    );
+    assert.throws(
+      () => buildOverride([imageEntry(record('orders', digestOf('b')), 'o'), imageEntry(record('orders', digestOf('c')), 'p')]),
+      (error) => error.name === 'CliError' && error.exitCode === 1 && !error.message.includes('\n'),
+    );
+    assert.throws(
+      () => parseOverride('images:\n  - name: a\n    newName: b\n    newTag: latest\n    digest: ' + digestOf('a'), 'f'),
+      /newTag; production takes digests only/,
+    );
     assert.throws(() => parseOverride('kind: Component\n', 'f'), /no images: list/);
   });
 });
@@ -72,7 +93,10 @@ describe('the CLI', () => {
     const out = path.join(folder, 'out.yaml');
     const r = runK8sImages(['--out', out, writeRecord(folder, record('catalog', digestOf('a'))), writeRecord(folder, record('orders'))]);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `k8s-images: error: ${path.join(folder, 'orders.json')}: orders has no digest: it was never pushed, so it cannot be deployed by digest\n`);
+    assert.equal(
+      r.stderr,
+      `k8s-images: error: ${path.join(folder, 'orders.json')}: orders has no digest: it was never pushed, so it cannot be deployed by digest\n`,
+    );
     assert.throws(() => readFileSync(out));
   });
 
@@ -83,7 +107,11 @@ describe('the CLI', () => {
       [['--nope'], 2, /^k8s-images: error: unknown flag --nope/],
       [[path.join(folder, 'missing.json')], 2, /^k8s-images: error: no .*missing\.json: build the image first \(node tools\/docker-build\.mjs missing\)\n$/],
       [[writeRecord(folder, '{not json', 'bad.json')], 2, /^k8s-images: error: .*bad\.json is not valid JSON\n$/],
-      [['--merge', writeRecord(folder, 'images: [1', 'bad.yaml'), writeRecord(folder, record('catalog', digestOf('a')))], 1, /^k8s-images: error: .*bad\.yaml: not YAML/],
+      [
+        ['--merge', writeRecord(folder, 'images: [1', 'bad.yaml'), writeRecord(folder, record('catalog', digestOf('a')))],
+        1,
+        /^k8s-images: error: .*bad\.yaml: not YAML/,
+      ],
     ]) {
       const r = runK8sImages(args);
       assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);

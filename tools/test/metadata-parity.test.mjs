@@ -9,13 +9,19 @@ import { $ } from '../lib/process.mjs';
 
 const TOOL = fileURLToPath(new URL('../docker-metadata.mjs', import.meta.url));
 const NOW = new Date('2020-01-10T00:30:00.000Z');
-const env = { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '860c1904a1ce19322e91ac35af1ab07466440c37', GITHUB_REPOSITORY: 'acme/shop' };
+const env = {
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_SHA: '860c1904a1ce19322e91ac35af1ab07466440c37',
+  GITHUB_REPOSITORY: 'acme/shop',
+};
 /** This process's environment without a surrounding Actions run's context, plus `env`. */
 const childEnv = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB_|RUNNER_|DOCKER_METADATA_)/.test(key))), ...env });
 const metadata = (input) => computeMetadata({ images: 'ghcr.io/acme/shop', now: NOW, env, ...input });
 
 /** A CliError with exit 2 and a one-line message matching `pattern`. */
-const strictInputError = (pattern) => (error) => error.name === 'CliError' && error.exitCode === 2 && pattern.test(error.message) && !error.message.includes('\n');
+const strictInputError = (pattern) => (error) =>
+  error.name === 'CliError' && error.exitCode === 2 && pattern.test(error.message) && !error.message.includes('\n');
 
 test('a quoted date format renders; the same format unquoted is an error that shows the quoted spelling', () => {
   assert.deepEqual(metadata({ tags: "type=raw,value={{date 'YYYY-MM-DD'}}" }).tagNames, ['2020-01-10']);
@@ -25,7 +31,11 @@ test('a quoted date format renders; the same format unquoted is an error that sh
     ['type=schedule,pattern=nightly-{{date YYYYMMDD}}', "{{date 'YYYYMMDD'}}"],
     ['type=raw,value={{commit_date YYYY}}', "{{commit_date 'YYYY'}}"],
   ]) {
-    assert.throws(() => metadata({ tags, env: { ...env, GITHUB_EVENT_NAME: tags.includes('schedule') ? 'schedule' : 'push' } }), strictInputError(new RegExp(`quote the format, e\\.g\\. ${quoted.replace(/[{}]/g, '\\$&')}`)), tags);
+    assert.throws(
+      () => metadata({ tags, env: { ...env, GITHUB_EVENT_NAME: tags.includes('schedule') ? 'schedule' : 'push' } }),
+      strictInputError(new RegExp(`quote the format, e\\.g\\. ${quoted.replace(/[{}]/g, '\\$&')}`)),
+      tags,
+    );
   }
 });
 

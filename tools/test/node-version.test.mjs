@@ -30,7 +30,7 @@ test('every app bundles for that major line (the Nx plugin infers the esbuild ta
   for (const service of listServices()) assert.equal(serviceTargets(service.root, service).build.options.target, esbuildTarget(), service.name);
 });
 
-test('the upstream Node.js image ref and docker-build\'s build args carry it', async () => {
+test("the upstream Node.js image ref and docker-build's build args carry it", async () => {
   assert.equal(upstreamRefs().NODE_IMAGE, `node:${nodeVersion()}-trixie-slim`);
   const { status, stdout, stderr } = runTool(path.join(workspaceRoot, 'tools/docker-build.mjs'), ['base-image', '--dry-run']);
   assert.equal(status, 0, stderr);

@@ -17,7 +17,10 @@ const pushed = () =>
     platforms: { 'linux/amd64': { digest: D(2) }, 'linux/arm64': { digest: D(3) } },
     pushed: { image: 'r.example/acme/catalog', digest: D(1), tags: [] },
   });
-const passing = () => ({ ...pushed(), scan: { digest: D(1), passed: true, platforms: { 'linux/amd64': { digest: D(2), passed: true }, 'linux/arm64': { digest: D(3), passed: true } } } });
+const passing = () => ({
+  ...pushed(),
+  scan: { digest: D(1), passed: true, platforms: { 'linux/amd64': { digest: D(2), passed: true }, 'linux/arm64': { digest: D(3), passed: true } } },
+});
 
 describe('a digest may be tagged, signed and attested only after a passing scan of that digest', () => {
   test('a passing scan of the pushed digest on every platform: allowed', () => {
@@ -60,7 +63,13 @@ describe('registry helpers', () => {
     ]);
     assert.equal(index.mediaType, MEDIA_TYPES.dockerList);
     assert.equal(index.digest, sha256(index.bytes));
-    assert.deepEqual(index.json.manifests.map((m) => [m.digest, m.platform]), [[D(2), { architecture: 'amd64', os: 'linux' }], [D(3), { architecture: 'arm64', os: 'linux', variant: 'v8' }]]);
+    assert.deepEqual(
+      index.json.manifests.map((m) => [m.digest, m.platform]),
+      [
+        [D(2), { architecture: 'amd64', os: 'linux' }],
+        [D(3), { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+      ],
+    );
     assert.equal(imageIndex([{ platform: 'linux/amd64', digest: D(2), mediaType: MEDIA_TYPES.ociManifest, size: 1 }]).mediaType, MEDIA_TYPES.ociIndex);
   });
   test('image references need a registry host; tags and digests are told apart', () => {

@@ -9,7 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { evaluate, evaluateIf, expandMatrix, githubContext, loadWorkflow, parseAnnotations, parseFileCommands, render, RehearsalError, runJob, runJobs } from './support/gha-rehearsal.mjs';
+import {
+  evaluate,
+  evaluateIf,
+  expandMatrix,
+  githubContext,
+  loadWorkflow,
+  parseAnnotations,
+  parseFileCommands,
+  render,
+  RehearsalError,
+  runJob,
+  runJobs,
+} from './support/gha-rehearsal.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-runner-'));
@@ -30,7 +42,7 @@ describe('expressions', () => {
     assert.equal(evaluate("'' == 0", context), true);
     assert.equal(evaluate("null || 'fallback'", context), 'fallback');
     assert.equal(evaluate("env.SAME && 'yes'", context), 'yes');
-    assert.equal(evaluate("!env.EMPTY", context), true);
+    assert.equal(evaluate('!env.EMPTY', context), true);
     assert.equal(evaluate("steps.matrix.outputs['base-affected']", context), 'false');
     assert.equal(evaluate('steps.matrix.outputs.base-affected', context), 'false');
     assert.equal(evaluate('steps.nothing.outputs.x', context), null);
@@ -39,10 +51,10 @@ describe('expressions', () => {
     assert.deepEqual(evaluate('fromJSON(steps.matrix.outputs.matrix)', context), { include: [{ project: 'catalog' }] });
     assert.equal(evaluate("format('image-{0}-{1}', 'a', 2)", context), 'image-a-2');
     assert.equal(evaluate("contains('Hello', 'ELL')", context), true);
-    assert.equal(evaluate("contains(fromJSON('[\"a\",\"b\"]'), 'B')", context), true);
+    assert.equal(evaluate('contains(fromJSON(\'["a","b"]\'), \'B\')', context), true);
     assert.equal(evaluate("startsWith(github.repository, 'ACME/')", context), true);
     assert.equal(evaluate("join(fromJSON('[1,2]'), '+')", context), '1+2');
-    assert.equal(evaluate("toJSON(fromJSON('{\"a\":1}'))", context), '{\n  "a": 1\n}');
+    assert.equal(evaluate('toJSON(fromJSON(\'{"a":1}\'))', context), '{\n  "a": 1\n}');
   });
   test('templates keep the type of a whole-string expression and stringify inside text', () => {
     assert.deepEqual(render('${{ fromJSON(steps.matrix.outputs.matrix) }}', context), { include: [{ project: 'catalog' }] });
@@ -61,7 +73,7 @@ describe('expressions', () => {
   test('errors: unknown context or function, bad syntax', () => {
     assert.throws(() => evaluate('nope.x', context), RehearsalError);
     assert.throws(() => evaluate("hashFiles('x')", context), /does not implement the function hashFiles/);
-    assert.throws(() => evaluate("env.SAME ==", context), RehearsalError);
+    assert.throws(() => evaluate('env.SAME ==', context), RehearsalError);
   });
 });
 
@@ -91,7 +103,12 @@ describe('file commands, annotations, matrices', () => {
 const canary = path.join(dir, 'injected');
 const payload = {
   number: 7,
-  pull_request: { number: 7, title: `pwn $(touch ${canary}) \`touch ${canary}\``, head: { ref: `x$(touch ${canary})`, repo: { full_name: 'acme/shop' } }, base: { ref: 'main' } },
+  pull_request: {
+    number: 7,
+    title: `pwn $(touch ${canary}) \`touch ${canary}\``,
+    head: { ref: `x$(touch ${canary})`, repo: { full_name: 'acme/shop' } },
+    base: { ref: 'main' },
+  },
   repository: { full_name: 'acme/shop', default_branch: 'main' },
 };
 
@@ -161,13 +178,16 @@ jobs:
     assert.deepEqual(a.steps[1].annotations, [{ level: 'notice', title: 'Hello', message: 'a' }]);
     assert.equal(a.summary, '### a\n');
     assert.equal(b.result, 'failure');
-    assert.deepEqual(b.steps.map((s) => `${s.name}:${s.outcome}`), [
-      'actions/checkout@0000000000000000000000000000000000000000:success',
-      `${b.steps[1].name}:success`,
-      'fails on b:failure',
-      'after failure:skipped',
-      'cleanup:success',
-    ]);
+    assert.deepEqual(
+      b.steps.map((s) => `${s.name}:${s.outcome}`),
+      [
+        'actions/checkout@0000000000000000000000000000000000000000:success',
+        `${b.steps[1].name}:success`,
+        'fails on b:failure',
+        'after failure:skipped',
+        'cleanup:success',
+      ],
+    );
     assert.equal(done.build.result, 'failure');
   });
 
@@ -203,13 +223,25 @@ jobs:
       },
     });
     assert.deepEqual(seen, ['from-the-substitute']);
-    assert.deepEqual(result.steps.map((step) => `${step.outcome}/${step.conclusion}`), ['failure/success', 'success/success']);
+    assert.deepEqual(
+      result.steps.map((step) => `${step.outcome}/${step.conclusion}`),
+      ['failure/success', 'success/success'],
+    );
     assert.equal(result.result, 'success');
   });
 
   test('an action without a substitute is an error, not a skip', async () => {
     await assert.rejects(
-      runJob({ workflow, jobId: 'build', github, eventPath: '/dev/null', baseEnv: { PATH: process.env.PATH }, matrix: { project: 'a' }, needs: { plan: { result: 'success', outputs: {} } }, uses: {} }),
+      runJob({
+        workflow,
+        jobId: 'build',
+        github,
+        eventPath: '/dev/null',
+        baseEnv: { PATH: process.env.PATH },
+        matrix: { project: 'a' },
+        needs: { plan: { result: 'success', outputs: {} } },
+        uses: {},
+      }),
       /no rehearsal substitute for uses: actions\/checkout@/,
     );
   });
@@ -218,10 +250,32 @@ jobs:
 describe('pr.yml image job: which steps run (conditions only)', () => {
   const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/pr.yml'));
   const noop = () => ({});
-  const uses = Object.fromEntries(['actions/checkout', 'actions/setup-node', 'docker/setup-buildx-action', 'aquasecurity/setup-trivy', 'github/codeql-action/upload-sarif', 'docker/login-action'].map((a) => [a, noop]));
-  const PUBLISHING = ['Upload the SARIF report to code scanning', 'Log in to the registry', 'Push by digest (staging tag only; the PR tags come after the gate)', 'Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)', 'Pushed image'];
+  const uses = Object.fromEntries(
+    [
+      'actions/checkout',
+      'actions/setup-node',
+      'docker/setup-buildx-action',
+      'aquasecurity/setup-trivy',
+      'github/codeql-action/upload-sarif',
+      'docker/login-action',
+    ].map((a) => [a, noop]),
+  );
+  const PUBLISHING = [
+    'Upload the SARIF report to code scanning',
+    'Log in to the registry',
+    'Push by digest (staging tag only; the PR tags come after the gate)',
+    'Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)',
+    'Pushed image',
+  ];
   const plan = (prPayload) => {
-    const github = githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'Acme/Shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir });
+    const github = githubContext({
+      eventName: 'pull_request',
+      payload: prPayload,
+      repository: 'Acme/Shop',
+      sha: 'a'.repeat(40),
+      ref: 'refs/pull/7/merge',
+      workspace: dir,
+    });
     return runJob({
       workflow,
       jobId: 'image',
@@ -258,14 +312,26 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
 // exit codes a test chooses: what a failed gate or a failed code-scanning step does to the push, signature and
 // attestation steps (the e2e rehearsal runs the PR job for real; publish's image jobs cannot run here).
 describe('gate and code scanning: which steps a failure stops (real conditions, no-op steps)', () => {
-  const ACTIONS = ['actions/checkout', 'actions/setup-node', 'nrwl/nx-set-shas', 'docker/setup-buildx-action', 'aquasecurity/setup-trivy', 'docker/login-action', 'sigstore/cosign-installer', 'actions/attest-build-provenance', 'actions/upload-artifact'];
+  const ACTIONS = [
+    'actions/checkout',
+    'actions/setup-node',
+    'nrwl/nx-set-shas',
+    'docker/setup-buildx-action',
+    'aquasecurity/setup-trivy',
+    'docker/login-action',
+    'sigstore/cosign-installer',
+    'actions/attest-build-provenance',
+    'actions/upload-artifact',
+  ];
   const GATE = /^node tools\/scan\.mjs "\$PROJECT"$/;
   const REPORT = /^node tools\/scan\.mjs "\$PROJECT" --sarif /;
   const isGateStep = (step) => GATE.test(step.run ?? '');
   const isReportStep = (step) => REPORT.test(step.run ?? '');
   const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
   // The build record upload hands the digest to the Kubernetes override (publish.yml k8s-images): it publishes too.
-  const publishes = (step) => /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') || /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
+  const publishes = (step) =>
+    /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') ||
+    /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
 
   async function rehearse(file, jobId, failing) {
     const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows', file));
@@ -282,10 +348,29 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       { match: REPORT, reason: 'the report, with the exit code under test', exitCode: failing === 'report' ? 1 : 0 },
       { match: /^/, reason: 'conditions only' },
     ];
-    const prPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'acme/shop' } } }, repository: { full_name: 'acme/shop', private: false } };
-    const github = file === 'pr.yml'
-      ? githubContext({ eventName: 'pull_request', payload: prPayload, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/pull/7/merge', workspace: dir })
-      : githubContext({ eventName: 'push', payload: { repository: { full_name: 'acme/shop', private: false } }, repository: 'acme/shop', sha: 'a'.repeat(40), ref: 'refs/heads/main', workspace: dir });
+    const prPayload = {
+      ...payload,
+      pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'acme/shop' } } },
+      repository: { full_name: 'acme/shop', private: false },
+    };
+    const github =
+      file === 'pr.yml'
+        ? githubContext({
+            eventName: 'pull_request',
+            payload: prPayload,
+            repository: 'acme/shop',
+            sha: 'a'.repeat(40),
+            ref: 'refs/pull/7/merge',
+            workspace: dir,
+          })
+        : githubContext({
+            eventName: 'push',
+            payload: { repository: { full_name: 'acme/shop', private: false } },
+            repository: 'acme/shop',
+            sha: 'a'.repeat(40),
+            ref: 'refs/heads/main',
+            workspace: dir,
+          });
     const result = await runJob({
       workflow,
       jobId,
@@ -296,13 +381,20 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       skipRuns,
       secrets: {},
       matrix: jobId === 'base' ? null : { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
-      needs: { plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } }, base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } } },
+      needs: {
+        plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } },
+        base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } },
+      },
     });
     assert.equal(result.steps.length, job.steps.length);
     return { result, steps: job.steps.map((step, i) => ({ step, ran: result.steps[i].ran, conclusion: result.steps[i].conclusion })), calls };
   }
 
-  const jobs = [['pr.yml', 'image'], ['publish.yml', 'base'], ['publish.yml', 'image']];
+  const jobs = [
+    ['pr.yml', 'image'],
+    ['publish.yml', 'base'],
+    ['publish.yml', 'image'],
+  ];
   for (const [file, jobId] of jobs) {
     test(`${file} ${jobId}: findings (a failed gate) stop every push, signature and attestation; the SARIF report still goes up`, async () => {
       const { result, steps, calls } = await rehearse(file, jobId, 'gate');
@@ -314,7 +406,10 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       assert.ok(publishing.length >= 2);
       for (const { step, ran } of publishing) assert.equal(ran, false, `'${step.name}' must not run after findings`);
       assert.ok(steps.find(({ step }) => isReportStep(step)).ran, 'the SARIF report is still written');
-      assert.deepEqual(calls.map((c) => c.action), ['upload']);
+      assert.deepEqual(
+        calls.map((c) => c.action),
+        ['upload'],
+      );
     });
 
     for (const failing of ['report', 'upload']) {
@@ -347,7 +442,15 @@ describe('publish.yml: publishes only from main or a v* tag (plan guard), manual
     test(`${eventName} ${ref}: plan ${expected}${expected === 'skipped' ? ', and base and image with it' : ''}`, async () => {
       const eventPayload = { ref, repository: { full_name: 'acme/shop', private: false } };
       const github = githubContext({ eventName, payload: eventPayload, repository: 'acme/shop', sha: 'a'.repeat(40), ref, workspace: dir });
-      const done = await runJobs({ workflow, jobs: expected === 'skipped' ? ['plan', 'base', 'image'] : ['plan'], github, payload: eventPayload, baseEnv: {}, uses, dryRun: true });
+      const done = await runJobs({
+        workflow,
+        jobs: expected === 'skipped' ? ['plan', 'base', 'image'] : ['plan'],
+        github,
+        payload: eventPayload,
+        baseEnv: {},
+        uses,
+        dryRun: true,
+      });
       assert.equal(done.plan.result, expected);
       if (expected === 'skipped') {
         assert.equal(done.base.result, 'skipped');

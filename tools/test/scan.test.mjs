@@ -17,7 +17,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** Exits `exitCode` as the gate; asked for an SBOM, writes one naming Node.js `node` (or no runtime when null). */
 function fakeTrivy(exitCode, { node = '24.21.0' } = {}) {
   const bin = path.join(dir, `trivy-${exitCode}-${node}`);
-  const cdx = JSON.stringify({ bomFormat: 'CycloneDX', components: node ? [{ name: 'node', version: node, purl: `pkg:bitnami/node@${node}?arch=amd64` }] : [] });
+  const cdx = JSON.stringify({
+    bomFormat: 'CycloneDX',
+    components: node ? [{ name: 'node', version: node, purl: `pkg:bitnami/node@${node}?arch=amd64` }] : [],
+  });
   writeFileSync(
     bin,
     `#!/bin/sh
@@ -41,11 +44,13 @@ const index = (releases) => {
   return file;
 };
 const CURRENT = index([{ version: 'v24.21.0', security: false }]);
-const BEHIND = index([{ version: 'v24.22.0', security: true }, { version: 'v24.21.0', security: false }]);
+const BEHIND = index([
+  { version: 'v24.22.0', security: true },
+  { version: 'v24.21.0', security: false },
+]);
 const sboms = path.join(dir, 'sboms');
 
-const scanCli = (args, env) =>
-  runTool('tools/scan.mjs', [...args, '--sbom-dir', sboms], { env: { ...process.env, NODE_RELEASE_INDEX: CURRENT, ...env } });
+const scanCli = (args, env) => runTool('tools/scan.mjs', [...args, '--sbom-dir', sboms], { env: { ...process.env, NODE_RELEASE_INDEX: CURRENT, ...env } });
 
 describe('trivy arguments', () => {
   test('gate: fixable HIGH/CRITICAL vulnerabilities and secrets, non-zero exit on findings, .trivyignore honoured', () => {
@@ -123,7 +128,15 @@ describe('scan CLI', () => {
     assert.match(r.stdout, /no fixable HIGH,CRITICAL vulnerabilities, no secrets, Node\.js runtime current/);
   });
   test('the runtime version is read from the bitnami purl, not from an npm package called node', () => {
-    assert.equal(nodeRuntimeVersion({ components: [{ name: 'node', version: '1.0.0', purl: 'pkg:npm/node@1.0.0' }, { name: 'node', version: '24.1.0', purl: 'pkg:bitnami/node@24.1.0?arch=arm64' }] }), '24.1.0');
+    assert.equal(
+      nodeRuntimeVersion({
+        components: [
+          { name: 'node', version: '1.0.0', purl: 'pkg:npm/node@1.0.0' },
+          { name: 'node', version: '24.1.0', purl: 'pkg:bitnami/node@24.1.0?arch=arm64' },
+        ],
+      }),
+      '24.1.0',
+    );
     assert.equal(nodeRuntimeVersion({ components: [{ name: 'node', version: '1.0.0', purl: 'pkg:npm/node@1.0.0' }] }), null);
   });
 });

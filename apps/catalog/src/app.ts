@@ -31,9 +31,7 @@ export function buildApp(config: CatalogConfig, deps: CatalogDeps = {}): Promise
       const input = validate(newProductSchema, request.body);
       const result = store.add(input);
       if (!result.ok) {
-        throw result.reason === 'full'
-          ? httpErrors.insufficientStorage('The catalog is full')
-          : httpErrors.conflict('A product with this sku already exists');
+        throw result.reason === 'full' ? httpErrors.insufficientStorage('The catalog is full') : httpErrors.conflict('A product with this sku already exists');
       }
       return reply.code(201).header('location', `/products/${result.product.id}`).send(result.product);
     });

@@ -35,8 +35,20 @@ describe('catalog client', () => {
     const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
     const cases: Array<[() => Response, string, string]> = [
-      [() => { throw refused; }, 'unavailable', 'catalog is unreachable (ECONNREFUSED)'],
-      [() => { throw timeout; }, 'timeout', 'catalog did not answer within 50 ms'],
+      [
+        () => {
+          throw refused;
+        },
+        'unavailable',
+        'catalog is unreachable (ECONNREFUSED)',
+      ],
+      [
+        () => {
+          throw timeout;
+        },
+        'timeout',
+        'catalog did not answer within 50 ms',
+      ],
       [() => json(500, {}), 'bad-response', 'catalog answered 500'],
       [() => new Response('{', { status: 200 }), 'bad-response', 'catalog answered invalid JSON'],
       [() => json(200, { id: 1 }), 'bad-response', 'catalog answered an unexpected product shape'],

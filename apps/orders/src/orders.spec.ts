@@ -3,10 +3,7 @@ import { newOrderSchema, OrderStore } from './orders';
 describe('OrderStore', () => {
   it('stores orders with a uuid and creation time', () => {
     const store = new OrderStore();
-    const order = store.add(
-      { productId: 'p-1', productName: 'K', quantity: 2, unitPriceCents: 5, totalCents: 10 },
-      new Date('2030-01-01T00:00:00Z'),
-    );
+    const order = store.add({ productId: 'p-1', productName: 'K', quantity: 2, unitPriceCents: 5, totalCents: 10 }, new Date('2030-01-01T00:00:00Z'));
     expect(order).toMatchObject({ productId: 'p-1', totalCents: 10, createdAt: '2030-01-01T00:00:00.000Z' });
     expect(order?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(store.get(order!.id)).toBe(order);

@@ -48,7 +48,13 @@ function readCalls(root, services) {
       const callee = url.hostname;
       if (!services[callee]) continue; // not one of ours (an external dependency)
       const prefix = match[1];
-      calls.push({ caller, callee, urlVariable: variable, url: `${url.protocol}//${url.host}`, keyFileVariable: definition.environment[`${prefix}_API_KEY_FILE`] ? `${prefix}_API_KEY_FILE` : null });
+      calls.push({
+        caller,
+        callee,
+        urlVariable: variable,
+        url: `${url.protocol}//${url.host}`,
+        keyFileVariable: definition.environment[`${prefix}_API_KEY_FILE`] ? `${prefix}_API_KEY_FILE` : null,
+      });
     }
   }
   return calls;
@@ -63,7 +69,11 @@ function readShutdownGraceMs(root) {
 
 /** The committed development keys (public, for the dev overlay only), by service. */
 function readDevKeys(root, services) {
-  return Object.fromEntries(Object.values(services).filter((s) => existsSync(path.join(root, s.devSecret))).map((s) => [s.name, read(root, s.devSecret)]));
+  return Object.fromEntries(
+    Object.values(services)
+      .filter((s) => existsSync(path.join(root, s.devSecret)))
+      .map((s) => [s.name, read(root, s.devSecret)]),
+  );
 }
 
 function readImageUser(root) {
@@ -81,7 +91,7 @@ function readComposeLimits(root) {
   const memory = /^(\d+)([kmg])$/i.exec(String(hardened.mem_limit ?? ''));
   const cpus = Number(hardened.cpus);
   if (!memory || !(cpus > 0)) throw new FactsError(`${file}: services.hardened needs mem_limit (e.g. 256m) and cpus`);
-  return { memoryBytes: Number(memory[1]) * 1024 ** ({ k: 1, m: 2, g: 3 })[memory[2].toLowerCase()], cpus };
+  return { memoryBytes: Number(memory[1]) * 1024 ** { k: 1, m: 2, g: 3 }[memory[2].toLowerCase()], cpus };
 }
 
 export function readFacts(root) {

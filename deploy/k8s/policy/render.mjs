@@ -6,7 +6,8 @@ import YAML from 'yaml';
 import { $, which } from '../../../tools/lib/process.mjs';
 
 export const MIN_KUSTOMIZE = '5.0.0';
-export const INSTALL_HINT = 'install kubectl >= 1.27 (Kustomize >= 5): `bash .ci/install-kubectl` on Debian (its kubectl package), or https://kubernetes.io/docs/tasks/tools/';
+export const INSTALL_HINT =
+  'install kubectl >= 1.27 (Kustomize >= 5): `bash .ci/install-kubectl` on Debian (its kubectl package), or https://kubernetes.io/docs/tasks/tools/';
 
 export class RenderError extends Error {}
 

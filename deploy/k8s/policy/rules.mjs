@@ -38,7 +38,10 @@ export function inspect(objects, facts, environment) {
     of,
     workloads,
     named: (kind, name) => of(kind).find((object) => object.metadata?.name === name),
-    policiesFor: (workload) => of('NetworkPolicy').filter((policy) => labelsMatch(policy.spec?.podSelector?.matchLabels ?? {}, workload.labels) && !policy.spec?.podSelector?.matchExpressions),
+    policiesFor: (workload) =>
+      of('NetworkPolicy').filter(
+        (policy) => labelsMatch(policy.spec?.podSelector?.matchLabels ?? {}, workload.labels) && !policy.spec?.podSelector?.matchExpressions,
+      ),
   };
 }
 
@@ -87,7 +90,8 @@ function securityContextProblems(context, where) {
   const problems = [];
   const selinux = context?.seLinuxOptions;
   if (selinux?.user || selinux?.role) problems.push(`${where}seLinuxOptions sets user or role`);
-  if (selinux?.type && !['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'].includes(selinux.type)) problems.push(`${where}seLinuxOptions type ${selinux.type}`);
+  if (selinux?.type && !['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'].includes(selinux.type))
+    problems.push(`${where}seLinuxOptions type ${selinux.type}`);
   if (context?.appArmorProfile?.type === 'Unconfined') problems.push(`${where}appArmorProfile Unconfined`);
   return problems;
 }
@@ -121,7 +125,9 @@ export const RULES = [
       if (namespaces.length !== 1) return [`expected exactly one Namespace, found ${namespaces.length}`];
       const [namespace] = namespaces;
       const name = namespace.metadata?.name;
-      const problems = PSS_MODES.filter((mode) => namespace.metadata?.labels?.[`pod-security.kubernetes.io/${mode}`] !== PSS_LEVEL).map((mode) => `Namespace/${name}: pod-security.kubernetes.io/${mode} is not ${PSS_LEVEL}`);
+      const problems = PSS_MODES.filter((mode) => namespace.metadata?.labels?.[`pod-security.kubernetes.io/${mode}`] !== PSS_LEVEL).map(
+        (mode) => `Namespace/${name}: pod-security.kubernetes.io/${mode} is not ${PSS_LEVEL}`,
+      );
       for (const object of ctx.objects.filter((o) => o.kind !== 'Namespace')) {
         if (object.metadata?.namespace !== name) problems.push(`${object.kind}/${object.metadata?.name} is not in namespace ${name}`);
       }
@@ -142,8 +148,16 @@ export const RULES = [
     check: (ctx) => {
       const expected = { runAsUser: ctx.facts.imageUser.uid, runAsGroup: ctx.facts.imageUser.gid };
       return [
-        ...perWorkload(ctx, (w) => Object.entries(expected).filter(([key, id]) => w.spec.securityContext?.[key] !== id).map(([key, id]) => `pod securityContext.${key} is not ${id}`)),
-        ...perContainer(ctx, (c) => Object.entries(expected).filter(([key, id]) => c.securityContext?.[key] !== undefined && c.securityContext[key] !== id).map(([key, id]) => `securityContext.${key} is ${c.securityContext[key]}, not ${id}`)),
+        ...perWorkload(ctx, (w) =>
+          Object.entries(expected)
+            .filter(([key, id]) => w.spec.securityContext?.[key] !== id)
+            .map(([key, id]) => `pod securityContext.${key} is not ${id}`),
+        ),
+        ...perContainer(ctx, (c) =>
+          Object.entries(expected)
+            .filter(([key, id]) => c.securityContext?.[key] !== undefined && c.securityContext[key] !== id)
+            .map(([key, id]) => `securityContext.${key} is ${c.securityContext[key]}, not ${id}`),
+        ),
       ];
     },
   },
@@ -151,14 +165,21 @@ export const RULES = [
     id: 'seccomp',
     title: 'seccompProfile RuntimeDefault for the pod, no container overriding it',
     check: (ctx) => [
-      ...perWorkload(ctx, (w) => (w.spec.securityContext?.seccompProfile?.type === 'RuntimeDefault' ? [] : ['pod securityContext.seccompProfile.type is not RuntimeDefault'])),
-      ...perContainer(ctx, (c) => (c.securityContext?.seccompProfile && c.securityContext.seccompProfile.type !== 'RuntimeDefault' ? [`seccompProfile.type is ${c.securityContext.seccompProfile.type}`] : [])),
+      ...perWorkload(ctx, (w) =>
+        w.spec.securityContext?.seccompProfile?.type === 'RuntimeDefault' ? [] : ['pod securityContext.seccompProfile.type is not RuntimeDefault'],
+      ),
+      ...perContainer(ctx, (c) =>
+        c.securityContext?.seccompProfile && c.securityContext.seccompProfile.type !== 'RuntimeDefault'
+          ? [`seccompProfile.type is ${c.securityContext.seccompProfile.type}`]
+          : [],
+      ),
     ],
   },
   {
     id: 'no-privilege-escalation',
     title: 'allowPrivilegeEscalation: false in every container',
-    check: (ctx) => perContainer(ctx, (c) => (c.securityContext?.allowPrivilegeEscalation === false ? [] : ['securityContext.allowPrivilegeEscalation is not false'])),
+    check: (ctx) =>
+      perContainer(ctx, (c) => (c.securityContext?.allowPrivilegeEscalation === false ? [] : ['securityContext.allowPrivilegeEscalation is not false'])),
   },
   {
     id: 'drop-all-capabilities',
@@ -174,7 +195,8 @@ export const RULES = [
   {
     id: 'read-only-root',
     title: 'readOnlyRootFilesystem: true in every container',
-    check: (ctx) => perContainer(ctx, (c) => (c.securityContext?.readOnlyRootFilesystem === true ? [] : ['securityContext.readOnlyRootFilesystem is not true'])),
+    check: (ctx) =>
+      perContainer(ctx, (c) => (c.securityContext?.readOnlyRootFilesystem === true ? [] : ['securityContext.readOnlyRootFilesystem is not true'])),
   },
   {
     id: 'tmp-emptydir',
@@ -189,17 +211,27 @@ export const RULES = [
   },
   {
     id: 'host-isolation',
-    title: 'baseline: no host namespaces, privileged containers, host ports, host paths, sysctls, unmasked /proc, custom SELinux or unconfined AppArmor; only restricted volume types',
+    title:
+      'baseline: no host namespaces, privileged containers, host ports, host paths, sysctls, unmasked /proc, custom SELinux or unconfined AppArmor; only restricted volume types',
     check: (ctx) => [
       ...perWorkload(ctx, (w) => [
         ...['hostNetwork', 'hostPID', 'hostIPC'].filter((key) => w.spec[key] === true).map((key) => `${key}: true`),
-        ...list(w.spec.volumes).filter((v) => !Object.keys(v).some((key) => RESTRICTED_VOLUMES.includes(key))).map((v) => `volume ${v.name} is of a type restricted forbids (${Object.keys(v).filter((k) => k !== 'name').join(',')})`),
+        ...list(w.spec.volumes)
+          .filter((v) => !Object.keys(v).some((key) => RESTRICTED_VOLUMES.includes(key)))
+          .map(
+            (v) =>
+              `volume ${v.name} is of a type restricted forbids (${Object.keys(v)
+                .filter((k) => k !== 'name')
+                .join(',')})`,
+          ),
         ...list(w.spec.securityContext?.sysctls).map((sysctl) => `sysctl ${sysctl.name}`),
         ...securityContextProblems(w.spec.securityContext, 'pod '),
       ]),
       ...perContainer(ctx, (c) => [
         ...(c.securityContext?.privileged === true ? ['privileged: true'] : []),
-        ...list(c.ports).filter((p) => p.hostPort).map((p) => `hostPort ${p.hostPort}`),
+        ...list(c.ports)
+          .filter((p) => p.hostPort)
+          .map((p) => `hostPort ${p.hostPort}`),
         ...(c.securityContext?.procMount && c.securityContext.procMount !== 'Default' ? [`procMount ${c.securityContext.procMount}`] : []),
         ...securityContextProblems(c.securityContext, ''),
       ]),
@@ -226,13 +258,18 @@ export const RULES = [
     title: 'CPU and memory requests and limits in every container, the limits those of compose (docker/compose/hardening.yaml)',
     check: (ctx) =>
       perContainer(ctx, (c) => {
-        const missing = ['requests', 'limits'].flatMap((kind) => ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `no ${kind}.${r}`));
+        const missing = ['requests', 'limits'].flatMap((kind) =>
+          ['cpu', 'memory'].filter((r) => c.resources?.[kind]?.[r] === undefined).map((r) => `no ${kind}.${r}`),
+        );
         if (missing.length) return missing;
         const problems = [];
         const { memoryBytes, cpus } = ctx.facts.limits;
-        if (quantity(c.resources.limits.memory) !== memoryBytes) problems.push(`limits.memory ${c.resources.limits.memory} is not compose's ${memoryBytes / 1024 ** 2}Mi`);
+        if (quantity(c.resources.limits.memory) !== memoryBytes)
+          problems.push(`limits.memory ${c.resources.limits.memory} is not compose's ${memoryBytes / 1024 ** 2}Mi`);
         if (quantity(c.resources.limits.cpu) !== cpus) problems.push(`limits.cpu ${c.resources.limits.cpu} is not compose's ${cpus}`);
-        for (const r of ['cpu', 'memory']) if (!(quantity(c.resources.requests[r]) <= quantity(c.resources.limits[r]))) problems.push(`requests.${r} ${c.resources.requests[r]} is above limits.${r}`);
+        for (const r of ['cpu', 'memory'])
+          if (!(quantity(c.resources.requests[r]) <= quantity(c.resources.limits[r])))
+            problems.push(`requests.${r} ${c.resources.requests[r]} is above limits.${r}`);
         return problems;
       }),
   },
@@ -257,7 +294,9 @@ export const RULES = [
           const shutdownMs = Number(envOf(c).SHUTDOWN_GRACE_MS ?? ctx.facts.shutdownGraceMs);
           const sleep = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
           const needed = sleep + shutdownMs / 1000;
-          return grace > needed ? [] : [`terminationGracePeriodSeconds ${grace} is not above preStop sleep ${sleep} s + SHUTDOWN_GRACE_MS ${shutdownMs} ms of container ${c.name}`];
+          return grace > needed
+            ? []
+            : [`terminationGracePeriodSeconds ${grace} is not above preStop sleep ${sleep} s + SHUTDOWN_GRACE_MS ${shutdownMs} ms of container ${c.name}`];
         });
       }),
   },
@@ -272,7 +311,8 @@ export const RULES = [
         const account = w.spec.serviceAccountName && ctx.named('ServiceAccount', w.spec.serviceAccountName);
         if (w.spec.serviceAccountName && !account) problems.push(`no ServiceAccount ${w.spec.serviceAccountName}`);
         else if (!account) problems.push('runs as the namespace default ServiceAccount');
-        else if (account.automountServiceAccountToken !== false) problems.push(`ServiceAccount/${account.metadata.name} automountServiceAccountToken is not false`);
+        else if (account.automountServiceAccountToken !== false)
+          problems.push(`ServiceAccount/${account.metadata.name} automountServiceAccountToken is not false`);
         return problems;
       }),
   },
@@ -285,11 +325,14 @@ export const RULES = [
         const problems = budgets.length ? [] : ['no PodDisruptionBudget selects its pods'];
         for (const pdb of budgets) {
           const { maxUnavailable, minAvailable } = pdb.spec;
-          if (maxUnavailable === undefined && minAvailable === undefined) problems.push(`PodDisruptionBudget/${pdb.metadata.name} sets neither maxUnavailable nor minAvailable`);
+          if (maxUnavailable === undefined && minAvailable === undefined)
+            problems.push(`PodDisruptionBudget/${pdb.metadata.name} sets neither maxUnavailable nor minAvailable`);
           if (maxUnavailable === 0 || maxUnavailable === '0%') problems.push(`PodDisruptionBudget/${pdb.metadata.name} maxUnavailable 0 blocks every drain`);
-          if (Number.isInteger(minAvailable) && minAvailable >= (w.deployment.spec?.replicas ?? 1)) problems.push(`PodDisruptionBudget/${pdb.metadata.name} minAvailable ${minAvailable} blocks every drain`);
+          if (Number.isInteger(minAvailable) && minAvailable >= (w.deployment.spec?.replicas ?? 1))
+            problems.push(`PodDisruptionBudget/${pdb.metadata.name} minAvailable ${minAvailable} blocks every drain`);
         }
-        if (ctx.environment === 'production' && !((w.deployment.spec?.replicas ?? 1) >= 2)) problems.push(`replicas ${w.deployment.spec?.replicas ?? 1}: production runs at least 2`);
+        if (ctx.environment === 'production' && !((w.deployment.spec?.replicas ?? 1) >= 2))
+          problems.push(`replicas ${w.deployment.spec?.replicas ?? 1}: production runs at least 2`);
         return problems;
       }),
   },
@@ -297,15 +340,24 @@ export const RULES = [
     id: 'network-default-deny',
     title: 'a namespace-wide default-deny NetworkPolicy, and every service pod under a policy for both Ingress and Egress',
     check: (ctx) => {
-      const denyAll = ctx.of('NetworkPolicy').find(
-        (p) => sameKeys(p.spec?.podSelector ?? {}, []) && sameKeys(Object.fromEntries(list(p.spec?.policyTypes).map((t) => [t, 1])), ['Ingress', 'Egress']) && !list(p.spec.ingress).length && !list(p.spec.egress).length,
-      );
+      const denyAll = ctx
+        .of('NetworkPolicy')
+        .find(
+          (p) =>
+            sameKeys(p.spec?.podSelector ?? {}, []) &&
+            sameKeys(Object.fromEntries(list(p.spec?.policyTypes).map((t) => [t, 1])), ['Ingress', 'Egress']) &&
+            !list(p.spec.ingress).length &&
+            !list(p.spec.egress).length,
+        );
       const problems = denyAll ? [] : ['no NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] that allows nothing'];
       // The network rules read matchLabels; a matchExpressions selector anywhere would escape them, so it is refused.
-      for (const policy of ctx.of('NetworkPolicy')) if (JSON.stringify(policy.spec ?? {}).includes('"matchExpressions"')) problems.push(`NetworkPolicy/${policy.metadata?.name} uses matchExpressions (the checks read matchLabels only)`);
+      for (const policy of ctx.of('NetworkPolicy'))
+        if (JSON.stringify(policy.spec ?? {}).includes('"matchExpressions"'))
+          problems.push(`NetworkPolicy/${policy.metadata?.name} uses matchExpressions (the checks read matchLabels only)`);
       for (const w of ctx.workloads) {
         const own = ctx.policiesFor(w).filter((p) => !sameKeys(p.spec.podSelector ?? {}, []));
-        for (const type of ['Ingress', 'Egress']) if (!own.some((p) => list(p.spec.policyTypes).includes(type))) problems.push(`${w.where}: no NetworkPolicy of its own restricts ${type}`);
+        for (const type of ['Ingress', 'Egress'])
+          if (!own.some((p) => list(p.spec.policyTypes).includes(type))) problems.push(`${w.where}: no NetworkPolicy of its own restricts ${type}`);
       }
       return problems;
     },
@@ -316,16 +368,25 @@ export const RULES = [
     check: (ctx) =>
       perWorkload(ctx, (w) => {
         const port = ctx.facts.services[w.service]?.port;
-        const declared = ctx.facts.calls.filter((call) => call.callee === w.service).map((call) => call.caller).sort();
+        const declared = ctx.facts.calls
+          .filter((call) => call.callee === w.service)
+          .map((call) => call.caller)
+          .sort();
         const allowed = [];
         const problems = [];
         for (const policy of ctx.policiesFor(w)) {
           for (const rule of list(policy.spec.ingress)) {
             const from = list(rule.from);
-            const peers = from.map((peer) => (sameKeys(peer, ['podSelector']) && sameKeys(peer.podSelector, ['matchLabels']) && sameKeys(peer.podSelector.matchLabels, [NAME_LABEL]) ? peer.podSelector.matchLabels[NAME_LABEL] : null));
-            if (!from.length || peers.includes(null)) problems.push(`NetworkPolicy/${policy.metadata.name} admits ingress from more than named pods of this namespace`);
+            const peers = from.map((peer) =>
+              sameKeys(peer, ['podSelector']) && sameKeys(peer.podSelector, ['matchLabels']) && sameKeys(peer.podSelector.matchLabels, [NAME_LABEL])
+                ? peer.podSelector.matchLabels[NAME_LABEL]
+                : null,
+            );
+            if (!from.length || peers.includes(null))
+              problems.push(`NetworkPolicy/${policy.metadata.name} admits ingress from more than named pods of this namespace`);
             const ports = list(rule.ports);
-            if (!ports.length || ports.some((p) => (p.protocol ?? 'TCP') !== 'TCP' || p.port !== port || p.endPort)) problems.push(`NetworkPolicy/${policy.metadata.name} admits ingress on other ports than TCP ${port}`);
+            if (!ports.length || ports.some((p) => (p.protocol ?? 'TCP') !== 'TCP' || p.port !== port || p.endPort))
+              problems.push(`NetworkPolicy/${policy.metadata.name} admits ingress on other ports than TCP ${port}`);
             allowed.push(...peers.filter(Boolean));
           }
         }
@@ -339,7 +400,10 @@ export const RULES = [
     title: 'egress only to the declared callees on their ports, and to cluster DNS (kube-dns, UDP and TCP 53)',
     check: (ctx) =>
       perWorkload(ctx, (w) => {
-        const declared = ctx.facts.calls.filter((call) => call.caller === w.service).map((call) => call.callee).sort();
+        const declared = ctx.facts.calls
+          .filter((call) => call.caller === w.service)
+          .map((call) => call.callee)
+          .sort();
         const reached = [];
         const problems = [];
         let dns = false;
@@ -348,21 +412,38 @@ export const RULES = [
             const to = list(rule.to);
             const ports = list(rule.ports);
             const where = `NetworkPolicy/${policy.metadata.name}`;
-            const isDns = to.length > 0 && to.every((peer) => sameKeys(peer, ['namespaceSelector', 'podSelector']) && sameKeys(peer.namespaceSelector, ['matchLabels']) && sameKeys(peer.namespaceSelector.matchLabels, ['kubernetes.io/metadata.name']) && peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === DNS.namespace && sameKeys(peer.podSelector, ['matchLabels']) && sameKeys(peer.podSelector.matchLabels, Object.keys(DNS.labels)) && labelsMatch(DNS.labels, peer.podSelector.matchLabels));
+            const isDns =
+              to.length > 0 &&
+              to.every(
+                (peer) =>
+                  sameKeys(peer, ['namespaceSelector', 'podSelector']) &&
+                  sameKeys(peer.namespaceSelector, ['matchLabels']) &&
+                  sameKeys(peer.namespaceSelector.matchLabels, ['kubernetes.io/metadata.name']) &&
+                  peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === DNS.namespace &&
+                  sameKeys(peer.podSelector, ['matchLabels']) &&
+                  sameKeys(peer.podSelector.matchLabels, Object.keys(DNS.labels)) &&
+                  labelsMatch(DNS.labels, peer.podSelector.matchLabels),
+              );
             if (isDns) {
               const protocols = ports.filter((p) => p.port === DNS.port && !p.endPort).map((p) => p.protocol ?? 'TCP');
-              if (ports.length !== protocols.length || !protocols.includes('UDP') || !protocols.includes('TCP')) problems.push(`${where}: the DNS rule is not exactly UDP and TCP ${DNS.port}`);
+              if (ports.length !== protocols.length || !protocols.includes('UDP') || !protocols.includes('TCP'))
+                problems.push(`${where}: the DNS rule is not exactly UDP and TCP ${DNS.port}`);
               else dns = true;
               continue;
             }
-            const peers = to.map((peer) => (sameKeys(peer, ['podSelector']) && sameKeys(peer.podSelector, ['matchLabels']) && sameKeys(peer.podSelector.matchLabels, [NAME_LABEL]) ? peer.podSelector.matchLabels[NAME_LABEL] : null));
+            const peers = to.map((peer) =>
+              sameKeys(peer, ['podSelector']) && sameKeys(peer.podSelector, ['matchLabels']) && sameKeys(peer.podSelector.matchLabels, [NAME_LABEL])
+                ? peer.podSelector.matchLabels[NAME_LABEL]
+                : null,
+            );
             if (!to.length || peers.includes(null)) {
               problems.push(`${where} allows egress to more than named pods of this namespace and DNS`);
               continue;
             }
             for (const callee of peers) {
               const port = ctx.facts.services[callee]?.port;
-              if (!ports.length || ports.some((p) => (p.protocol ?? 'TCP') !== 'TCP' || p.port !== port || p.endPort)) problems.push(`${where} allows egress to ${callee} on other ports than TCP ${port}`);
+              if (!ports.length || ports.some((p) => (p.protocol ?? 'TCP') !== 'TCP' || p.port !== port || p.endPort))
+                problems.push(`${where} allows egress to ${callee} on other ports than TCP ${port}`);
               reached.push(callee);
             }
           }
@@ -385,7 +466,10 @@ export const RULES = [
         }
         for (const source of list(c.envFrom)) if (source.secretRef) problems.push(`envFrom Secret ${source.secretRef.name}: mount it as files`);
         const env = envOf(c);
-        const required = ['API_KEY_FILE', ...ctx.facts.calls.filter((call) => call.caller === w.service && call.keyFileVariable).map((call) => call.keyFileVariable)];
+        const required = [
+          'API_KEY_FILE',
+          ...ctx.facts.calls.filter((call) => call.caller === w.service && call.keyFileVariable).map((call) => call.keyFileVariable),
+        ];
         for (const variable of required) if (!env[variable]) problems.push(`no ${variable}`);
         for (const [variable, file] of Object.entries(env).filter(([name]) => name.endsWith('_FILE'))) {
           const resolved = secretFile(w, c, file);
@@ -396,11 +480,14 @@ export const RULES = [
           if (ctx.environment !== 'dev') continue;
           // dev: the generated Secret holds the repository's development key of the service the file belongs to.
           const secret = ctx.named('Secret', resolved.volume.secret.secretName);
-          const owner = variable === 'API_KEY_FILE' ? w.service : ctx.facts.calls.find((call) => call.caller === w.service && call.keyFileVariable === variable)?.callee;
+          const owner =
+            variable === 'API_KEY_FILE' ? w.service : ctx.facts.calls.find((call) => call.caller === w.service && call.keyFileVariable === variable)?.callee;
           const expected = ctx.facts.devKeys?.[owner];
           const actual = secret?.data?.[resolved.item.key] === undefined ? undefined : Buffer.from(secret.data[resolved.item.key], 'base64').toString('utf8');
-          if (actual === undefined) problems.push(`${variable}: Secret ${resolved.volume.secret.secretName} with key ${resolved.item.key} is not in the render`);
-          else if (expected !== undefined && actual !== expected) problems.push(`${variable}: Secret ${resolved.volume.secret.secretName} is not ${owner}'s development key (apps/${owner}/dev-secrets/api-key)`);
+          if (actual === undefined)
+            problems.push(`${variable}: Secret ${resolved.volume.secret.secretName} with key ${resolved.item.key} is not in the render`);
+          else if (expected !== undefined && actual !== expected)
+            problems.push(`${variable}: Secret ${resolved.volume.secret.secretName} is not ${owner}'s development key (apps/${owner}/dev-secrets/api-key)`);
         }
         return problems;
       }),
@@ -425,7 +512,8 @@ export const RULES = [
         if (!service) return [...problems, `no Service ${w.service}`];
         if (!labelsMatch(service.spec?.selector, w.labels)) problems.push(`Service/${w.service} does not select its pods`);
         const ports = list(service.spec?.ports);
-        if (ports.length !== 1 || ports[0].port !== port || resolvePort(w.containers[0], ports[0].targetPort ?? ports[0].port) !== port) problems.push(`Service/${w.service} is not exactly port ${port} to the container's port ${port}`);
+        if (ports.length !== 1 || ports[0].port !== port || resolvePort(w.containers[0], ports[0].targetPort ?? ports[0].port) !== port)
+          problems.push(`Service/${w.service} is not exactly port ${port} to the container's port ${port}`);
         return problems;
       }),
   },
@@ -440,8 +528,10 @@ export const RULES = [
         for (const call of calls) {
           const service = ctx.named('Service', call.callee);
           const expected = `http://${call.callee}:${service?.spec?.ports?.[0]?.port}`;
-          if (env[call.urlVariable] !== expected) problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, not ${expected} (the ${call.callee} Service)`);
-          if (env[call.urlVariable] !== call.url) problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, but docker/compose/services.yaml declares ${call.url}`);
+          if (env[call.urlVariable] !== expected)
+            problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, not ${expected} (the ${call.callee} Service)`);
+          if (env[call.urlVariable] !== call.url)
+            problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, but docker/compose/services.yaml declares ${call.url}`);
         }
         for (const [name, value] of Object.entries(env).filter(([n]) => n.endsWith('_URL'))) {
           if (!calls.some((call) => call.urlVariable === name)) problems.push(`${name}=${value} is a call not declared in docker/compose/services.yaml`);

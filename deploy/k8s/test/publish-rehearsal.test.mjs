@@ -15,7 +15,6 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-rehearsal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'event.json'), JSON.stringify({ ref: 'refs/heads/main' }));
 
-
 describe('publish.yml rehearsal: the k8s-images job emits the digest override', () => {
   const workflow = loadWorkflow(path.join(workspaceRoot, '.github/workflows/publish.yml'));
   /** The k8s-images job after a successful plan and image job, with `uses` as its action substitutes. */
@@ -35,7 +34,12 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const steps = workflow.jobs.image.steps;
     const upload = steps.at(-1);
     assert.match(upload.uses, /^actions\/upload-artifact@[0-9a-f]{40}$/);
-    assert.deepEqual(upload.with, { name: 'image-record-${{ matrix.project }}', path: 'dist/docker/${{ matrix.project }}.json', 'if-no-files-found': 'error', 'retention-days': 7 });
+    assert.deepEqual(upload.with, {
+      name: 'image-record-${{ matrix.project }}',
+      path: 'dist/docker/${{ matrix.project }}.json',
+      'if-no-files-found': 'error',
+      'retention-days': 7,
+    });
     assert.equal(upload.if, undefined, 'only after the push, signature and attestation succeeded');
     assert.ok(steps.findIndex((s) => /cosign sign\b/.test(s.run ?? '')) < steps.length - 1);
     const job = workflow.jobs['k8s-images'];
@@ -52,7 +56,11 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
       const needs = { plan: { result: plan, outputs: plan === 'success' ? { any: 'true' } : {} }, image: { result: image, outputs: {} } };
       const results = Object.values(needs).map((need) => need.result);
       // As the runner decides a job's success(): every job it needs succeeded.
-      return evaluateIf(condition, { github: {}, needs, __status: { failed: results.includes('failure'), cancelled: false, skipped: results.includes('skipped') } });
+      return evaluateIf(condition, {
+        github: {},
+        needs,
+        __status: { failed: results.includes('failure'), cancelled: false, skipped: results.includes('skipped') },
+      });
     };
     assert.equal(when('success', 'success'), true);
     assert.equal(when('success', 'failure'), false, 'one image failed its gate, push or signature');
@@ -66,7 +74,15 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     writeRecord(fixtures, record('orders', digestOf('b')));
     const artifacts = {};
     const downloads = [];
-    const github = githubContext({ eventName: 'push', payload: { ref: 'refs/heads/main' }, repository: 'acme/shop', sha: 'c0ffee'.padEnd(40, '0'), ref: 'refs/heads/main', workspace: workspaceRoot, workflowFile: '.github/workflows/publish.yml' });
+    const github = githubContext({
+      eventName: 'push',
+      payload: { ref: 'refs/heads/main' },
+      repository: 'acme/shop',
+      sha: 'c0ffee'.padEnd(40, '0'),
+      ref: 'refs/heads/main',
+      workspace: workspaceRoot,
+      workflowFile: '.github/workflows/publish.yml',
+    });
     const result = await runK8sImagesJob(github, {
       'actions/checkout': () => ({ note: 'the workspace is this checkout' }),
       'actions/setup-node': () => ({ note: `Node.js ${process.version}` }),
@@ -86,19 +102,30 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const committed = YAML.parse(readFileSync(path.join(workspaceRoot, 'deploy/k8s/overlays/production/images/kustomization.yaml'), 'utf8')).images;
     const kept = committed.filter((i) => !['secure-ci/catalog', 'secure-ci/orders'].includes(i.name)).sort((a, b) => a.name.localeCompare(b.name));
     assert.ok(kept.some((i) => i.name === 'secure-ci/notifications'));
-    const keptList = kept.map((i) => i.name).join(', ').replaceAll('/', '\\/');
-    assert.match(write.output, new RegExp(`k8s-images: 2 pushed images by digest, ${kept.length} kept from deploy\\/k8s\\/overlays\\/production\\/images\\/kustomization\\.yaml \\(${keptList}\\) -> `));
+    const keptList = kept
+      .map((i) => i.name)
+      .join(', ')
+      .replaceAll('/', '\\/');
+    assert.match(
+      write.output,
+      new RegExp(
+        `k8s-images: 2 pushed images by digest, ${kept.length} kept from deploy\\/k8s\\/overlays\\/production\\/images\\/kustomization\\.yaml \\(${keptList}\\) -> `,
+      ),
+    );
     assert.match(result.summary, /### Kubernetes image override/);
 
     const override = artifacts['k8s-images'];
     assert.ok(override, `artifacts: ${Object.keys(artifacts)}`);
     assert.match(override, /^# Digests built from c0ffee0+ in https:\/\/github\.com\/acme\/shop\/actions\/runs\/1$/m);
     const images = YAML.parse(override).images;
-    assert.deepEqual(images.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`), [
-      'secure-ci/catalog ghcr.io/acme/shop/catalog sha256:a',
-      ...kept.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`),
-      'secure-ci/orders ghcr.io/acme/shop/orders sha256:b',
-    ].sort((a, b) => a.split(' ')[0].localeCompare(b.split(' ')[0])));
+    assert.deepEqual(
+      images.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`),
+      [
+        'secure-ci/catalog ghcr.io/acme/shop/catalog sha256:a',
+        ...kept.map((i) => `${i.name} ${i.newName} ${i.digest.slice(0, 8)}`),
+        'secure-ci/orders ghcr.io/acme/shop/orders sha256:b',
+      ].sort((a, b) => a.split(' ')[0].localeCompare(b.split(' ')[0])),
+    );
 
     // The artifact is a drop-in replacement of the committed component: render production with it.
     const k8s = path.join(dir, 'k8s');
@@ -119,7 +146,14 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const fixtures = path.join(dir, 'undigested-fixtures');
     writeRecord(fixtures, record('catalog'));
     const artifacts = {};
-    const github = githubContext({ eventName: 'push', payload: {}, repository: 'acme/shop', sha: '1'.repeat(40), ref: 'refs/heads/main', workspace: workspaceRoot });
+    const github = githubContext({
+      eventName: 'push',
+      payload: {},
+      repository: 'acme/shop',
+      sha: '1'.repeat(40),
+      ref: 'refs/heads/main',
+      workspace: workspaceRoot,
+    });
     const result = await runK8sImagesJob(github, {
       'actions/checkout': () => {},
       'actions/setup-node': () => {},

@@ -24,7 +24,11 @@ describe('render', () => {
   test('dev: the namespace, every service, and the generated development Secrets', async () => {
     const { objects } = await overlay('dev');
     const names = kinds(objects).map((n) => n.replace(/^(Secret\/.+-api-key)-[a-z0-9]+$/, '$1'));
-    const expected = ['Namespace/secure-ci-dev', 'NetworkPolicy/default-deny', ...Object.keys(facts.services).flatMap((s) => [...perService(s), `Secret/${s}-api-key`])].sort();
+    const expected = [
+      'Namespace/secure-ci-dev',
+      'NetworkPolicy/default-deny',
+      ...Object.keys(facts.services).flatMap((s) => [...perService(s), `Secret/${s}-api-key`]),
+    ].sort();
     assert.deepEqual(names, expected);
     for (const service of Object.keys(facts.services)) assert.match(container(objects, service).image, new RegExp(`^secure-ci/${service}:local$`));
   });
@@ -37,7 +41,9 @@ describe('render', () => {
 
   test('production: every container image is by digest (@sha256:), none by a mutable tag', async () => {
     const { objects } = await overlay('production');
-    const images = objects.filter((o) => o.kind === 'Deployment').flatMap((d) => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers].map((c) => c.image));
+    const images = objects
+      .filter((o) => o.kind === 'Deployment')
+      .flatMap((d) => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers].map((c) => c.image));
     assert.equal(images.length, Object.keys(facts.services).length);
     for (const image of images) assert.match(image, /^[^:@]+(:\d+)?\/[^:@]+@sha256:[0-9a-f]{64}$/);
   });
@@ -94,7 +100,10 @@ describe('render', () => {
     const dir = path.join(tmp, 'broken');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources:\n  - does-not-exist.yaml\n');
-    assert.throws(() => render(dir), (error) => error instanceof RenderError && /^kubectl kustomize .*broken failed: /.test(error.message) && !error.message.includes('\n'));
+    assert.throws(
+      () => render(dir),
+      (error) => error instanceof RenderError && /^kubectl kustomize .*broken failed: /.test(error.message) && !error.message.includes('\n'),
+    );
   });
 });
 
@@ -166,6 +175,11 @@ describe('kubectl missing or too old: one clear line, exit 2', () => {
     assert.equal(r.status, 0, r.stderr);
     // the namespace and its default deny, then per service its five objects (and in dev its Secret)
     const services = Object.keys(facts.services).length;
-    assert.match(r.stdout, new RegExp(`^dev: ${2 + 6 * services} objects valid against the Kubernetes v1\\.33\\.0 schema; \\d+ policy rules pass\nproduction: ${2 + 5 * services} objects valid`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^dev: ${2 + 6 * services} objects valid against the Kubernetes v1\\.33\\.0 schema; \\d+ policy rules pass\nproduction: ${2 + 5 * services} objects valid`,
+      ),
+    );
   });
 });

@@ -23,7 +23,10 @@ describe('the rendered overlays pass every rule', () => {
     for (const service of ['catalog', 'notifications', 'orders']) assert.ok(SERVICES.includes(service), service);
     const calls = facts.calls.map((c) => `${c.caller}->${c.callee} ${c.urlVariable} ${c.keyFileVariable}`);
     assert.ok(calls.includes('orders->catalog CATALOG_URL CATALOG_API_KEY_FILE'), calls.join('; '));
-    assert.deepEqual(calls.filter((c) => /^(catalog|notifications|orders)->/.test(c)), ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE']);
+    assert.deepEqual(
+      calls.filter((c) => /^(catalog|notifications|orders)->/.test(c)),
+      ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE'],
+    );
     assert.equal(facts.shutdownGraceMs, 10_000);
     assert.deepEqual(facts.imageUser, { uid: 65532, gid: 65532 });
     assert.deepEqual(facts.limits, { memoryBytes: 256 * 1024 ** 2, cpus: 0.5 });
@@ -42,7 +45,12 @@ describe('the rendered overlays pass every rule', () => {
  */
 const spoilers = [
   ['coverage', 'a service without its PodDisruptionBudget', 'production', (o) => o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'notifications')), 1)],
-  ['coverage', 'an object of a kind the policy does not know', 'dev', (o) => o.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'secure-ci-dev' } })],
+  [
+    'coverage',
+    'an object of a kind the policy does not know',
+    'dev',
+    (o) => o.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'secure-ci-dev' } }),
+  ],
   ['namespace-pss', 'no enforce label', 'production', (o) => delete find(o, 'Namespace', 'secure-ci').metadata.labels['pod-security.kubernetes.io/enforce']],
   ['namespace-pss', 'warn: baseline', 'dev', (o) => (find(o, 'Namespace', 'secure-ci-dev').metadata.labels['pod-security.kubernetes.io/warn'] = 'baseline')],
   ['namespace-pss', 'an object in another namespace', 'production', (o) => (find(o, 'Service', 'orders').metadata.namespace = 'default')],
@@ -58,8 +66,18 @@ const spoilers = [
   ['drop-all-capabilities', 'drop only NET_RAW', 'production', (o) => (container(o, 'notifications').securityContext.capabilities.drop = ['NET_RAW'])],
   ['drop-all-capabilities', 'a capability added', 'production', (o) => (container(o, 'orders').securityContext.capabilities.add = ['NET_BIND_SERVICE'])],
   ['read-only-root', 'readOnlyRootFilesystem false', 'production', (o) => (container(o, 'catalog').securityContext.readOnlyRootFilesystem = false)],
-  ['tmp-emptydir', 'no /tmp mount', 'production', (o) => (container(o, 'orders').volumeMounts = container(o, 'orders').volumeMounts.filter((m) => m.mountPath !== '/tmp'))],
-  ['tmp-emptydir', '/tmp emptyDir without sizeLimit', 'dev', (o) => delete podSpec(o, 'notifications').volumes.find((v) => v.name === 'tmp').emptyDir.sizeLimit],
+  [
+    'tmp-emptydir',
+    'no /tmp mount',
+    'production',
+    (o) => (container(o, 'orders').volumeMounts = container(o, 'orders').volumeMounts.filter((m) => m.mountPath !== '/tmp')),
+  ],
+  [
+    'tmp-emptydir',
+    '/tmp emptyDir without sizeLimit',
+    'dev',
+    (o) => delete podSpec(o, 'notifications').volumes.find((v) => v.name === 'tmp').emptyDir.sizeLimit,
+  ],
   ['host-isolation', 'hostNetwork', 'production', (o) => (podSpec(o, 'catalog').hostNetwork = true)],
   ['host-isolation', 'privileged', 'production', (o) => (container(o, 'orders').securityContext.privileged = true)],
   ['host-isolation', 'a hostPort', 'dev', (o) => (container(o, 'notifications').ports[0].hostPort = 3003)],
@@ -78,7 +96,12 @@ const spoilers = [
   ['resources', 'a CPU limit other than compose', 'dev', (o) => (container(o, 'orders').resources.limits.cpu = '2')],
   ['resources', 'a request above its limit', 'production', (o) => (container(o, 'catalog').resources.requests.memory = '512Mi')],
   ['prestop-sleep', 'no preStop', 'production', (o) => delete container(o, 'notifications').lifecycle],
-  ['prestop-sleep', 'an exec preStop (no shell in the image)', 'production', (o) => (container(o, 'catalog').lifecycle.preStop = { exec: { command: ['sleep', '5'] } })],
+  [
+    'prestop-sleep',
+    'an exec preStop (no shell in the image)',
+    'production',
+    (o) => (container(o, 'catalog').lifecycle.preStop = { exec: { command: ['sleep', '5'] } }),
+  ],
   ['termination-grace', 'grace equal to sleep + shutdown grace', 'production', (o) => (podSpec(o, 'orders').terminationGracePeriodSeconds = 15)],
   ['termination-grace', 'a longer SHUTDOWN_GRACE_MS', 'dev', (o) => (envEntry(o, 'catalog', 'SHUTDOWN_GRACE_MS').value = '30000')],
   ['termination-grace', 'no terminationGracePeriodSeconds', 'production', (o) => delete podSpec(o, 'notifications').terminationGracePeriodSeconds],
@@ -90,27 +113,112 @@ const spoilers = [
   ['pod-disruption-budget', 'one replica in production', 'production', (o) => (find(o, 'Deployment', 'notifications').spec.replicas = 1)],
   ['network-default-deny', 'no namespace-wide default deny', 'production', (o) => o.splice(o.indexOf(find(o, 'NetworkPolicy', 'default-deny')), 1)],
   ['network-default-deny', 'the default deny allows all ingress', 'dev', (o) => (find(o, 'NetworkPolicy', 'default-deny').spec.ingress = [{}])],
-  ['network-default-deny', 'a policy selecting by matchExpressions (which the checks do not read)', 'production', (o) => o.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'extra', namespace: 'secure-ci' }, spec: { podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['catalog'] }] }, ingress: [{}] } })],
-  ['network-default-deny', "a service's policy without Egress", 'production', (o) => (find(o, 'NetworkPolicy', 'notifications').spec.policyTypes = ['Ingress'])],
-  ['network-ingress-callers', 'an undeclared caller', 'production', (o) => find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from.push({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } })],
-  ['network-ingress-callers', 'ingress from every namespace', 'dev', (o) => (find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from = [{ namespaceSelector: {} }])],
-  ['network-ingress-callers', 'ingress from anywhere (no from)', 'production', (o) => (find(o, 'NetworkPolicy', 'orders').spec.ingress = [{ ports: [{ protocol: 'TCP', port: 3002 }] }])],
+  [
+    'network-default-deny',
+    'a policy selecting by matchExpressions (which the checks do not read)',
+    'production',
+    (o) =>
+      o.push({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'extra', namespace: 'secure-ci' },
+        spec: { podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['catalog'] }] }, ingress: [{}] },
+      }),
+  ],
+  [
+    'network-default-deny',
+    "a service's policy without Egress",
+    'production',
+    (o) => (find(o, 'NetworkPolicy', 'notifications').spec.policyTypes = ['Ingress']),
+  ],
+  [
+    'network-ingress-callers',
+    'an undeclared caller',
+    'production',
+    (o) => find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from.push({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } }),
+  ],
+  [
+    'network-ingress-callers',
+    'ingress from every namespace',
+    'dev',
+    (o) => (find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].from = [{ namespaceSelector: {} }]),
+  ],
+  [
+    'network-ingress-callers',
+    'ingress from anywhere (no from)',
+    'production',
+    (o) => (find(o, 'NetworkPolicy', 'orders').spec.ingress = [{ ports: [{ protocol: 'TCP', port: 3002 }] }]),
+  ],
   ['network-ingress-callers', 'the declared caller not admitted', 'production', (o) => delete find(o, 'NetworkPolicy', 'catalog').spec.ingress],
   ['network-ingress-callers', 'ingress on another port', 'dev', (o) => (find(o, 'NetworkPolicy', 'catalog').spec.ingress[0].ports[0].port = 8080)],
-  ['network-egress-callees-dns', 'egress to the internet', 'production', (o) => find(o, 'NetworkPolicy', 'notifications').spec.egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] })],
+  [
+    'network-egress-callees-dns',
+    'egress to the internet',
+    'production',
+    (o) => find(o, 'NetworkPolicy', 'notifications').spec.egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }),
+  ],
   ['network-egress-callees-dns', 'no DNS', 'production', (o) => (find(o, 'NetworkPolicy', 'catalog').spec.egress = [])],
-  ['network-egress-callees-dns', 'DNS over UDP only', 'dev', (o) => (find(o, 'NetworkPolicy', 'orders').spec.egress.find((r) => r.to[0].namespaceSelector).ports = [{ protocol: 'UDP', port: 53 }])],
-  ['network-egress-callees-dns', 'the declared callee not reachable', 'production', (o) => (find(o, 'NetworkPolicy', 'orders').spec.egress = find(o, 'NetworkPolicy', 'orders').spec.egress.filter((r) => r.to[0].namespaceSelector))],
-  ['network-egress-callees-dns', 'an undeclared callee', 'dev', (o) => find(o, 'NetworkPolicy', 'notifications').spec.egress.push({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'catalog' } } }], ports: [{ protocol: 'TCP', port: 3001 }] })],
+  [
+    'network-egress-callees-dns',
+    'DNS over UDP only',
+    'dev',
+    (o) => (find(o, 'NetworkPolicy', 'orders').spec.egress.find((r) => r.to[0].namespaceSelector).ports = [{ protocol: 'UDP', port: 53 }]),
+  ],
+  [
+    'network-egress-callees-dns',
+    'the declared callee not reachable',
+    'production',
+    (o) => (find(o, 'NetworkPolicy', 'orders').spec.egress = find(o, 'NetworkPolicy', 'orders').spec.egress.filter((r) => r.to[0].namespaceSelector)),
+  ],
+  [
+    'network-egress-callees-dns',
+    'an undeclared callee',
+    'dev',
+    (o) =>
+      find(o, 'NetworkPolicy', 'notifications').spec.egress.push({
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'catalog' } } }],
+        ports: [{ protocol: 'TCP', port: 3001 }],
+      }),
+  ],
   ['secrets-as-files', 'the key as an env value', 'production', (o) => container(o, 'catalog').env.push({ name: 'API_KEY', value: 'k-123' })],
-  ['secrets-as-files', 'the key from a secretKeyRef variable', 'production', (o) => container(o, 'notifications').env.push({ name: 'NOTIFY_KEY', valueFrom: { secretKeyRef: { name: 'notifications-api-key', key: 'api-key' } } })],
+  [
+    'secrets-as-files',
+    'the key from a secretKeyRef variable',
+    'production',
+    (o) => container(o, 'notifications').env.push({ name: 'NOTIFY_KEY', valueFrom: { secretKeyRef: { name: 'notifications-api-key', key: 'api-key' } } }),
+  ],
   ['secrets-as-files', 'no API_KEY_FILE', 'dev', (o) => (container(o, 'catalog').env = container(o, 'catalog').env.filter((e) => e.name !== 'API_KEY_FILE'))],
-  ['secrets-as-files', "the caller's callee key file missing", 'production', (o) => (container(o, 'orders').env = container(o, 'orders').env.filter((e) => e.name !== 'CATALOG_API_KEY_FILE'))],
-  ['secrets-as-files', 'the Secret mount writable', 'production', (o) => (container(o, 'orders').volumeMounts.find((m) => m.name === 'api-key').readOnly = false)],
+  [
+    'secrets-as-files',
+    "the caller's callee key file missing",
+    'production',
+    (o) => (container(o, 'orders').env = container(o, 'orders').env.filter((e) => e.name !== 'CATALOG_API_KEY_FILE')),
+  ],
+  [
+    'secrets-as-files',
+    'the Secret mount writable',
+    'production',
+    (o) => (container(o, 'orders').volumeMounts.find((m) => m.name === 'api-key').readOnly = false),
+  ],
   ['secrets-as-files', 'API_KEY_FILE on the /tmp emptyDir', 'production', (o) => (envEntry(o, 'notifications', 'API_KEY_FILE').value = '/tmp/api-key')],
-  ['secrets-as-files', 'the key file world-readable', 'production', (o) => (podSpec(o, 'catalog').volumes.find((v) => v.name === 'api-key').secret.defaultMode = 0o644)],
-  ['secrets-as-files', 'dev: a Secret that is not the development key', 'dev', (o) => (o.find((x) => x.kind === 'Secret' && x.metadata.name.startsWith('orders-api-key')).data['api-key'] = Buffer.from('k-other\n').toString('base64'))],
-  ['production-secrets-external', 'a Secret in the production render', 'production', (o) => o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'catalog-api-key', namespace: 'secure-ci' }, data: { 'api-key': 'eA==' } })],
+  [
+    'secrets-as-files',
+    'the key file world-readable',
+    'production',
+    (o) => (podSpec(o, 'catalog').volumes.find((v) => v.name === 'api-key').secret.defaultMode = 0o644),
+  ],
+  [
+    'secrets-as-files',
+    'dev: a Secret that is not the development key',
+    'dev',
+    (o) => (o.find((x) => x.kind === 'Secret' && x.metadata.name.startsWith('orders-api-key')).data['api-key'] = Buffer.from('k-other\n').toString('base64')),
+  ],
+  [
+    'production-secrets-external',
+    'a Secret in the production render',
+    'production',
+    (o) => o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'catalog-api-key', namespace: 'secure-ci' }, data: { 'api-key': 'eA==' } }),
+  ],
   ['ports', 'another container port', 'production', (o) => (container(o, 'catalog').ports[0].containerPort = 8080)],
   ['ports', 'another PORT', 'dev', (o) => (envEntry(o, 'orders', 'PORT').value = '3005')],
   ['ports', 'another Service port', 'production', (o) => (find(o, 'Service', 'notifications').spec.ports[0].port = 80)],
@@ -118,15 +226,27 @@ const spoilers = [
   ['downstream-urls', 'the callee by an outside name', 'production', (o) => (envEntry(o, 'orders', 'CATALOG_URL').value = 'http://catalog.example.com:3001')],
   ['downstream-urls', 'an undeclared call', 'dev', (o) => container(o, 'notifications').env.push({ name: 'ORDERS_URL', value: 'http://orders:3002' })],
   ['images', 'a mutable tag in production', 'production', (o) => (container(o, 'catalog').image = 'ghcr.io/acme/shop/catalog:1.2.3')],
-  ['images', 'a tag next to the digest in production', 'production', (o) => (container(o, 'orders').image = `ghcr.io/acme/shop/orders:latest@sha256:${'a'.repeat(64)}`)],
+  [
+    'images',
+    'a tag next to the digest in production',
+    'production',
+    (o) => (container(o, 'orders').image = `ghcr.io/acme/shop/orders:latest@sha256:${'a'.repeat(64)}`),
+  ],
   ['images', "another service's image", 'dev', (o) => (container(o, 'notifications').image = 'secure-ci/catalog:local')],
 ];
 
 describe('every rule fails on a deliberately bad manifest', () => {
   test('every rule has at least one counter-example', () => {
     const covered = new Set(spoilers.map(([rule]) => rule));
-    assert.deepEqual(RULES.map((r) => r.id).filter((id) => !covered.has(id)), []);
-    for (const [rule] of spoilers) assert.ok(RULES.some((r) => r.id === rule), `unknown rule ${rule}`);
+    assert.deepEqual(
+      RULES.map((r) => r.id).filter((id) => !covered.has(id)),
+      [],
+    );
+    for (const [rule] of spoilers)
+      assert.ok(
+        RULES.some((r) => r.id === rule),
+        `unknown rule ${rule}`,
+      );
   });
   for (const [rule, description, environment, spoil] of spoilers) {
     test(`${rule}: ${description} (${environment})`, () => {
@@ -146,25 +266,47 @@ describe('the manifests cannot drift from the repository facts', () => {
   test("a service's port changes in project.json: ports, probes and network rules fail", () => {
     const changed = withFacts((f) => (f.services.catalog.port = 3005));
     const failing = failingRules(production, 'production', changed);
-    for (const rule of ['ports', 'probes', 'network-ingress-callers', 'network-egress-callees-dns']) assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
+    for (const rule of ['ports', 'probes', 'network-ingress-callers', 'network-egress-callees-dns'])
+      assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
   });
   test('a new call in docker/compose/services.yaml: the network and URL rules fail until the manifests declare it', () => {
-    const changed = withFacts((f) => f.calls.push({ caller: 'notifications', callee: 'orders', urlVariable: 'ORDERS_URL', url: 'http://orders:3002', keyFileVariable: null }));
+    const changed = withFacts((f) =>
+      f.calls.push({ caller: 'notifications', callee: 'orders', urlVariable: 'ORDERS_URL', url: 'http://orders:3002', keyFileVariable: null }),
+    );
     const failing = failingRules(production, 'production', changed);
-    for (const rule of ['network-ingress-callers', 'network-egress-callees-dns', 'downstream-urls']) assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
+    for (const rule of ['network-ingress-callers', 'network-egress-callees-dns', 'downstream-urls'])
+      assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
   });
   test('a new service under apps/: coverage fails until it has its base', () => {
     const changed = withFacts((f) => (f.services.billing = { name: 'billing', port: 3004, devSecret: 'apps/billing/dev-secrets/api-key' }));
     assert.ok(failingRules(dev, 'dev', changed).includes('coverage'));
   });
   test("the images' USER or compose's limits change: the user and resources rules fail", () => {
-    assert.ok(failingRules(production, 'production', withFacts((f) => (f.imageUser = { uid: 10001, gid: 10001 }))).includes('run-as-user-group'));
-    assert.ok(failingRules(dev, 'dev', withFacts((f) => (f.limits.memoryBytes = 512 * 1024 ** 2))).includes('resources'));
+    assert.ok(
+      failingRules(
+        production,
+        'production',
+        withFacts((f) => (f.imageUser = { uid: 10001, gid: 10001 })),
+      ).includes('run-as-user-group'),
+    );
+    assert.ok(
+      failingRules(
+        dev,
+        'dev',
+        withFacts((f) => (f.limits.memoryBytes = 512 * 1024 ** 2)),
+      ).includes('resources'),
+    );
   });
   test("the kit's SHUTDOWN_GRACE_MS default matters where a Deployment does not set it", () => {
     const objects = clone(production);
     container(objects, 'catalog').env = container(objects, 'catalog').env.filter((e) => e.name !== 'SHUTDOWN_GRACE_MS');
     assert.deepEqual(failingRules(objects, 'production'), []);
-    assert.ok(failingRules(objects, 'production', withFacts((f) => (f.shutdownGraceMs = 20_000))).includes('termination-grace'));
+    assert.ok(
+      failingRules(
+        objects,
+        'production',
+        withFacts((f) => (f.shutdownGraceMs = 20_000)),
+      ).includes('termination-grace'),
+    );
   });
 });

@@ -23,7 +23,10 @@ async function freshness(args) {
 }
 
 describe('built base images on the real mirror', () => {
-  for (const [name, record] of [['native', 'base-image.json'], [FOREIGN.arch, `base-image.${FOREIGN.arch}.json`]]) {
+  for (const [name, record] of [
+    ['native', 'base-image.json'],
+    [FOREIGN.arch, `base-image.${FOREIGN.arch}.json`],
+  ]) {
     test(`${name}: every Debian package at the mirror's current version (exit 0)`, async () => {
       await requireDocker();
       const { code, stdout, stderr } = await freshness(['--record', path.join(workspaceRoot, 'dist/docker', record)]);

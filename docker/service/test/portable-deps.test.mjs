@@ -29,7 +29,11 @@ function tree(name, packages) {
 }
 
 test('pure JavaScript dependencies (scoped and nested too) pass', () => {
-  const root = tree('pure', { fastify: { files: { 'lib/a.js': '' } }, '@scope/util': {}, 'fastify/node_modules/inner': { manifest: { scripts: { test: 'x', prepare: 'y' } } } });
+  const root = tree('pure', {
+    fastify: { files: { 'lib/a.js': '' } },
+    '@scope/util': {},
+    'fastify/node_modules/inner': { manifest: { scripts: { test: 'x', prepare: 'y' } } },
+  });
   assert.deepEqual(check(root), []);
   const pure = runTool(script, [root]);
   assert.equal(pure.status, 0, pure.stderr);

@@ -35,7 +35,11 @@ export async function startPrivateRegistry({ upstream = 'https://registry.npmjs.
   );
   const bin = path.join(workspaceRoot, 'node_modules/verdaccio/bin/verdaccio');
   const url = `http://127.0.0.1:${port}/`;
-  const server = await startServer(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], { readyUrl: `${url}-/ping`, what: `private registry on ${url}`, dir });
+  const server = await startServer(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], {
+    readyUrl: `${url}-/ping`,
+    what: `private registry on ${url}`,
+    dir,
+  });
   const response = await fetch(`${url}-/user/org.couchdb.user:canary`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },

@@ -43,9 +43,12 @@ describe('npm_token build secret (canary)', () => {
   });
 
   test('with the secret, dependencies are installed through the private registry', () => {
-    withSecret = dockerBuild([...buildArgs, '--secret', 'id=npm_token,env=CANARY_NPM_TOKEN', '--record', path.join(tmp, 'canary.json'), '--log', path.join(tmp, 'build.log')], {
-      CANARY_NPM_TOKEN: registry.token,
-    });
+    withSecret = dockerBuild(
+      [...buildArgs, '--secret', 'id=npm_token,env=CANARY_NPM_TOKEN', '--record', path.join(tmp, 'canary.json'), '--log', path.join(tmp, 'build.log')],
+      {
+        CANARY_NPM_TOKEN: registry.token,
+      },
+    );
     assert.equal(withSecret.code, 0, withSecret.output.slice(-2000));
     assert.ok(registry.storedPackages().includes('fastify'), 'the install went through the private registry');
   });

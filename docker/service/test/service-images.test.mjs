@@ -14,7 +14,11 @@ import { FRAMEWORKS, listServices } from '../../../tools/lib/services.mjs';
 // Every service as declared in its project.json (framework tag, metadata.port, metadata.calls).
 // SERVICE_IMAGES=a,b checks only those (the generator's e2e test checks the services it generated).
 const FACTS = listServices();
-const ONLY = process.env.SERVICE_IMAGES ? process.env.SERVICE_IMAGES.split(',').map((s) => s.trim()).filter(Boolean) : null;
+const ONLY = process.env.SERVICE_IMAGES
+  ? process.env.SERVICE_IMAGES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : null;
 const unknownOnly = (ONLY ?? []).filter((name) => !FACTS.some((s) => s.name === name));
 if (unknownOnly.length) throw new Error(`SERVICE_IMAGES names no service: ${unknownOnly.join(', ')}`);
 const SERVICES = FACTS.map((s) => s.name).filter((name) => !ONLY || ONLY.includes(name));
@@ -79,42 +83,67 @@ function serviceTests(service, variant) {
 
     test('has no shell, apt, dpkg, npm or npx', () => {
       const paths = new Set(files.map((f) => f.path));
-      assert.deepEqual(FORBIDDEN.filter((p) => paths.has(p)), []);
+      assert.deepEqual(
+        FORBIDDEN.filter((p) => paths.has(p)),
+        [],
+      );
     });
 
     test('has no setuid or setgid files', () => {
-      assert.deepEqual(files.filter((f) => f.type === 'File' && f.mode & 0o6000).map((f) => f.path), []);
+      assert.deepEqual(
+        files.filter((f) => f.type === 'File' && f.mode & 0o6000).map((f) => f.path),
+        [],
+      );
     });
 
     test('ships only the bundle, its package.json and production node_modules in /app', () => {
       const top = [...new Set(files.filter((f) => f.path.startsWith('/app/')).map((f) => f.path.split('/')[2]))].sort();
       assert.deepEqual(top, ['main.js', 'node_modules', 'package.json']);
-      assert.equal(files.some((f) => /\/app\/.*\.(ts|map)$/.test(f.path) && !f.path.endsWith('.d.ts')), false, 'no sources or source maps');
+      assert.equal(
+        files.some((f) => /\/app\/.*\.(ts|map)$/.test(f.path) && !f.path.endsWith('.d.ts')),
+        false,
+        'no sources or source maps',
+      );
     });
 
-    if (variant.full) test('installs exactly the npm packages the bundle requires, and declares just those', async () => {
-      const bundle = readFileSync(path.join(workspaceRoot, 'dist/apps', service, 'main.js'), 'utf8');
-      const required = new Set([...bundle.matchAll(/require\(["']((?:@[^/"']+\/)?[^/"'.][^/"']*)/g)].map((m) => m[1]).filter((n) => !n.startsWith('node:')));
-      const manifest = JSON.parse(await docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', record.tags[0], '-p', "require('fs').readFileSync('/app/package.json','utf8')"]));
-      assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), [...required].sort());
-      for (const name of required) assert.ok(files.some((f) => f.path === `/app/node_modules/${name}/package.json`), `${name} installed`);
-      for (const other of Object.keys(FRAMEWORKS).filter((f) => f !== factsOf(service).framework)) {
-        assert.equal(files.some((f) => f.path === `/app/node_modules/${other}`), false, `no ${other} in a ${factsOf(service).framework} service`);
-      }
-    });
+    if (variant.full)
+      test('installs exactly the npm packages the bundle requires, and declares just those', async () => {
+        const bundle = readFileSync(path.join(workspaceRoot, 'dist/apps', service, 'main.js'), 'utf8');
+        const required = new Set([...bundle.matchAll(/require\(["']((?:@[^/"']+\/)?[^/"'.][^/"']*)/g)].map((m) => m[1]).filter((n) => !n.startsWith('node:')));
+        const manifest = JSON.parse(
+          await docker(['run', '--rm', '--entrypoint', '/usr/local/bin/node', record.tags[0], '-p', "require('fs').readFileSync('/app/package.json','utf8')"]),
+        );
+        assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), [...required].sort());
+        for (const name of required)
+          assert.ok(
+            files.some((f) => f.path === `/app/node_modules/${name}/package.json`),
+            `${name} installed`,
+          );
+        for (const other of Object.keys(FRAMEWORKS).filter((f) => f !== factsOf(service).framework)) {
+          assert.equal(
+            files.some((f) => f.path === `/app/node_modules/${other}`),
+            false,
+            `no ${other} in a ${factsOf(service).framework} service`,
+          );
+        }
+      });
 
     test('carries the OCI labels', () => {
       const labels = config.Config.Labels ?? {};
-      assert.deepEqual(OCI_LABELS.filter((key) => !labels[key]), []);
+      assert.deepEqual(
+        OCI_LABELS.filter((key) => !labels[key]),
+        [],
+      );
       assert.equal(labels['org.opencontainers.image.title'], record.labels['org.opencontainers.image.title']);
     });
 
-    if (variant.healthy(service)) test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
-      const container = await ensureRunning(service, variant);
-      const status = await waitForHealth(container, { timeoutMs: variant.full ? 90_000 : 180_000 });
-      const logs = status === 'healthy' ? '' : (await docker(['logs', '--tail', '20', container], { reject: false })).stderr;
-      assert.equal(status, 'healthy', logs);
-    });
+    if (variant.healthy(service))
+      test('becomes healthy with a read-only root, no capabilities and no-new-privileges', async () => {
+        const container = await ensureRunning(service, variant);
+        const status = await waitForHealth(container, { timeoutMs: variant.full ? 90_000 : 180_000 });
+        const logs = status === 'healthy' ? '' : (await docker(['logs', '--tail', '20', container], { reject: false })).stderr;
+        assert.equal(status, 'healthy', logs);
+      });
   });
 }
 
@@ -125,7 +154,13 @@ for (const service of SERVICES) serviceTests(service, native);
 const foreignRecords = {};
 // Under qemu a Node.js start takes seconds: the image's own healthcheck command, with room for emulation's slowness.
 // Structure checks for every service; health for one (catalog: each emulated container costs a minute of CI).
-const foreign = { name: FOREIGN.arch, full: false, healthy: (service) => service === 'catalog', runFlags: ['--health-timeout', '30s', '--health-interval', '5s', '--health-start-period', '60s'], record: (service) => foreignRecords[service] };
+const foreign = {
+  name: FOREIGN.arch,
+  full: false,
+  healthy: (service) => service === 'catalog',
+  runFlags: ['--health-timeout', '30s', '--health-interval', '5s', '--health-start-period', '60s'],
+  record: (service) => foreignRecords[service],
+};
 describe(`${FOREIGN.arch} images are cross-built with the binfmt handler off`, () => {
   test(`base and every service build for ${FOREIGN.platform} without emulation`, async () => {
     requireEmulation();

@@ -103,8 +103,16 @@ describe('real Trivy: every image passes the gate and its SBOMs show everything 
       const inCdx = new Set(cdx.components.map((c) => `${c.name}@${c.version}`));
       const inSpdx = new Set(spdx.packages.map((p) => `${p.name}@${p.versionInfo}`));
       const expected = [...contents.debs, ...contents.npm, { name: 'node', version: contents.node }].map((p) => `${p.name}@${p.version}`);
-      assert.deepEqual(expected.filter((p) => !inCdx.has(p)), [], 'missing from the CycloneDX SBOM');
-      assert.deepEqual(expected.filter((p) => !inSpdx.has(p)), [], 'missing from the SPDX SBOM');
+      assert.deepEqual(
+        expected.filter((p) => !inCdx.has(p)),
+        [],
+        'missing from the CycloneDX SBOM',
+      );
+      assert.deepEqual(
+        expected.filter((p) => !inSpdx.has(p)),
+        [],
+        'missing from the SPDX SBOM',
+      );
       const runtime = cdx.components.find((c) => c.purl?.startsWith('pkg:bitnami/node@'));
       assert.equal(runtime?.version, contents.node, 'the runtime with the version the image really runs');
       assert.equal(record.scan.platforms['linux/amd64'].runtime.version, contents.node);
@@ -119,7 +127,11 @@ describe('real Trivy: every image passes the gate and its SBOMs show everything 
       });
       assert.equal(result.status, 0, result.stderr);
       const secrets = (JSON.parse(result.stdout).Results ?? []).flatMap((r) => r.Secrets ?? []);
-      assert.deepEqual(secrets.map((s) => `${s.RuleID} ${s.Title}`), [], project);
+      assert.deepEqual(
+        secrets.map((s) => `${s.RuleID} ${s.Title}`),
+        [],
+        project,
+      );
     }
   });
 });
@@ -150,10 +162,20 @@ describe('real Trivy: Dockerfile checks', () => {
   for (const dockerfile of ['docker/base/Dockerfile', 'docker/service/Dockerfile']) {
     test(`trivy config ${dockerfile}: its checks pass, 0 failures`, () => {
       ready();
-      const result = run(trivy, ['config', '--skip-policy-update', '--format', 'json', '--quiet', dockerfile], { env: { ...process.env, TRIVY_CACHE_DIR: cleanCache } });
+      const result = run(trivy, ['config', '--skip-policy-update', '--format', 'json', '--quiet', dockerfile], {
+        env: { ...process.env, TRIVY_CACHE_DIR: cleanCache },
+      });
       assert.equal(result.status, 0, result.stderr);
       const [summary] = JSON.parse(result.stdout).Results.map((r) => r.MisconfSummary);
-      assert.equal(summary.Failures, 0, JSON.stringify(JSON.parse(result.stdout).Results[0].Misconfigurations?.filter((m) => m.Status === 'FAIL').map((m) => m.ID)));
+      assert.equal(
+        summary.Failures,
+        0,
+        JSON.stringify(
+          JSON.parse(result.stdout)
+            .Results[0].Misconfigurations?.filter((m) => m.Status === 'FAIL')
+            .map((m) => m.ID),
+        ),
+      );
       assert.ok(summary.Successes >= 20, `the embedded checks ran (${summary.Successes} passed)`);
     });
   }
@@ -185,7 +207,10 @@ describe('real Trivy: the vulnerability gate with a fixture DB', () => {
 
   test('a .trivyignore entry with a future exp: lets it pass; an expired one fails it again', () => {
     ready();
-    const future = ignoreFile('future.trivyignore', `# fixture: accepted until next year, decided by the tests\n${FIXABLE.id} exp:${new Date().getUTCFullYear() + 1}-12-31\n`);
+    const future = ignoreFile(
+      'future.trivyignore',
+      `# fixture: accepted until next year, decided by the tests\n${FIXABLE.id} exp:${new Date().getUTCFullYear() + 1}-12-31\n`,
+    );
     const accepted = gate(['--ignorefile', future]);
     assert.equal(accepted.status, 0, accepted.output.slice(-3000));
     assert.doesNotMatch(accepted.stdout, /CVE-2099-0001/);
@@ -210,6 +235,11 @@ describe('real Trivy: the vulnerability gate with a fixture DB', () => {
     const behind = nodeReleaseIndex(scratch, { securityRelease: true });
     const run = scanCli(['base-image', '--ref', base(), '--sbom-dir', scratch], { index: behind.file });
     assert.equal(run.status, FINDINGS_EXIT_CODE, run.output.slice(-3000));
-    assert.match(run.verdict, new RegExp(`^scan: error: .*Node\\.js ${behind.version.replaceAll('.', '\\.')} is behind security release ${behind.next.replaceAll('.', '\\.')}: move to ${behind.next.replaceAll('.', '\\.')}`));
+    assert.match(
+      run.verdict,
+      new RegExp(
+        `^scan: error: .*Node\\.js ${behind.version.replaceAll('.', '\\.')} is behind security release ${behind.next.replaceAll('.', '\\.')}: move to ${behind.next.replaceAll('.', '\\.')}`,
+      ),
+    );
   });
 });

@@ -117,11 +117,28 @@ describe.each(adapters)('generated bad input, %s adapter', (_name, build) => {
 });
 
 describe('generated config env values', () => {
-  const schema = defineConfig({ defaultPort: 3000 }, { UPSTREAM_URL: env.url({ credentialsVia: 'UPSTREAM_API_KEY' }), UPSTREAM_API_KEY: env.secret().optional() });
+  const schema = defineConfig(
+    { defaultPort: 3000 },
+    { UPSTREAM_URL: env.url({ credentialsVia: 'UPSTREAM_API_KEY' }), UPSTREAM_API_KEY: env.secret().optional() },
+  );
   const value = fc.oneof(
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'binary', maxLength: 30 }),
-    fc.constantFrom('', ' ', '0', '-1', '65536', 'info', 'DEBUG', '::', '0.0.0.0', 'http://c', `http://u:${SECRET}@c`, `http:u:${SECRET}@c`, ` http:\\\\u:${SECRET}@c`),
+    fc.constantFrom(
+      '',
+      ' ',
+      '0',
+      '-1',
+      '65536',
+      'info',
+      'DEBUG',
+      '::',
+      '0.0.0.0',
+      'http://c',
+      `http://u:${SECRET}@c`,
+      `http:u:${SECRET}@c`,
+      ` http:\\\\u:${SECRET}@c`,
+    ),
   );
   const envs = fc.dictionary(fc.constantFrom('PORT', 'HOST', 'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'API_KEY', 'UPSTREAM_URL', 'UPSTREAM_API_KEY'), value);
 

@@ -92,7 +92,9 @@ async function eventually(assertion: () => void, ms = 2000): Promise<void> {
 }
 
 const post = (path: string, headers: Record<string, string | number>) =>
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 
 describe.each(adapters)('%s adapter under hostile clients', (_name, build) => {
   let logs: LogCapture;
@@ -277,7 +279,10 @@ describe.each(adapters)('%s adapter under hostile clients', (_name, build) => {
       await rawExchange(port, { head: `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
     }
     await eventually(() => expect(logs.records().filter((r) => r.msg === 'request completed')).toHaveLength(3));
-    const urls = logs.records().filter((r) => r.msg === 'request completed').map((r) => (r.req as { url: string }).url);
+    const urls = logs
+      .records()
+      .filter((r) => r.msg === 'request completed')
+      .map((r) => (r.req as { url: string }).url);
     expect(urls).toEqual(['/?api_key=[REDACTED]', '/?token=[REDACTED]', '/nope/[REDACTED]']);
     expect(logs.text()).not.toContain(KEY);
     expect(logs.text()).not.toContain(encoded);

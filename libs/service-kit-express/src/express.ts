@@ -11,7 +11,15 @@ import { REQUEST_ID_HEADER, requestIdFrom } from '@secure-ci/service-kit';
 import { kitRoutes } from '@secure-ci/service-kit';
 import { securityHeaders } from '@secure-ci/service-kit';
 import type { ListenOptions, ServiceHandle } from '@secure-ci/service-kit';
-import { addressOf, closeAfterInFlight, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from '@secure-ci/service-kit';
+import {
+  addressOf,
+  closeAfterInFlight,
+  isKitPath,
+  reapIdleConnections,
+  SHUTTING_DOWN_MESSAGE,
+  trackConnections,
+  type AdapterOptions,
+} from '@secure-ci/service-kit';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -69,11 +77,7 @@ function limitChunkedBody(req: Request, res: Response): void {
  * requests and /config, 100 kB JSON bodies, JSON 4xx/5xx for protocol errors too), the kit's routes and the
  * service's routes, plus listen/close with graceful drain.
  */
-export function createExpressService<C extends ServiceContext>(
-  ctx: C,
-  routes: ExpressRoutes<C>,
-  options: AdapterOptions = {},
-): ServiceHandle<Express> {
+export function createExpressService<C extends ServiceContext>(ctx: C, routes: ExpressRoutes<C>, options: AdapterOptions = {}): ServiceHandle<Express> {
   const { logger, health, config } = ctx;
   const timeouts = resolveTimeouts(options.timeouts);
   const headers = Object.entries(securityHeaders());

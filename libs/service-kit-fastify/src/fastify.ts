@@ -9,7 +9,15 @@ import { REQUEST_ID_HEADER, requestIdFrom } from '@secure-ci/service-kit';
 import { kitRoutes } from '@secure-ci/service-kit';
 import { securityHeaders } from '@secure-ci/service-kit';
 import type { ListenOptions, ServiceHandle } from '@secure-ci/service-kit';
-import { addressOf, closeAfterInFlight, isKitPath, reapIdleConnections, SHUTTING_DOWN_MESSAGE, trackConnections, type AdapterOptions } from '@secure-ci/service-kit';
+import {
+  addressOf,
+  closeAfterInFlight,
+  isKitPath,
+  reapIdleConnections,
+  SHUTTING_DOWN_MESSAGE,
+  trackConnections,
+  type AdapterOptions,
+} from '@secure-ci/service-kit';
 
 /** Adds the service's own routes (after the kit's hooks and routes). */
 export type FastifyRoutes<C extends ServiceContext = ServiceContext> = (app: FastifyInstance, ctx: C) => void | Promise<void>;
@@ -118,7 +126,11 @@ export async function createFastifyService<C extends ServiceContext>(
       }
       const out = await route.handle();
       // A Buffer keeps the content type exactly as given (fastify appends "; charset" to strings).
-      return reply.code(out.status).headers(out.headers ?? {}).type(out.contentType).send(Buffer.from(JSON.stringify(out.body)));
+      return reply
+        .code(out.status)
+        .headers(out.headers ?? {})
+        .type(out.contentType)
+        .send(Buffer.from(JSON.stringify(out.body)));
     });
   }
 

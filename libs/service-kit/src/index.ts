@@ -33,16 +33,7 @@ export {
 } from './lib/health';
 export { createLogger, redactPaths, serializers, type Logger, type LoggerOptions } from './lib/logger';
 export { requestIdFrom, REQUEST_ID_HEADER } from './lib/request-id';
-export {
-  HttpError,
-  httpErrors,
-  toErrorResponse,
-  notFoundResponse,
-  BODY_LIMIT_BYTES,
-  type ErrorBody,
-  type ErrorResponse,
-  type FieldIssue,
-} from './lib/errors';
+export { HttpError, httpErrors, toErrorResponse, notFoundResponse, BODY_LIMIT_BYTES, type ErrorBody, type ErrorResponse, type FieldIssue } from './lib/errors';
 export { validate, toFieldIssues } from './lib/validate';
 export { checkApiKey, checkBearer, isMutating } from './lib/auth';
 export { createContext, type ServiceContext, type ContextOptions } from './lib/context';

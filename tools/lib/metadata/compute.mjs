@@ -217,7 +217,7 @@ export function computeMetadata(options = {}) {
   const repo = ctx.payload?.repository ?? {};
   const generated = {
     'org.opencontainers.image.created': now.toISOString(),
-    'org.opencontainers.image.description': facts ? facts.description : repo.description ?? '',
+    'org.opencontainers.image.description': facts ? facts.description : (repo.description ?? ''),
     'org.opencontainers.image.licenses': (facts?.licenses || repo.license?.spdx_id) ?? '',
     'org.opencontainers.image.revision': ctx.sha,
     'org.opencontainers.image.source': ctx.repoUrl,
@@ -227,7 +227,11 @@ export function computeMetadata(options = {}) {
   };
   const merged = Object.fromEntries(Object.entries(generated).filter(([, v]) => typeof v === 'string' && v !== ''));
   for (const [key, value] of customLabels) merged[key] = render(value);
-  const labels = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+  const labels = Object.fromEntries(
+    Object.keys(merged)
+      .sort()
+      .map((k) => [k, merged[k]]),
+  );
 
   return { version: main ?? '', tags, tagNames, latest: Boolean(latest) && tagNames.length > 0, labels, warnings, context: ctx };
 }

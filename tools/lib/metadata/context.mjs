@@ -116,7 +116,10 @@ export function remoteWebUrl(remote) {
   } else {
     return '';
   }
-  path = path.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '');
+  path = path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
   if (!host || !/^[\w.-]+(?:\/[\w.-]+)+$/.test(path)) return '';
   return `https://${host}/${path}`;
 }
@@ -162,7 +165,7 @@ export function readGitContext({ cwd = process.cwd(), env = process.env } = {}) 
     }
     remoteUrl = remoteWebUrl(git(cwd, ['remote', 'get-url', 'origin']) ?? '') || packageRepositoryUrl(git(cwd, ['rev-parse', '--show-toplevel']));
     const originHead = git(cwd, ['symbolic-ref', '-q', 'refs/remotes/origin/HEAD']);
-    defaultBranch = originHead ? originHead.replace(/^refs\/remotes\/origin\//, '') : git(cwd, ['config', 'init.defaultBranch']) ?? '';
+    defaultBranch = originHead ? originHead.replace(/^refs\/remotes\/origin\//, '') : (git(cwd, ['config', 'init.defaultBranch']) ?? '');
   }
   if (env.GITHUB_REF) ref = env.GITHUB_REF;
   if (env.GITHUB_SHA) sha = env.GITHUB_SHA;

@@ -58,15 +58,29 @@ function zonedParts(date, timeZone) {
   let fmt;
   try {
     fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
   } catch {
     throw new CliError(`unknown time zone tz='${timeZone}'`);
   }
   const parts = Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
   const num = (k) => Number.parseInt(parts[k], 10);
-  const p = { year: num('year'), month: num('month'), day: num('day'), hour: num('hour') % 24, minute: num('minute'), second: num('second'), ms: date.getUTCMilliseconds() };
+  const p = {
+    year: num('year'),
+    month: num('month'),
+    day: num('day'),
+    hour: num('hour') % 24,
+    minute: num('minute'),
+    second: num('second'),
+    ms: date.getUTCMilliseconds(),
+  };
   const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, p.ms);
   p.offsetMinutes = Math.round((asUtc - date.getTime()) / 60000);
   return p;
@@ -85,19 +99,32 @@ export function formatDate(date, format, timeZone = 'UTC') {
   return format.replace(FORMAT_TOKEN, (token, literal) => {
     if (literal !== undefined) return literal;
     switch (token) {
-      case 'YYYY': return pad(p.year, 4);
-      case 'YY': return pad(p.year % 100);
-      case 'MM': return pad(p.month);
-      case 'M': return String(p.month);
-      case 'DD': return pad(p.day);
-      case 'D': return String(p.day);
-      case 'HH': return pad(p.hour);
-      case 'H': return String(p.hour);
-      case 'mm': return pad(p.minute);
-      case 'm': return String(p.minute);
-      case 'ss': return pad(p.second);
-      case 's': return String(p.second);
-      case 'SSS': return pad(p.ms, 3);
+      case 'YYYY':
+        return pad(p.year, 4);
+      case 'YY':
+        return pad(p.year % 100);
+      case 'MM':
+        return pad(p.month);
+      case 'M':
+        return String(p.month);
+      case 'DD':
+        return pad(p.day);
+      case 'D':
+        return String(p.day);
+      case 'HH':
+        return pad(p.hour);
+      case 'H':
+        return String(p.hour);
+      case 'mm':
+        return pad(p.minute);
+      case 'm':
+        return String(p.minute);
+      case 'ss':
+        return pad(p.second);
+      case 's':
+        return String(p.second);
+      case 'SSS':
+        return pad(p.ms, 3);
       default: {
         const sign = p.offsetMinutes < 0 ? '-' : '+';
         const abs = Math.abs(p.offsetMinutes);
@@ -114,7 +141,10 @@ export function dateHelper(getDate, name = 'date') {
       if (key !== 'tz') throw new CliError(`unknown attribute ${key}= in {{${name}}}`);
     }
     if (args.length !== 1) throw new CliError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
-    if (quoted[0] === false) throw new CliError(`{{${name} ${args[0]}}}: quote the format, e.g. {{${name} '${args[0]}'}} (docker/metadata-action reads an unquoted word as a variable, not a format)`);
+    if (quoted[0] === false)
+      throw new CliError(
+        `{{${name} ${args[0]}}}: quote the format, e.g. {{${name} '${args[0]}'}} (docker/metadata-action reads an unquoted word as a variable, not a format)`,
+      );
     return formatDate(getDate(), args[0], hash.tz ?? 'UTC');
   };
 }

@@ -62,7 +62,7 @@ export function projectFacts({ workspaceRoot, project, packageJson }) {
   const rootFile = path.join(workspaceRoot, 'package.json');
   const rootPkg = existsSync(rootFile) && path.resolve(rootFile) !== file ? readJson(rootFile, 'package.json') : {};
   return {
-    title: typeof pkg.name === 'string' && pkg.name ? pkg.name : project ?? '',
+    title: typeof pkg.name === 'string' && pkg.name ? pkg.name : (project ?? ''),
     description: typeof pkg.description === 'string' ? pkg.description : '',
     licenses: licenseOf(pkg) || licenseOf(rootPkg),
   };

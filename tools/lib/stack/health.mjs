@@ -44,7 +44,11 @@ export async function waitHealthy(stack, services, { timeoutMs, pollMs = 1000, o
     if (services.every((s) => verdicts[s].state === 'healthy')) return { ok: true, verdicts };
     if (Date.now() >= deadline) {
       const pending = services.filter((s) => verdicts[s].state !== 'healthy');
-      return { ok: false, reason: `not healthy after ${Math.round(timeoutMs / 1000)} s: ${pending.map((s) => `${s} (${verdicts[s].detail})`).join(', ')}`, verdicts };
+      return {
+        ok: false,
+        reason: `not healthy after ${Math.round(timeoutMs / 1000)} s: ${pending.map((s) => `${s} (${verdicts[s].detail})`).join(', ')}`,
+        verdicts,
+      };
     }
     await sleep(pollMs);
   }

@@ -6,7 +6,9 @@ import { statSync } from 'node:fs';
 export function secretFileProblems(config, { stat = statSync } = {}) {
   const problems = [];
   for (const [name, service] of Object.entries(config.services ?? {})) {
-    const [uid, gid] = String(service.user ?? '').split(':').map((n) => (n === undefined || n === '' ? NaN : Number(n)));
+    const [uid, gid] = String(service.user ?? '')
+      .split(':')
+      .map((n) => (n === undefined || n === '' ? NaN : Number(n)));
     for (const entry of service.secrets ?? []) {
       const secret = typeof entry === 'string' ? entry : entry.source;
       const file = config.secrets?.[secret]?.file;
@@ -15,7 +17,9 @@ export function secretFileProblems(config, { stat = statSync } = {}) {
       try {
         info = stat(file);
       } catch (error) {
-        problems.push(`secret ${secret} of ${name}: cannot read ${file} (${error.code ?? error.message}); point the *_API_KEY_FILE variable at an existing file`);
+        problems.push(
+          `secret ${secret} of ${name}: cannot read ${file} (${error.code ?? error.message}); point the *_API_KEY_FILE variable at an existing file`,
+        );
         continue;
       }
       if (!Number.isInteger(uid)) continue; // image user (not numeric here): cannot tell

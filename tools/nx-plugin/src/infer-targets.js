@@ -7,7 +7,11 @@ const PLUGIN = '@secure-ci/nx-plugin';
 const described = (description, technologies) => ({ metadata: { description: `${description} (inferred by ${PLUGIN})`, technologies } });
 
 function lintTarget(root) {
-  return { executor: 'nx:run-commands', options: { command: `eslint ${root}` }, ...described(`ESLint over ${root} with the workspace's flat config`, ['eslint']) };
+  return {
+    executor: 'nx:run-commands',
+    options: { command: `eslint ${root}` },
+    ...described(`ESLint over ${root} with the workspace's flat config`, ['eslint']),
+  };
 }
 
 function typecheckTarget(root) {

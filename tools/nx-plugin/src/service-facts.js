@@ -21,12 +21,17 @@ function serviceFactsOf(project, where) {
   if (typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name)) throw new ServiceFactsError(`${where}: "name" must be a lower-case project name`);
   const frameworks = tags.filter((t) => t.startsWith(FRAMEWORK_TAG_PREFIX)).map((t) => t.slice(FRAMEWORK_TAG_PREFIX.length));
   if (frameworks.length !== 1 || !FRAMEWORKS[frameworks[0]]) {
-    throw new ServiceFactsError(`${where}: a service needs exactly one tag ${Object.keys(FRAMEWORKS).map((f) => FRAMEWORK_TAG_PREFIX + f).join(' or ')}`);
+    throw new ServiceFactsError(
+      `${where}: a service needs exactly one tag ${Object.keys(FRAMEWORKS)
+        .map((f) => FRAMEWORK_TAG_PREFIX + f)
+        .join(' or ')}`,
+    );
   }
   const port = project.metadata?.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ServiceFactsError(`${where}: "metadata.port" must be an integer 1-65535`);
   const calls = project.metadata?.calls ?? [];
-  if (!Array.isArray(calls) || !calls.every((c) => typeof c === 'string')) throw new ServiceFactsError(`${where}: "metadata.calls" must be a list of service names`);
+  if (!Array.isArray(calls) || !calls.every((c) => typeof c === 'string'))
+    throw new ServiceFactsError(`${where}: "metadata.calls" must be a list of service names`);
   return { name, framework: frameworks[0], port, calls };
 }
 

@@ -75,7 +75,8 @@ test('every inferred target explains itself (metadata.description naming the plu
     'docker/base/test/dockerfile-policy.test.mjs': '',
   });
   for (const [root, project] of Object.entries(projects)) {
-    for (const [name, target] of Object.entries(project.targets)) assert.match(target.metadata?.description ?? '', /inferred by @secure-ci\/nx-plugin/, `${root}:${name}`);
+    for (const [name, target] of Object.entries(project.targets))
+      assert.match(target.metadata?.description ?? '', /inferred by @secure-ci\/nx-plugin/, `${root}:${name}`);
   }
 });
 

@@ -26,7 +26,13 @@ const SEED = [
 ];
 const K8S_FILES = ['deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'poddisruptionbudget.yaml', 'networkpolicy.yaml', 'kustomization.yaml'];
 const committed = (file) => readFileSync(path.join(WORKSPACE, file), 'utf8');
-const DNS_RULE = { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+const DNS_RULE = {
+  to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+  ports: [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ],
+};
 const from = (name, port) => ({ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }], ports: [{ protocol: 'TCP', port }] });
 
 function seededTree() {
@@ -37,14 +43,30 @@ function seededTree() {
 
 const yamlOf = (tree, file) => parseYaml(tree.read(file, 'utf-8'));
 const json = (tree, file) => JSON.parse(tree.read(file, 'utf-8'));
-const existingPorts = SEED.filter((f) => f.endsWith('project.json') && f.startsWith('apps/')).map((f) => JSON.parse(readFileSync(path.join(WORKSPACE, f), 'utf8')).metadata?.port ?? 0);
+const existingPorts = SEED.filter((f) => f.endsWith('project.json') && f.startsWith('apps/')).map(
+  (f) => JSON.parse(readFileSync(path.join(WORKSPACE, f), 'utf8')).metadata?.port ?? 0,
+);
 
 test('a fastify service: app, tests, README, project files like its siblings, compose definition, entry file, root entry, dev secret', async () => {
   const tree = seededTree();
   await generator(tree, { name: 'billing', framework: 'fastify' });
   const port = Math.max(...existingPorts) + 1;
-  for (const file of ['src/main.ts', 'src/app.ts', 'src/config.ts', 'src/items.ts', 'src/app.spec.ts', 'README.md', 'package.json', 'project.json',
-    'jest.config.cjs', 'tsconfig.app.json', 'tsconfig.spec.json', 'compose.yaml', 'dev-secrets/api-key', 'dev-secrets/README.md']) {
+  for (const file of [
+    'src/main.ts',
+    'src/app.ts',
+    'src/config.ts',
+    'src/items.ts',
+    'src/app.spec.ts',
+    'README.md',
+    'package.json',
+    'project.json',
+    'jest.config.cjs',
+    'tsconfig.app.json',
+    'tsconfig.spec.json',
+    'compose.yaml',
+    'dev-secrets/api-key',
+    'dev-secrets/README.md',
+  ]) {
     assert.ok(tree.exists(`apps/billing/${file}`), file);
   }
   assert.equal(tree.exists('apps/billing/src/downstream.ts'), false, 'no downstream client without --calls');
@@ -97,9 +119,14 @@ test('a service gets its Kubernetes base, the bases entry, the dev key and Secre
   assert.equal(app.name, 'app', 'the container components/hardened patches');
   assert.equal(app.image, 'secure-ci/billing:local');
   assert.deepEqual(app.ports, [{ name: 'http', containerPort: 3050, protocol: 'TCP' }]);
-  assert.deepEqual(app.env, [{ name: 'PORT', value: '3050' }, { name: 'API_KEY_FILE', value: '/run/secrets/billing/api-key' }]);
+  assert.deepEqual(app.env, [
+    { name: 'PORT', value: '3050' },
+    { name: 'API_KEY_FILE', value: '/run/secrets/billing/api-key' },
+  ]);
   assert.deepEqual(app.volumeMounts, [{ name: 'api-key', mountPath: '/run/secrets/billing', readOnly: true }]);
-  assert.deepEqual(deployment.spec.template.spec.volumes, [{ name: 'api-key', secret: { secretName: 'billing-api-key', defaultMode: 0o440, items: [{ key: 'api-key', path: 'api-key' }] } }]);
+  assert.deepEqual(deployment.spec.template.spec.volumes, [
+    { name: 'api-key', secret: { secretName: 'billing-api-key', defaultMode: 0o440, items: [{ key: 'api-key', path: 'api-key' }] } },
+  ]);
   assert.deepEqual(yamlOf(tree, 'deploy/k8s/base/billing/service.yaml').spec.ports, [{ name: 'http', protocol: 'TCP', port: 3050, targetPort: 'http' }]);
   assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/serviceaccount.yaml').automountServiceAccountToken, false);
   assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/poddisruptionbudget.yaml').spec.maxUnavailable, 1);
@@ -116,9 +143,21 @@ test('a service gets its Kubernetes base, the bases entry, the dev key and Secre
   appended('deploy/k8s/base/kustomization.yaml', '  - billing\n');
   appended('deploy/k8s/overlays/dev/kustomization.yaml', '  - name: billing-api-key\n    files:\n      - api-key=dev-secrets/billing-api-key\n');
   const registry = path.posix.dirname(yamlOf(tree, 'deploy/k8s/overlays/production/images/kustomization.yaml').images[0].newName);
-  appended('deploy/k8s/overlays/production/images/kustomization.yaml', `  - name: secure-ci/billing\n    newName: ${registry}/billing\n    digest: sha256:${'0'.repeat(64)}\n`);
-  assert.deepEqual(tree.read('deploy/k8s/overlays/dev/dev-secrets/billing-api-key'), tree.read('apps/billing/dev-secrets/api-key'), 'the same bytes as the app');
-  for (const service of readdirSync(path.join(WORKSPACE, 'apps'))) assert.equal(tree.read(`deploy/k8s/base/${service}/networkpolicy.yaml`, 'utf-8'), committed(`deploy/k8s/base/${service}/networkpolicy.yaml`), `${service} untouched without --calls`);
+  appended(
+    'deploy/k8s/overlays/production/images/kustomization.yaml',
+    `  - name: secure-ci/billing\n    newName: ${registry}/billing\n    digest: sha256:${'0'.repeat(64)}\n`,
+  );
+  assert.deepEqual(
+    tree.read('deploy/k8s/overlays/dev/dev-secrets/billing-api-key'),
+    tree.read('apps/billing/dev-secrets/api-key'),
+    'the same bytes as the app',
+  );
+  for (const service of readdirSync(path.join(WORKSPACE, 'apps')))
+    assert.equal(
+      tree.read(`deploy/k8s/base/${service}/networkpolicy.yaml`, 'utf-8'),
+      committed(`deploy/k8s/base/${service}/networkpolicy.yaml`),
+      `${service} untouched without --calls`,
+    );
 });
 
 test("--calls: the caller's env, key volume and egress to the callee; the callee's NetworkPolicy admits it (comments kept)", async () => {
@@ -126,18 +165,30 @@ test("--calls: the caller's env, key volume and egress to the callee; the callee
   await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'notifications' });
   const notificationsPort = JSON.parse(committed('apps/notifications/project.json')).metadata.port;
   const [app] = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.containers;
-  assert.deepEqual(app.env.map((e) => `${e.name}=${e.value}`), [
-    'PORT=3999',
-    'API_KEY_FILE=/run/secrets/shipping-desk/api-key',
-    `NOTIFICATIONS_URL=http://notifications:${notificationsPort}`,
-    'NOTIFICATIONS_API_KEY_FILE=/run/secrets/notifications/api-key',
-    'NOTIFICATIONS_TIMEOUT_MS=2000',
-  ]);
-  assert.deepEqual(app.volumeMounts.map((m) => `${m.name} ${m.mountPath}`), ['api-key /run/secrets/shipping-desk', 'notifications-api-key /run/secrets/notifications']);
+  assert.deepEqual(
+    app.env.map((e) => `${e.name}=${e.value}`),
+    [
+      'PORT=3999',
+      'API_KEY_FILE=/run/secrets/shipping-desk/api-key',
+      `NOTIFICATIONS_URL=http://notifications:${notificationsPort}`,
+      'NOTIFICATIONS_API_KEY_FILE=/run/secrets/notifications/api-key',
+      'NOTIFICATIONS_TIMEOUT_MS=2000',
+    ],
+  );
+  assert.deepEqual(
+    app.volumeMounts.map((m) => `${m.name} ${m.mountPath}`),
+    ['api-key /run/secrets/shipping-desk', 'notifications-api-key /run/secrets/notifications'],
+  );
   const volumes = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.volumes;
-  assert.deepEqual(volumes.map((v) => `${v.name} ${v.secret.secretName}`), ['api-key shipping-desk-api-key', 'notifications-api-key notifications-api-key']);
+  assert.deepEqual(
+    volumes.map((v) => `${v.name} ${v.secret.secretName}`),
+    ['api-key shipping-desk-api-key', 'notifications-api-key notifications-api-key'],
+  );
   const egress = yamlOf(tree, 'deploy/k8s/base/shipping-desk/networkpolicy.yaml').spec.egress;
-  assert.deepEqual(egress, [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } }], ports: [{ protocol: 'TCP', port: notificationsPort }] }, DNS_RULE]);
+  assert.deepEqual(egress, [
+    { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } }], ports: [{ protocol: 'TCP', port: notificationsPort }] },
+    DNS_RULE,
+  ]);
 
   // notifications had no ingress: the rule is added before egress, the header rewritten, the DNS comment kept
   const callee = 'deploy/k8s/base/notifications/networkpolicy.yaml';
@@ -215,24 +266,52 @@ test('bad input: one line naming the problem, and nothing written', async () => 
     [{ name: 'billing', framework: 'express', port: 3100.5 }, /invalid port/],
     [{ name: 'billing', framework: 'express', calls: 'nope' }, /--calls "nope" is not a service \(known: catalog, /],
     [{ name: 'billing', framework: 'express', calls: 'service-kit' }, /--calls "service-kit" is not a service/],
-    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/overlays\/production\/images\/kustomization\.yaml not found/, (t) => t.delete('deploy/k8s/overlays/production/images/kustomization.yaml')],
-    [{ name: 'billing', framework: 'fastify', calls: 'catalog' }, /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml not found/, (t) => t.delete('deploy/k8s/base/catalog/networkpolicy.yaml')],
-    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/overlays\/dev\/kustomization\.yaml is not valid YAML: /, (t) => t.write('deploy/k8s/overlays/dev/kustomization.yaml', 'secretGenerator: [\n  - name: x\n')],
-    [{ name: 'billing', framework: 'fastify' }, /deploy\/k8s\/base\/billing or .* already exists/, (t) => t.write('deploy/k8s/base/billing/kustomization.yaml', 'resources: []\n')],
-    [{ name: 'billing', framework: 'fastify' }, /no images entry to derive the registry from/, (t) => t.write('deploy/k8s/overlays/production/images/kustomization.yaml', 'kind: Component\n')],
-    [{ name: 'billing', framework: 'fastify', calls: 'catalog' }, /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml is not the NetworkPolicy catalog/, (t) => t.write('deploy/k8s/base/catalog/networkpolicy.yaml', 'kind: Service\nmetadata: { name: catalog }\n')],
+    [
+      { name: 'billing', framework: 'fastify' },
+      /deploy\/k8s\/overlays\/production\/images\/kustomization\.yaml not found/,
+      (t) => t.delete('deploy/k8s/overlays/production/images/kustomization.yaml'),
+    ],
+    [
+      { name: 'billing', framework: 'fastify', calls: 'catalog' },
+      /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml not found/,
+      (t) => t.delete('deploy/k8s/base/catalog/networkpolicy.yaml'),
+    ],
+    [
+      { name: 'billing', framework: 'fastify' },
+      /deploy\/k8s\/overlays\/dev\/kustomization\.yaml is not valid YAML: /,
+      (t) => t.write('deploy/k8s/overlays/dev/kustomization.yaml', 'secretGenerator: [\n  - name: x\n'),
+    ],
+    [
+      { name: 'billing', framework: 'fastify' },
+      /deploy\/k8s\/base\/billing or .* already exists/,
+      (t) => t.write('deploy/k8s/base/billing/kustomization.yaml', 'resources: []\n'),
+    ],
+    [
+      { name: 'billing', framework: 'fastify' },
+      /no images entry to derive the registry from/,
+      (t) => t.write('deploy/k8s/overlays/production/images/kustomization.yaml', 'kind: Component\n'),
+    ],
+    [
+      { name: 'billing', framework: 'fastify', calls: 'catalog' },
+      /deploy\/k8s\/base\/catalog\/networkpolicy\.yaml is not the NetworkPolicy catalog/,
+      (t) => t.write('deploy/k8s/base/catalog/networkpolicy.yaml', 'kind: Service\nmetadata: { name: catalog }\n'),
+    ],
   ];
   for (const [options, message, spoil] of cases) {
     const tree = seededTree();
     spoil?.(tree);
     const before = tree.listChanges().length;
-    await assert.rejects(generator(tree, options), (error) => {
-      assert.ok(error instanceof generator.GeneratorInputError, `${JSON.stringify(options)}: ${error.stack}`);
-      assert.match(error.message, /^service generator: /);
-      assert.match(error.message, message);
-      assert.equal(error.message.split('\n').length, 1);
-      return true;
-    }, JSON.stringify(options));
+    await assert.rejects(
+      generator(tree, options),
+      (error) => {
+        assert.ok(error instanceof generator.GeneratorInputError, `${JSON.stringify(options)}: ${error.stack}`);
+        assert.match(error.message, /^service generator: /);
+        assert.match(error.message, message);
+        assert.equal(error.message.split('\n').length, 1);
+        return true;
+      },
+      JSON.stringify(options),
+    );
     assert.equal(tree.listChanges().length, before, `${JSON.stringify(options)} wrote nothing`);
   }
 });

@@ -94,22 +94,38 @@ test('lint, typecheck, test and build pick them up', async () => {
 
 test('docker-build builds both images; the image tests pass on them (hardened, healthy, only their framework)', async () => {
   await run('npx', ['nx', 'run-many', '-t', 'docker-build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static'], { IMAGE_PREFIX: PREFIX });
-  const out = await run(process.execPath, ['--test', '--test-concurrency=1', 'docker/service/test/service-images.test.mjs'], { SERVICE_IMAGES: `${FASTIFY},${EXPRESS}` });
+  const out = await run(process.execPath, ['--test', '--test-concurrency=1', 'docker/service/test/service-images.test.mjs'], {
+    SERVICE_IMAGES: `${FASTIFY},${EXPRESS}`,
+  });
   assert.match(out, /# fail 0/);
   assert.match(out, /becomes healthy with a read-only root, no capabilities and no-new-privileges/);
 });
 
 test('the compose files resolve with both services hardened, wired (URL, key file, depends_on healthy), ports from project.json', async () => {
-  const out = await run(process.execPath, ['--test', '--test-concurrency=1', '--test-name-pattern=compose|defined once|development-only', 'tools/test/stack.test.mjs']);
+  const out = await run(process.execPath, [
+    '--test',
+    '--test-concurrency=1',
+    '--test-name-pattern=compose|defined once|development-only',
+    'tools/test/stack.test.mjs',
+  ]);
   assert.match(out, /# fail 0/);
   assert.match(out, new RegExp(`apps/${EXPRESS}/compose.yaml: services ${EXPRESS}, ${FASTIFY}`));
 });
 
 test('Kubernetes: both bases render in both overlays and the whole k8s suite passes (callee ingress, dev keys, digests)', async () => {
-  const out = await run(process.execPath, ['--test', '--test-concurrency=1', ...readdirSync(path.join(clone, 'deploy/k8s/test')).filter((f) => f.endsWith('.test.mjs')).map((f) => `deploy/k8s/test/${f}`)]);
+  const out = await run(process.execPath, [
+    '--test',
+    '--test-concurrency=1',
+    ...readdirSync(path.join(clone, 'deploy/k8s/test'))
+      .filter((f) => f.endsWith('.test.mjs'))
+      .map((f) => `deploy/k8s/test/${f}`),
+  ]);
   // the suite expects every service of the clone's facts in both renders (its CLI test counts their objects)
   assert.match(out, /# fail 0/);
   assert.match(out, /ok \d+ - dev: the namespace, every service, and the generated development Secrets/);
   const policy = YAML.parse(readFileSync(path.join(clone, 'deploy/k8s/base', FASTIFY, 'networkpolicy.yaml'), 'utf8'));
-  assert.deepEqual(policy.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']), [EXPRESS]);
+  assert.deepEqual(
+    policy.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']),
+    [EXPRESS],
+  );
 });

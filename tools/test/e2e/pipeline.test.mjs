@@ -36,9 +36,26 @@ describe('local pipeline -> registry round trip (build once, push by digest, gat
     registry = await startLocalRegistry();
     const result = await runToolAsync(
       'tools/pipeline.mjs',
-      ['--all', '--registry', `${registry.host}/acme/shop`, '--platforms', PLATFORMS, '--tags', `type=raw,value=${tag}\ntype=sha`, '--secret', 'id=npm_token,env=PIPELINE_NPM_TOKEN'],
+      [
+        '--all',
+        '--registry',
+        `${registry.host}/acme/shop`,
+        '--platforms',
+        PLATFORMS,
+        '--tags',
+        `type=raw,value=${tag}\ntype=sha`,
+        '--secret',
+        'id=npm_token,env=PIPELINE_NPM_TOKEN',
+      ],
       {
-        env: { ...process.env, PIPELINE_NPM_TOKEN: '', TRIVY_BIN: trivy, TRIVY_CACHE_DIR: cache, TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: nodeReleaseIndex(scratch).file },
+        env: {
+          ...process.env,
+          PIPELINE_NPM_TOKEN: '',
+          TRIVY_BIN: trivy,
+          TRIVY_CACHE_DIR: cache,
+          TRIVY_SKIP_DB_UPDATE: 'true',
+          NODE_RELEASE_INDEX: nodeReleaseIndex(scratch).file,
+        },
       },
     );
     run = { code: result.status, output: `${result.stdout}\n${result.stderr}` };

@@ -54,7 +54,12 @@ function copyWorkspace() {
   }
   git(dir, 'init', '-q', '-b', 'main');
   appendFileSync(path.join(dir, '.git/info/exclude'), 'node_modules\n');
-  for (const [key, value] of [['user.name', 'rehearsal'], ['user.email', 'rehearsal@example.invalid'], ['commit.gpgsign', 'false']]) git(dir, 'config', key, value);
+  for (const [key, value] of [
+    ['user.name', 'rehearsal'],
+    ['user.email', 'rehearsal@example.invalid'],
+    ['commit.gpgsign', 'false'],
+  ])
+    git(dir, 'config', key, value);
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'base');
   const baseSha = git(dir, 'rev-parse', 'HEAD');
@@ -69,7 +74,11 @@ function copyWorkspace() {
  * NODE_TEST_CONTEXT (set for this test file by `node --test`: with it a `node --test` in a step skips every file).
  */
 function runnerBaseEnv() {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB_|RUNNER_|ACTIONS_|NX_BASE$|NX_HEAD$|IMAGE_PREFIX$|TRIVY_BIN$|SCAN_ALLOW_MISSING_SCANNER$|NODE_TEST_CONTEXT$)/.test(key)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !/^(GITHUB_|RUNNER_|ACTIONS_|NX_BASE$|NX_HEAD$|IMAGE_PREFIX$|TRIVY_BIN$|SCAN_ALLOW_MISSING_SCANNER$|NODE_TEST_CONTEXT$)/.test(key),
+    ),
+  );
   return { ...env, IMAGE_PREFIX, NX_DAEMON: 'false' };
 }
 
@@ -114,8 +123,16 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     standIns = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-trivy-'));
     trivyDir = path.dirname(await trivyBinary());
     const index = nodeReleaseIndex(standIns).file;
-    runs.findings.env = { TRIVY_CACHE_DIR: fixtureTrivyCache([FIXABLE], { dir: path.join(standIns, 'db-findings') }), TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: index };
-    runs.clean.env = { TRIVY_CACHE_DIR: fixtureTrivyCache([], { dir: path.join(standIns, 'db-clean') }), TRIVY_SKIP_DB_UPDATE: 'true', NODE_RELEASE_INDEX: index };
+    runs.findings.env = {
+      TRIVY_CACHE_DIR: fixtureTrivyCache([FIXABLE], { dir: path.join(standIns, 'db-findings') }),
+      TRIVY_SKIP_DB_UPDATE: 'true',
+      NODE_RELEASE_INDEX: index,
+    };
+    runs.clean.env = {
+      TRIVY_CACHE_DIR: fixtureTrivyCache([], { dir: path.join(standIns, 'db-clean') }),
+      TRIVY_SKIP_DB_UPDATE: 'true',
+      NODE_RELEASE_INDEX: index,
+    };
     const workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/pr.yml'));
     const payload = {
       action: 'synchronize',
@@ -245,7 +262,10 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.match(gate.output, /catalog: linux\/amd64: fixable HIGH,CRITICAL vulnerabilities or secrets found/);
     // Everything before the gate succeeded: the failure is the gate's, not a broken build.
     const names = job.steps.map((s) => s.name);
-    assert.ok(job.steps.slice(0, names.indexOf(gate.name)).every((s) => !s.ran || s.outcome === 'success'), failureReport(runs.findings));
+    assert.ok(
+      job.steps.slice(0, names.indexOf(gate.name)).every((s) => !s.ran || s.outcome === 'success'),
+      failureReport(runs.findings),
+    );
     const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
     assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)', ...TAGGING]);
     assert.ok(stepOf(job, (s) => s.name === PUSH).ran, 'pushed by digest before the gate');
@@ -254,7 +274,11 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
   test('findings: the pushed digest has only its run-scoped staging tag (no PR tag), and its record a failed scan', async () => {
     ready();
     const { tags, record } = repositoriesAfterFindings;
-    assert.deepEqual(tags.filter((t) => !/^build-[\w.-]+-linux-amd64$/.test(t)), [], `only staging tags: ${tags}`);
+    assert.deepEqual(
+      tags.filter((t) => !/^build-[\w.-]+-linux-amd64$/.test(t)),
+      [],
+      `only staging tags: ${tags}`,
+    );
     assert.equal(record.scan.passed, false);
     assert.equal(record.scan.digest, record.digest);
   });
@@ -264,13 +288,20 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     const { job, uploads } = runs.findings;
     const report = stepOf(job, (s) => s.id === 'sarif');
     assert.equal(report.outcome, 'success', report.output);
-    assert.deepEqual(uploads.map((u) => ({ category: u.category, file: u.sarif_file, version: u.sarif?.version })), [{ category: 'image-catalog', file: 'trivy-catalog.sarif', version: '2.1.0' }]);
+    assert.deepEqual(
+      uploads.map((u) => ({ category: u.category, file: u.sarif_file, version: u.sarif?.version })),
+      [{ category: 'image-catalog', file: 'trivy-catalog.sarif', version: '2.1.0' }],
+    );
   });
 
   test('setup-trivy installs the pinned Trivy version before the gate, in both runs', () => {
     ready();
     for (const [name, run] of Object.entries(runs)) {
-      assert.deepEqual(run.uses.filter((u) => u.action === 'setup-trivy').map((u) => u.inputs.version), ['v0.70.0'], name);
+      assert.deepEqual(
+        run.uses.filter((u) => u.action === 'setup-trivy').map((u) => u.inputs.version),
+        ['v0.70.0'],
+        name,
+      );
       const names = run.job.steps.map((s) => s.name);
       assert.ok(names.findIndex((n) => /^Install Trivy/.test(n)) < names.findIndex((n) => GATE.test(n)), name);
     }
@@ -287,7 +318,10 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     const gate = stepOf(job, (s) => GATE.test(s.name));
     assert.match(gate.output, /catalog: passed: no fixable HIGH,CRITICAL vulnerabilities, no secrets, Node\.js runtime current/);
     assert.ok(names.indexOf(PUSH) < names.indexOf(gate.name) && names.indexOf(gate.name) < names.indexOf(TAGGING[0]));
-    assert.deepEqual(runs.clean.uploads.map((u) => u.category), ['image-catalog']);
+    assert.deepEqual(
+      runs.clean.uploads.map((u) => u.category),
+      ['image-catalog'],
+    );
   });
 
   test("the base image's own tests and the Dockerfile policy ran on the built base, before the service build and the gate", () => {
@@ -310,7 +344,10 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     ready();
     const { job } = runs.clean;
     const notices = job.steps.flatMap((s) => s.annotations ?? []);
-    assert.ok(notices.some((a) => a.level === 'notice' && a.title === 'No npm_token'), JSON.stringify(notices));
+    assert.ok(
+      notices.some((a) => a.level === 'notice' && a.title === 'No npm_token'),
+      JSON.stringify(notices),
+    );
     const build = stepOf(job, (s) => s.name === 'Build the service image');
     assert.match(build.output, /secret 'npm_token' not passed: environment variable NPM_TOKEN is empty/);
   });
@@ -378,7 +415,16 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
 
   const plan = async (eventName, ref) => {
     const payload = { ref, repository: { full_name: REPOSITORY, default_branch: 'main', private: false }, sender: { login: 'rehearsal' } };
-    const github = githubContext({ eventName, payload, repository: REPOSITORY, sha: workspace.headSha, ref, workspace: workspace.dir, workflow: workflow.name, workflowFile: '.github/workflows/publish.yml' });
+    const github = githubContext({
+      eventName,
+      payload,
+      repository: REPOSITORY,
+      sha: workspace.headSha,
+      ref,
+      workspace: workspace.dir,
+      workflow: workflow.name,
+      workflowFile: '.github/workflows/publish.yml',
+    });
     const setShas = [];
     const log = [];
     const done = await runJobs({
@@ -412,7 +458,10 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
     assert.equal(setShas[0]['fallback-sha'], '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
   });
 
-  for (const [eventName, ref] of [['push', 'refs/tags/v1.2.3'], ['workflow_dispatch', 'refs/heads/main']]) {
+  for (const [eventName, ref] of [
+    ['push', 'refs/tags/v1.2.3'],
+    ['workflow_dispatch', 'refs/heads/main'],
+  ]) {
     test(`${eventName} ${ref}: every service and the base image`, async () => {
       const { outputs, setShas, projects } = await plan(eventName, ref);
       assert.deepEqual(projects, ['catalog', 'notifications', 'orders']);

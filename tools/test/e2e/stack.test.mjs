@@ -41,7 +41,11 @@ async function portsEnv() {
 function watchEvents(stack, containerId) {
   const events = [];
   const since = String(Math.floor(Date.now() / 1000) - 1);
-  const child = $({ env: stack.env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`${stack.toolchain.client} events --since ${since} --filter ${`container=${containerId}`} --format ${'{{json .}}'}`;
+  const child = $({
+    env: stack.env,
+    nothrow: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })`${stack.toolchain.client} events --since ${since} --filter ${`container=${containerId}`} --format ${'{{json .}}'}`;
   streamLines(child, {
     echo: false,
     onLine: (line, stream) => {
@@ -117,8 +121,7 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
   let up;
   const url = (service, p = '') => `http://127.0.0.1:${ports[service]}${p}`;
   const container = async (service) => (await stack.containers()).find((c) => c.service === service);
-  const stackTool = (...args) =>
-    runTool('tools/stack.mjs', [...args, '--project', project], { env: { ...process.env, ...env } });
+  const stackTool = (...args) => runTool('tools/stack.mjs', [...args, '--project', project], { env: { ...process.env, ...env } });
 
   before(async () => {
     const toolchain = await requireDocker({ needCompose: true });
@@ -171,7 +174,10 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
       // The secret is a file mounted from the host, never an environment value.
       assert.ok(raw.Config.Env.includes(`API_KEY_FILE=/run/secrets/${service}_api_key`), service);
       assert.ok(!raw.Config.Env.some((e) => e.startsWith('API_KEY=')), service);
-      assert.ok(raw.Mounts.some((m) => m.Destination === `/run/secrets/${service}_api_key`), service);
+      assert.ok(
+        raw.Mounts.some((m) => m.Destination === `/run/secrets/${service}_api_key`),
+        service,
+      );
     }
   });
 
@@ -183,7 +189,11 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
     assert.equal(res.status, 201, JSON.stringify(order));
     assert.equal(order.productId, 'p-1');
     assert.equal(order.totalCents, product.priceCents * 3);
-    const unauthenticated = await fetch(url('orders', '/orders'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: 'p-1', quantity: 1 }) });
+    const unauthenticated = await fetch(url('orders', '/orders'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productId: 'p-1', quantity: 1 }),
+    });
     assert.equal(unauthenticated.status, 401);
   });
 
@@ -209,7 +219,14 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
     const graceMs = Number(orders.raw.Config.Env.find((e) => e.startsWith('SHUTDOWN_GRACE_MS=')).split('=')[1]);
     const stopTimeoutMs = orders.raw.Config.StopTimeout * 1000;
     const events = watchEvents(stack, orders.id);
-    const load = startLoad({ url: url('orders', '/orders'), method: 'POST', headers: bearer('orders'), body: JSON.stringify({ productId: 'p-2', quantity: 1 }), connections: 8, overallRate: 200 });
+    const load = startLoad({
+      url: url('orders', '/orders'),
+      method: 'POST',
+      headers: bearer('orders'),
+      body: JSON.stringify({ productId: 'p-2', quantity: 1 }),
+      connections: 8,
+      overallRate: 200,
+    });
     let stopIssuedAt;
     try {
       await until(() => load.ok() >= 100, { what: '100 orders answered before the stop' });
@@ -244,7 +261,10 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
     assert.ok(!events.first('kill', (e) => e.attributes.signal === '9' || e.attributes.signal === 'SIGKILL'), 'never SIGKILLed');
     assert.ok(die.at - killAt < stopTimeoutMs, 'exited within its stop_grace_period');
     // Nothing sent after the stop began got a server error other than the shutdown's own 503.
-    assert.deepEqual(sentAfter.filter((r) => r.status >= 500 && r.status !== 503), []);
+    assert.deepEqual(
+      sentAfter.filter((r) => r.status >= 500 && r.status !== 503),
+      [],
+    );
   });
 
   test('compose stop notifications under load: every request sent before the stop completes 2xx, exit 0 within the grace period', async (t) => {
@@ -280,7 +300,10 @@ describe('the whole stack (compose.yaml through tools/stack.mjs)', () => {
     assert.equal(die.attributes.exitCode, '0');
     assert.ok(!events.first('kill', (e) => e.attributes.signal === '9' || e.attributes.signal === 'SIGKILL'), 'never SIGKILLed');
     assert.ok(die.at - killAt < stopTimeoutMs, 'exited within its stop_grace_period');
-    assert.deepEqual(sentAfter.filter((r) => r.status >= 500 && r.status !== 503), []);
+    assert.deepEqual(
+      sentAfter.filter((r) => r.status >= 500 && r.status !== 503),
+      [],
+    );
   });
 
   test('down leaves no containers, networks or volumes of the project', async () => {
@@ -300,7 +323,11 @@ describe('each apps/<service>/compose.yaml on its own (docker compose -f ... up 
     test(`${service}: up -d starts ${expected.join(' + ')}, healthy and answering; down removes everything`, async () => {
       const toolchain = await requireDocker({ needCompose: true });
       const { ports, env } = await portsEnv();
-      const stack = new ComposeStack(toolchain, { file: path.join(workspaceRoot, 'apps', service, 'compose.yaml'), project: `sci-solo-${service}-${process.pid}`, env });
+      const stack = new ComposeStack(toolchain, {
+        file: path.join(workspaceRoot, 'apps', service, 'compose.yaml'),
+        project: `sci-solo-${service}-${process.pid}`,
+        env,
+      });
       try {
         const up = await stack.compose(['up', '--detach'], { quiet: true });
         assert.equal(up.exitCode, 0, up.output);
@@ -309,7 +336,11 @@ describe('each apps/<service>/compose.yaml on its own (docker compose -f ... up 
         assert.deepEqual([...new Set((await stack.containers()).map((c) => c.service))].sort(), expected);
         for (const s of expected) assert.equal(await status(`http://127.0.0.1:${ports[s]}/health/ready`), 200, s);
         if (service === 'orders') {
-          const res = await fetch(`http://127.0.0.1:${ports.orders}/orders`, { method: 'POST', headers: bearer('orders'), body: JSON.stringify({ productId: 'p-3', quantity: 1 }) });
+          const res = await fetch(`http://127.0.0.1:${ports.orders}/orders`, {
+            method: 'POST',
+            headers: bearer('orders'),
+            body: JSON.stringify({ productId: 'p-3', quantity: 1 }),
+          });
           assert.equal(res.status, 201);
         }
       } finally {

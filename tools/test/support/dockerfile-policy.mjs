@@ -12,7 +12,19 @@ const SECRET_NAME = /(token|secret|passw(or)?d|api[_-]?key|credential|private[_-
 
 function stages(file) {
   const dockerfile = DockerfileParser.parse(readFileSync(path.join(workspaceRoot, file), 'utf8'));
-  return { dockerfile, stages: dockerfile.getFROMs().map((from, index, all) => ({ from, instructions: dockerfile.getInstructions().filter((i) => i.getRange().start.line >= from.getRange().start.line && (index + 1 === all.length || i.getRange().start.line < all[index + 1].getRange().start.line)) })) };
+  return {
+    dockerfile,
+    stages: dockerfile.getFROMs().map((from, index, all) => ({
+      from,
+      instructions: dockerfile
+        .getInstructions()
+        .filter(
+          (i) =>
+            i.getRange().start.line >= from.getRange().start.line &&
+            (index + 1 === all.length || i.getRange().start.line < all[index + 1].getRange().start.line),
+        ),
+    })),
+  };
 }
 
 const keywordsOf = (instructions) => instructions.map((i) => i.getKeyword());
@@ -47,22 +59,38 @@ export function dockerfilePolicy(file) {
         .getInstructions()
         .filter((i) => ['ARG', 'ENV'].includes(i.getKeyword()))
         .flatMap((i) => i.getArguments().map((a) => a.getValue().split('=')[0]));
-      assert.deepEqual(names.filter((name) => SECRET_NAME.test(name)), []);
+      assert.deepEqual(
+        names.filter((name) => SECRET_NAME.test(name)),
+        [],
+      );
     });
 
     test('pins upstream images to exact versions (no latest, no floating major)', () => {
-      const defaults = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'ARG').map((i) => i.getArgumentsContent()).filter((a) => /_IMAGE=/.test(a) && !/secure-ci\//.test(a));
+      const defaults = dockerfile
+        .getInstructions()
+        .filter((i) => i.getKeyword() === 'ARG')
+        .map((i) => i.getArgumentsContent())
+        .filter((a) => /_IMAGE=/.test(a) && !/secure-ci\//.test(a));
       // ${NODE_VERSION} is the exact version from .node-version (tools/lib/node-version.mjs enforces X.Y.Z)
-      for (const arg of defaults) assert.match(arg.replace('${NODE_VERSION}', '0.0.0'), /:[^:]*\d+\.\d+[^:]*$|@sha256:[0-9a-f]{64}$/, `exact version in ${arg}`);
+      for (const arg of defaults)
+        assert.match(arg.replace('${NODE_VERSION}', '0.0.0'), /:[^:]*\d+\.\d+[^:]*$|@sha256:[0-9a-f]{64}$/, `exact version in ${arg}`);
       for (const from of dockerfile.getFROMs()) assert.doesNotMatch(from.getImage() ?? '', /:latest$/);
     });
 
     test('cross-builds: every stage that RUNs is FROM --platform=$BUILDPLATFORM, the final stage only COPYs', () => {
       for (const { from, instructions } of all) {
         if (!instructions.some((i) => i.getKeyword() === 'RUN')) continue;
-        assert.equal(from.getPlatformFlag()?.getValue(), '$BUILDPLATFORM', `stage '${from.getBuildStage() ?? from.getImage()}' runs commands: it must be FROM --platform=$BUILDPLATFORM`);
+        assert.equal(
+          from.getPlatformFlag()?.getValue(),
+          '$BUILDPLATFORM',
+          `stage '${from.getBuildStage() ?? from.getImage()}' runs commands: it must be FROM --platform=$BUILDPLATFORM`,
+        );
       }
-      assert.deepEqual(keywordsOf(final.instructions).filter((k) => k === 'RUN'), [], 'no RUN in the final stage');
+      assert.deepEqual(
+        keywordsOf(final.instructions).filter((k) => k === 'RUN'),
+        [],
+        'no RUN in the final stage',
+      );
     });
 
     test('takes the Node.js version only from the NODE_VERSION build arg (no default: .node-version is the one place)', () => {
@@ -86,10 +114,19 @@ export function npmTokenPolicy(file) {
   describe(`${file} secrets`, () => {
     const { dockerfile } = stages(file);
     test('npm_token is consumed as a BuildKit secret mount, never COPYed', () => {
-      const mounts = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'RUN').flatMap((i) => i.getFlags().map((f) => `${f.getName()}=${f.getValue()}`));
+      const mounts = dockerfile
+        .getInstructions()
+        .filter((i) => i.getKeyword() === 'RUN')
+        .flatMap((i) => i.getFlags().map((f) => `${f.getName()}=${f.getValue()}`));
       assert.ok(mounts.some((m) => m.startsWith('mount=type=secret,id=npm_token')));
-      const copies = dockerfile.getInstructions().filter((i) => i.getKeyword() === 'COPY').map((i) => i.getArgumentsContent());
-      assert.equal(copies.some((c) => /npm_token|\.pem|\.crt|ca-certificates/.test(c)), false);
+      const copies = dockerfile
+        .getInstructions()
+        .filter((i) => i.getKeyword() === 'COPY')
+        .map((i) => i.getArgumentsContent());
+      assert.equal(
+        copies.some((c) => /npm_token|\.pem|\.crt|ca-certificates/.test(c)),
+        false,
+      );
     });
   });
 }

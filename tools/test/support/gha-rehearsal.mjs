@@ -134,7 +134,8 @@ export function render(value, context) {
 /** Renders every value of a map to strings (env, with). */
 export function renderMap(map, context) {
   const out = {};
-  for (const [key, value] of Object.entries(map ?? {})) out[key] = toExpressionString(render(typeof value === 'string' ? value : toExpressionString(value), context));
+  for (const [key, value] of Object.entries(map ?? {}))
+    out[key] = toExpressionString(render(typeof value === 'string' ? value : toExpressionString(value), context));
   return out;
 }
 
@@ -149,7 +150,9 @@ export function evaluateIf(condition, context) {
   } catch (error) {
     throw expressionError(error, expression);
   }
-  const usesStatus = tokens.some((token, i) => token.type === TokenType.IDENTIFIER && STATUS_FUNCTIONS.includes(token.lexeme.toLowerCase()) && tokens[i + 1]?.type === TokenType.LEFT_PAREN);
+  const usesStatus = tokens.some(
+    (token, i) => token.type === TokenType.IDENTIFIER && STATUS_FUNCTIONS.includes(token.lexeme.toLowerCase()) && tokens[i + 1]?.type === TokenType.LEFT_PAREN,
+  );
   return truthy(evaluateData(usesStatus ? expression : `success() && (${expression})`, context, { status: context.__status ?? null }));
 }
 
@@ -200,7 +203,18 @@ export function loadWorkflow(file) {
 }
 
 /** The `github` context and the GITHUB_* variables a runner sets, from a few facts and the event payload. */
-export function githubContext({ eventName, payload, repository, sha, ref, workspace, workflow = 'rehearsal', workflowFile = '.github/workflows/rehearsal.yml', actor = 'rehearsal', runId = '1' }) {
+export function githubContext({
+  eventName,
+  payload,
+  repository,
+  sha,
+  ref,
+  workspace,
+  workflow = 'rehearsal',
+  workflowFile = '.github/workflows/rehearsal.yml',
+  actor = 'rehearsal',
+  runId = '1',
+}) {
   const refName = ref.replace(/^refs\/(heads|tags)\//, '').replace(/^refs\//, '');
   return {
     event_name: eventName,
@@ -345,7 +359,22 @@ export async function runJob(options) {
 }
 
 async function runSteps(options) {
-  const { workflow, jobId, job, runnerTemp, github, eventPath, baseEnv, secrets = {}, needs = {}, matrix = null, uses = {}, skipRuns = [], dryRun = false, log = () => {} } = options;
+  const {
+    workflow,
+    jobId,
+    job,
+    runnerTemp,
+    github,
+    eventPath,
+    baseEnv,
+    secrets = {},
+    needs = {},
+    matrix = null,
+    uses = {},
+    skipRuns = [],
+    dryRun = false,
+    log = () => {},
+  } = options;
   const commandDir = path.join(runnerTemp, '_runner_file_commands');
   mkdirSync(commandDir, { recursive: true });
   const secretsContext = { GITHUB_TOKEN: '', ...secrets };
@@ -367,7 +396,14 @@ async function runSteps(options) {
   for (const [index, step] of (job.steps ?? []).entries()) {
     const id = step.id ?? `__step_${index}`;
     const name = step.name ?? step.uses ?? String(step.run).split('\n')[0];
-    const stepEnvContext = { ...jobContext, env: { ...jobEnv, ...addedEnv }, steps, runner, job: { status: status.failed ? 'failure' : 'success' }, __status: status };
+    const stepEnvContext = {
+      ...jobContext,
+      env: { ...jobEnv, ...addedEnv },
+      steps,
+      runner,
+      job: { status: status.failed ? 'failure' : 'success' },
+      __status: status,
+    };
     const runIt = evaluateIf(step.if, stepEnvContext);
     if (!runIt) {
       steps[id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
@@ -408,8 +444,7 @@ async function runSteps(options) {
       if (skip) {
         note = `not executed in the rehearsal: ${skip.reason}`;
         exitCode = skip.exitCode ?? 0;
-      }
-      else if (!dryRun) {
+      } else if (!dryRun) {
         const shellName = step.shell ?? defaults.shell ?? 'bash';
         if (!SHELLS[shellName]) throw new RehearsalError(`step '${name}': shell '${shellName}' is not rehearsable`);
         const scriptFile = path.join(runnerTemp, `step_${index}.sh`);
@@ -425,7 +460,8 @@ async function runSteps(options) {
       if (!dryRun) {
         const inputs = renderMap(step.with, stepEnvContext);
         // A substitute may add variables of its own (e.g. which scanner binary to use) to the step's environment.
-        const exec = (command, args, { env: extraEnv = {} } = {}) => runProcess(command, args, { cwd, env: { ...processEnv, ...extraEnv }, onOutput: log, timeoutMs });
+        const exec = (command, args, { env: extraEnv = {} } = {}) =>
+          runProcess(command, args, { cwd, env: { ...processEnv, ...extraEnv }, onOutput: log, timeoutMs });
         const result = (await substitute({ with: inputs, env: processEnv, files, cwd, matrix, github, exec, log })) ?? {};
         exitCode = result.exitCode ?? 0;
         output = result.output ?? '';
@@ -476,7 +512,11 @@ async function runJobsIn(options) {
     for (const need of needIds) if (!done[need]) throw new RehearsalError(`job '${jobId}' needs '${need}', which was not run before it`);
     const needs = Object.fromEntries(needIds.map((need) => [need, { result: done[need].result, outputs: done[need].outputs }]));
     // success() of a job means every job it needs succeeded (a skipped need makes it false as well).
-    const status = { failed: needIds.some((need) => done[need].result === 'failure'), cancelled: false, skipped: needIds.some((need) => done[need].result === 'skipped') };
+    const status = {
+      failed: needIds.some((need) => done[need].result === 'failure'),
+      cancelled: false,
+      skipped: needIds.some((need) => done[need].result === 'skipped'),
+    };
     const context = { github, needs, secrets: {}, vars: {}, inputs: {}, __status: status };
     if (!evaluateIf(job.if, context)) {
       done[jobId] = { result: 'skipped', outputs: {}, runs: [] };

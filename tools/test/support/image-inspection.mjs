@@ -38,7 +38,13 @@ export async function imageFiles(ref) {
     const files = [];
     await streamDocker(['export', container], (stream) =>
       listTar(stream, (entry) => {
-        files.push({ path: `/${entry.path.replace(/^\.?\//, '').replace(/\/$/, '')}`, type: entry.type, mode: entry.mode, size: entry.size, linkpath: entry.linkpath });
+        files.push({
+          path: `/${entry.path.replace(/^\.?\//, '').replace(/\/$/, '')}`,
+          type: entry.type,
+          mode: entry.mode,
+          size: entry.size,
+          linkpath: entry.linkpath,
+        });
         entry.resume();
       }),
     );
@@ -97,13 +103,17 @@ export async function searchSavedImage(ref, needle) {
 export async function waitForHealth(container, { timeoutMs = 90_000 } = {}) {
   let status = 'starting';
   const settled = async () => {
-    const [state, health] = (await docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container])).split(' ');
+    const [state, health] = (await docker(['inspect', '--format', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', container])).split(
+      ' ',
+    );
     status = health || state;
     if (!(status === 'healthy' || status === 'unhealthy' || state === 'exited' || state === 'dead')) throw new Error(`${container} is ${status}`);
   };
   // docker inspect failing (no such container) is an answer as well: stop polling and report it
   let failure;
-  await retry(Math.ceil(timeoutMs / 500), '500ms', () => settled().catch((error) => (error instanceof CliError ? (failure = error) : Promise.reject(error)))).catch(() => {});
+  await retry(Math.ceil(timeoutMs / 500), '500ms', () =>
+    settled().catch((error) => (error instanceof CliError ? (failure = error) : Promise.reject(error))),
+  ).catch(() => {});
   if (failure) throw failure;
   return status;
 }

@@ -13,7 +13,19 @@ export async function startLocalRegistry({ binary = process.env.DOCKER_REGISTRY_
   const config = path.join(dir, 'config.yml');
   writeFileSync(
     config,
-    ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
   );
   const host = `127.0.0.1:${port}`;
   const server = await startServer(binary, ['serve', config], { readyUrl: `http://${host}/v2/`, what: `local registry on ${host}`, dir });

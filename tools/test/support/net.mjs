@@ -47,7 +47,15 @@ export async function waitForHttp(url, { child, timeoutMs = 15_000 } = {}) {
   child?.then(markExited, markExited);
   try {
     // an exited server ends the polling at once
-    await until(async () => exited || (await fetch(url).then((response) => response.ok, () => false)), { timeoutMs, what: `${url} to answer` });
+    await until(
+      async () =>
+        exited ||
+        (await fetch(url).then(
+          (response) => response.ok,
+          () => false,
+        )),
+      { timeoutMs, what: `${url} to answer` },
+    );
   } catch (error) {
     child?.kill();
     throw error;

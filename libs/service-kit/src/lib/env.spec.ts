@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readEnv, MAX_FILE_BYTES, type FileReader } from './env';
 
-const files = (contents: Record<string, string>): FileReader => (path) => {
-  if (path in contents) return contents[path];
-  throw Object.assign(new Error(`ENOENT: no such file ${path}`), { code: 'ENOENT' });
-};
+const files =
+  (contents: Record<string, string>): FileReader =>
+  (path) => {
+    if (path in contents) return contents[path];
+    throw Object.assign(new Error(`ENOENT: no such file ${path}`), { code: 'ENOENT' });
+  };
 
 describe('readEnv', () => {
   it('reads NAME directly', () => {

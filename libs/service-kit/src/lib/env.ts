@@ -60,11 +60,7 @@ const isSet = (value: string | undefined): value is string => value !== undefine
  * newline(s). Setting both is an error, as is an unreadable, non-regular, oversized or empty file.
  * An empty NAME (or an empty NAME_FILE variable) counts as unset.
  */
-export function readEnv(
-  names: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
-  readFile: FileReader = readSmallFile,
-): EnvReadResult {
+export function readEnv(names: readonly string[], env: NodeJS.ProcessEnv = process.env, readFile: FileReader = readSmallFile): EnvReadResult {
   const values: Record<string, string> = {};
   const problems: EnvProblem[] = [];
   for (const name of names) {

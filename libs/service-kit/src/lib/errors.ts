@@ -31,8 +31,7 @@ export class HttpError extends Error {
 
 export const httpErrors = {
   badRequest: (message: string, issues?: FieldIssue[]) => new HttpError(400, message, issues),
-  unauthorized: (message: string, realm: string) =>
-    new HttpError(401, message, undefined, { 'www-authenticate': `Bearer realm="${realm}"` }),
+  unauthorized: (message: string, realm: string) => new HttpError(401, message, undefined, { 'www-authenticate': `Bearer realm="${realm}"` }),
   notFound: (message = 'Not Found') => new HttpError(404, message),
   conflict: (message: string) => new HttpError(409, message),
   unprocessable: (message: string, issues?: FieldIssue[]) => new HttpError(422, message, issues),

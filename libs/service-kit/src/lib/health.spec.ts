@@ -110,10 +110,14 @@ describe('Health', () => {
     health.markStarted();
     let seen: AbortSignal | undefined;
     health.addCheck(
-      check('slow:responseTime', (signal) => {
-        seen = signal;
-        return new Promise(() => undefined); // never settles
-      }, { timeoutMs: 20 }),
+      check(
+        'slow:responseTime',
+        (signal) => {
+          seen = signal;
+          return new Promise(() => undefined); // never settles
+        },
+        { timeoutMs: 20 },
+      ),
     );
     const report = await health.report('ready');
     expect(report.httpStatus).toBe(503);
@@ -125,12 +129,16 @@ describe('Health', () => {
     const reported: string[] = [];
     const health = makeHealth((name) => reported.push(name));
     health.markStarted();
-    health.addCheck(check('a:x', () => {
-      throw new HealthCheckError('upstream answered 503');
-    }));
-    health.addCheck(check('b:x', async () => {
-      throw new Error('connect ECONNREFUSED 10.0.0.7:5432 password=oops');
-    }));
+    health.addCheck(
+      check('a:x', () => {
+        throw new HealthCheckError('upstream answered 503');
+      }),
+    );
+    health.addCheck(
+      check('b:x', async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:5432 password=oops');
+      }),
+    );
     const report = await health.report('ready');
     expect(report.body.checks['a:x'][0].output).toBe('upstream answered 503');
     expect(report.body.checks['b:x'][0].output).toBe('check failed');
@@ -143,10 +151,16 @@ describe('Health', () => {
     health.markStarted();
     const gate = deferred();
     let runs = 0;
-    health.addCheck(check('dep:responseTime', async () => {
-      runs++;
-      await gate.promise;
-    }, { cacheMs: 0 }));
+    health.addCheck(
+      check(
+        'dep:responseTime',
+        async () => {
+          runs++;
+          await gate.promise;
+        },
+        { cacheMs: 0 },
+      ),
+    );
     const both = Promise.all([health.report('ready'), health.report('all')]);
     gate.resolve();
     const [ready, all] = await both;
@@ -171,11 +185,15 @@ describe('Health', () => {
       const gate = deferred();
       let calls = 0;
       health.addCheck(
-        check('dep:responseTime', async () => {
-          calls++;
-          await gate.promise;
-          return { status: calls % 2 ? 'pass' : 'fail' };
-        }, { cacheMs: 1000 }),
+        check(
+          'dep:responseTime',
+          async () => {
+            calls++;
+            await gate.promise;
+            return { status: calls % 2 ? 'pass' : 'fail' };
+          },
+          { cacheMs: 1000 },
+        ),
       );
       health.markStarted();
       return { health, gate, calls: () => calls, advance: (ms: number) => (now += ms) };

@@ -141,11 +141,7 @@ export class Health {
     };
 
     if (probe === 'live' || probe === 'all') {
-      add(
-        UPTIME_CHECK,
-        { componentType: 'system', status: 'pass', observedValue: Math.round(process.uptime()), observedUnit: 's', time },
-        true,
-      );
+      add(UPTIME_CHECK, { componentType: 'system', status: 'pass', observedValue: Math.round(process.uptime()), observedUnit: 's', time }, true);
     }
     if (probe !== 'live') add(STATE_CHECK, this.stateResult(probe, time), true);
 

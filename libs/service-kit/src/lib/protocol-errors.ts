@@ -36,11 +36,11 @@ export function handleClientError(logger: Logger, err: NodeJS.ErrnoException, so
   const requestId = randomUUID();
   const body = errorBody(status, STATUS_CODES[status] ?? 'Bad Request', requestId);
   const headers = { ...securityHeaders(), [REQUEST_ID_HEADER]: requestId, 'content-type': JSON_TYPE, 'cache-control': 'no-store' };
-  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   logger.info({ reqId: requestId, res: { statusCode: status }, code: err.code }, 'request completed');
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   // allowHalfOpen servers keep reading after end(): stop once the answer is out (or soon, for a client that never reads).
   socket.once('finish', () => socket.destroy());
   setTimeout(() => socket.destroy(), 1000).unref();

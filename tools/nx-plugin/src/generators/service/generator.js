@@ -146,16 +146,25 @@ function entryFile(o) {
   const service = (s, calls) => {
     lines.push(`  ${s}:`, '    extends:', '      file: ../../docker/compose/services.yaml', `      service: ${s}`);
     if (calls.length) {
-      lines.push("    # Never inherited through `extends` (v1 refuses to extend a service that has it): stated by each entry file.", '    depends_on:');
+      lines.push('    # Never inherited through `extends` (v1 refuses to extend a service that has it): stated by each entry file.', '    depends_on:');
       for (const c of calls) lines.push(`      ${c}:`, '        condition: service_healthy');
     }
     lines.push('');
   };
   service(o.name, o.callee ? [o.callee.name] : []);
   for (const s of o.downstream) service(s.name, s.calls);
-  lines.push('secrets:', `  ${o.name}_api_key:`, `    # DEVELOPMENT-ONLY default (see dev-secrets/README.md); set ${o.VAR}_API_KEY_FILE to an absolute path for a real key.`, `    file: \${${o.VAR}_API_KEY_FILE:-./dev-secrets/api-key}`);
+  lines.push(
+    'secrets:',
+    `  ${o.name}_api_key:`,
+    `    # DEVELOPMENT-ONLY default (see dev-secrets/README.md); set ${o.VAR}_API_KEY_FILE to an absolute path for a real key.`,
+    `    file: \${${o.VAR}_API_KEY_FILE:-./dev-secrets/api-key}`,
+  );
   for (const s of o.downstream) {
-    lines.push(`  ${s.name}_api_key:`, `    # DEVELOPMENT-ONLY default of ${s.name}.`, `    file: \${${VAR(s.name)}_API_KEY_FILE:-../${s.name}/dev-secrets/api-key}`);
+    lines.push(
+      `  ${s.name}_api_key:`,
+      `    # DEVELOPMENT-ONLY default of ${s.name}.`,
+      `    file: \${${VAR(s.name)}_API_KEY_FILE:-../${s.name}/dev-secrets/api-key}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -174,7 +183,9 @@ function editYaml(tree, file, edit) {
 
 /** The one-paragraph header of a service's NetworkPolicy, from what the policy admits (rewritten when a caller is added). */
 function policyHeader(name, callers, callees) {
-  const egress = callees.length ? `egress only to its callee${callees.length > 1 ? 's' : ''} (${callees.join(', ')}) on their ports, and DNS` : 'egress only to DNS';
+  const egress = callees.length
+    ? `egress only to its callee${callees.length > 1 ? 's' : ''} (${callees.join(', ')}) on their ports, and DNS`
+    : 'egress only to DNS';
   return ` ${name}: ingress only from its declared caller${callers.length > 1 ? 's' : ''} (${callers.join(', ')}) on its port; ${egress}.`;
 }
 
@@ -214,7 +225,13 @@ function addKubernetes(tree, o, vars) {
         spec.items.splice(at < 0 ? spec.items.length : at, 0, node);
       }
       const policy = doc.toJS();
-      const peers = (rules, side) => (rules ?? []).flatMap((r) => (r[side] ?? []).filter((peer) => !peer.namespaceSelector).map((peer) => peer.podSelector?.matchLabels?.[NAME_LABEL]).filter(Boolean));
+      const peers = (rules, side) =>
+        (rules ?? []).flatMap((r) =>
+          (r[side] ?? [])
+            .filter((peer) => !peer.namespaceSelector)
+            .map((peer) => peer.podSelector?.matchLabels?.[NAME_LABEL])
+            .filter(Boolean),
+        );
       // the header names the callers: rewritten where it is (the document's or its first node's comment)
       const holder = [doc, doc.contents, doc.contents.items[0]?.key].find((node) => node?.commentBefore) ?? doc;
       holder.commentBefore = policyHeader(o.callee.name, [...new Set(peers(policy.spec.ingress, 'from'))], [...new Set(peers(policy.spec.egress, 'to'))]);
@@ -224,7 +241,14 @@ function addKubernetes(tree, o, vars) {
 
 async function serviceGenerator(tree, options) {
   const o = normalize(tree, options);
-  const vars = { ...o, title: o.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' '), tmpl: '' };
+  const vars = {
+    ...o,
+    title: o.name
+      .split('-')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join(' '),
+    tmpl: '',
+  };
   const target = joinPathFragments('apps', o.name);
   generateFiles(tree, path.join(__dirname, 'files', 'common'), target, vars);
   generateFiles(tree, path.join(__dirname, 'files', o.framework), target, vars);
@@ -236,7 +260,9 @@ async function serviceGenerator(tree, options) {
   // what it wrote in the repository's prettier style, so the format check of the test command passes right away
   await formatFiles(tree);
   return () => {
-    process.stdout.write(`service ${o.name} (${o.framework}, port ${o.port}${o.callee ? `, calls ${o.callee.name}` : ''}): npx nx run ${o.name}:docker-build, then npm start\n`);
+    process.stdout.write(
+      `service ${o.name} (${o.framework}, port ${o.port}${o.callee ? `, calls ${o.callee.name}` : ''}): npx nx run ${o.name}:docker-build, then npm start\n`,
+    );
   };
 }
 
