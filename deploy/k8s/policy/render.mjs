@@ -15,7 +15,7 @@ export class RenderError extends Error {}
 function kubectl(args, env) {
   const binary = which.sync('kubectl', { path: env.PATH ?? '', nothrow: true });
   if (!binary) throw new RenderError(`kubectl not found on PATH: ${INSTALL_HINT}`);
-  // stdin is /dev/null: kubectl reads none, and zx's bash then never takes itself for a remote shell (~/.bashrc)
+  // stdin is /dev/null: kubectl reads none
   return $.sync({ env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`${binary} ${args}`;
 }
 

@@ -305,8 +305,7 @@ export function expandMatrix(matrix) {
 
 /** Runs a step's command: its output (stdout and stderr as they came) is collected and handed on line by line. */
 async function runProcess(command, args, { cwd, env, onOutput, timeoutMs }) {
-  // stdin is /dev/null, as on a runner (and so bash, which zx runs the command with, does not take a socket on stdin
-  // for a remote shell and source ~/.bashrc when the step's environment has no SHLVL)
+  // stdin is /dev/null, as on a runner
   const child = $({ cwd, env, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'], ...(timeoutMs ? { timeout: timeoutMs } : {}) })`${command} ${args}`;
   const result = await streamLines(child, { echo: false, onLine: (line) => onOutput?.(`${line}\n`) });
   return { exitCode: result.exitCode ?? (result.signal ? 128 : 1), output: result.stdall };

@@ -27,10 +27,8 @@ export async function runAsync(command, args = [], { cwd = workspaceRoot, env = 
   return result(await $({ ...zxOptions({ cwd, env, input }), ...(timeout ? { timeout } : {}) })`${command} ${args}`);
 }
 
-// zx runs the command with bash; a bash whose stdin is a socket (Node's pipe) and whose environment has no SHLVL
-// takes itself for a remote shell and sources ~/.bashrc (which may print, or change PATH). SHLVL keeps a test's
-// minimal environment minimal.
-const zxOptions = ({ cwd, env, input }) => ({ nothrow: true, cwd, env: { SHLVL: '1', ...env }, input });
+// (a minimal `env` is safe: tools/lib/process.mjs adds SHLVL, so zx's bash never sources ~/.bashrc)
+const zxOptions = ({ cwd, env, input }) => ({ nothrow: true, cwd, env, input });
 const result = (output) => ({ status: output.exitCode, signal: output.signal, stdout: output.stdout, stderr: output.stderr });
 
 /** Runs a Node script of the workspace (e.g. 'tools/scan.mjs') with this Node, as `run` does. */
