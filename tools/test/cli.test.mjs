@@ -4,14 +4,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { CliError, parseCliArgs, projectArgument } from '../lib/cli.mjs';
 import { $, describeFailure } from '../lib/process.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 
 const lib = (name) => pathToFileURL(`${workspaceRoot}/tools/lib/${name}`).href;
 
-/** Runs an ES module given as text in a fresh node process (a tool in miniature); returns zx's ProcessOutput. */
-const runModule = (source, env = {}) => $.sync({ nothrow: true, env: { ...process.env, ...env } })`${process.execPath} --input-type=module -e ${source}`;
+/**
+ * Runs an ES module given as text in a fresh node process (a tool in miniature); returns its exit code and output
+ * without colours (zx colours echoed commands where the environment asks for colour, as CI does).
+ */
+const runModule = (source, env = {}) => {
+  const output = $.sync({ nothrow: true, env: { ...process.env, ...env } })`${process.execPath} --input-type=module -e ${source}`;
+  return { exitCode: output.exitCode, stdout: stripVTControlCharacters(output.stdout), stderr: stripVTControlCharacters(output.stderr) };
+};
 
 const OPTIONS = { image: { type: 'string' }, tag: { type: 'string', multiple: true }, push: { type: 'boolean' } };
 const parse = (args, hint) => parseCliArgs({ args, options: OPTIONS, allowPositionals: false }, { hint });
