@@ -20,6 +20,7 @@ import { builtImage } from '../tools/test/support/image-inspection.mjs';
 import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
+import { imagePrefix } from '../tools/lib/defaults.cjs';
 
 const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };
@@ -195,7 +196,7 @@ async function startTimes(runs) {
   }
 }
 
-const prefix = () => process.env.IMAGE_PREFIX || 'secure-ci';
+const prefix = () => imagePrefix();
 const imageSize = async (ref) => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', ref]));
 
 /**

@@ -18,6 +18,7 @@ import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { listServices } from '../tools/lib/services.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
+import { BASE_PROJECT } from '../tools/lib/defaults.cjs';
 import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;
@@ -30,7 +31,7 @@ const imageSize = async (ref) => Number(await docker(['image', 'inspect', '--for
 const layers = async (ref) => JSON.parse(await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref]));
 
 async function sizes() {
-  const base = builtImage('base-image').tags[0];
+  const base = builtImage(BASE_PROJECT).tags[0];
   const baseBytes = await imageSize(base);
   const baseLayers = await layers(base);
   // Baseline measured in this run: the stock Node.js image the services' build stage uses (debian slim + node + npm).

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGzip } from 'node:zlib';
 import { dockerEnv, requireDocker } from '../tools/lib/docker-engine.mjs';
+import { BASE_PROJECT, imagePrefix } from '../tools/lib/defaults.cjs';
 import { $ } from '../tools/lib/process.mjs';
 import { dockerBuild } from '../tools/test/support/run-tool.mjs';
 
@@ -32,7 +33,7 @@ async function compressedSize(ref) {
 }
 
 async function timedBuild(project, platform, record, extraArgs = []) {
-  const image = `${process.env.IMAGE_PREFIX || 'secure-ci'}-bench/${project}`;
+  const image = `${imagePrefix()}-bench/${project}`;
   const started = performance.now();
   await dockerBuild([project, '--platform', platform, '--no-cache', '--image', image, '--record', record, ...extraArgs]);
   const seconds = (performance.now() - started) / 1000;
@@ -45,7 +46,7 @@ export async function platformBench() {
   try {
     const rows = {};
     for (const platform of PLATFORMS) {
-      const base = await timedBuild('base-image', platform, path.join(dir, `base-${platform.split('/')[1]}.json`));
+      const base = await timedBuild(BASE_PROJECT, platform, path.join(dir, `base-${platform.split('/')[1]}.json`));
       const service = await timedBuild(SERVICE, platform, path.join(dir, `${SERVICE}-${platform.split('/')[1]}.json`), [
         '--build-arg',
         `BASE_IMAGE=${base.ref}`,
