@@ -200,7 +200,10 @@ export async function dockerBuild(options) {
     for (const target of options['cache-to'] ?? []) args.push('--cache-to', target);
     if (options.network) args.push('--network', options.network);
     if (options['no-cache']) args.push('--no-cache');
-    if (options.attest) args.push('--sbom=true', '--provenance=mode=max');
+    // Attestations only when asked: buildx adds a provenance manifest by default where the store can hold one (the
+    // containerd store), which turns the loaded image into an index, so its ID and pushed digest would no longer be
+    // the platform image's. The workflows attest the pushed digest themselves (cosign, attest-build-provenance).
+    args.push(...(options.attest ? ['--sbom=true', '--provenance=mode=max'] : ['--provenance=false', '--sbom=false']));
     args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
     args.push('.');
 
@@ -224,14 +227,20 @@ export async function dockerBuild(options) {
         (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
-    const imageId = readFileSync(iidFile, 'utf8').trim();
+    // buildx's image ID is the config digest in both image stores: the image's identity wherever it is stored or
+    // pushed (a registry manifest names it as config.digest). The engine's own ID for it differs by store (the config
+    // digest in the classic store, the manifest digest in the containerd store); local commands use that one.
+    const configDigest = readFileSync(iidFile, 'utf8').trim();
     let digest;
     if (options.push) digest = JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'];
+    const imageId = options.push || platforms.length > 1 ? configDigest : await localImageId(toolchain, tags[0]);
     const record = {
       project,
       image,
       tags,
       imageId,
+      configDigest,
+      imageStore: toolchain.imageStore,
       labels: meta.labels,
       version: meta.version,
       dockerfile: recipe.dockerfile,
@@ -247,6 +256,13 @@ export async function dockerBuild(options) {
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
   }
+}
+
+/** The engine's own ID of a just-loaded image: `docker image inspect .Id` (store-dependent, see the record). */
+async function localImageId(toolchain, ref) {
+  const inspected = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image inspect --format {{.Id}} ${ref}`;
+  if (!inspected.ok) fail(`built ${ref} but the engine does not list it: ${lastLine(inspected)}`, 1);
+  return inspected.stdout.trim();
 }
 
 /**

@@ -4,7 +4,11 @@
 //              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
-// Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
+//   stores     the image-identity tests (pipeline round trip, workflow rehearsals: build records, push by digest,
+//              per-platform gate, registry-side tags, signatures) again on the engine's other image store, then back.
+//              Tests cannot restart a user's engine: this suite runs where SECURE_CI_SWITCH_STORE names the command
+//              that restarts it with a given store (.ci/run sets it); by default it runs only then, and says so.
+// Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +41,17 @@ const SUITES = {
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
+  stores: () => [
+    ['node', ['tools/test/support/switch-store.mjs', 'other']],
+    nodeTest(IDENTITY_TESTS),
+    // back to the store the other suites ran on, whatever happened (a later run starts where this one did)
+    ['node', ['tools/test/support/switch-store.mjs', 'back'], { always: true }],
+  ],
 };
+// The tests whose assertions depend on what an image ID or digest is, which the image store changes.
+const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs', 'tools/test/e2e/rehearsal.test.mjs'];
+/** The suites run when none is named: `stores` only where the engine can be switched. */
+const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_SWITCH_STORE);
 
 /** Counts passes/failures from node:test and jest summary lines (colours stripped: jest colours its summary). */
 function countResults(raw, totals) {
@@ -64,18 +78,17 @@ runMain(async () => {
   if (unknown.length) fail(`unknown suite(s) ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
   const totals = { passed: 0, failed: 0 };
   const failedSteps = [];
-  for (const suite of requested.length ? requested : Object.keys(SUITES)) {
-    for (const [cmd, args] of SUITES[suite]()) {
+  const suites = requested.length ? requested : defaultSuites();
+  for (const suite of suites) {
+    for (const [cmd, args, { always = false } = {}] of SUITES[suite]()) {
+      // later steps build on earlier ones (images need builds, e2e needs images): after a failure only cleanup runs
+      if (failedSteps.length && !always) continue;
       console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}`);
       const code = await run(cmd, args, totals);
-      if (code !== 0) {
-        failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
-        // later suites build on earlier ones (images need builds, e2e needs images): stop at the first failure
-        break;
-      }
+      if (code !== 0) failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
     }
-    if (failedSteps.length) break;
   }
+  if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (SECURE_CI_SWITCH_STORE unset; .ci/run sets it)');
   if (failedSteps.length) console.log(`\nfailed: ${failedSteps.join('; ')}`);
   // A step can fail without a test failing (a build, a lint): count it so the closing line never says all passed.
   const failed = Math.max(totals.failed, failedSteps.length);

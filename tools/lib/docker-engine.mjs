@@ -25,12 +25,12 @@ export function versionIn(text) {
 let cached;
 
 /**
- * Detects the toolchain once per process.
+ * Detects the toolchain once per process (`{ fresh: true }` again, e.g. after the engine was restarted).
  * @returns {Promise<{client: string|null, serverVersion: string|null, buildxVersion: string|null,
  *   compose: string[]|null, composeVersion: string|null, imageStore: 'containerd'|'classic'|null}>}
  */
-export async function detectDocker() {
-  if (cached) return cached;
+export async function detectDocker({ fresh = false } = {}) {
+  if (cached && !fresh) return cached;
   const candidate = process.env.DOCKER_CLI || 'docker';
   const client = (await probe(candidate, ['--version'])) ? candidate : null;
   const [serverVersion, buildx, composeVersion, driverStatus] = client

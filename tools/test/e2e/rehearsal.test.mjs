@@ -391,7 +391,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     const index = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, Object.values(MEDIA_TYPES).join(', '));
     const amd64 = index.manifests.find((m) => m.platform.architecture === 'amd64');
     const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${amd64.digest}`, Object.values(MEDIA_TYPES).join(', '));
-    assert.equal(manifest.config.digest, record.imageId);
+    assert.equal(manifest.config.digest, record.configDigest, 'the pushed config is the built one (in either image store)');
     const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/blobs/${manifest.config.digest}`);
     assert.equal(config.config.User, '65532:65532');
     assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);
