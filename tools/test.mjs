@@ -5,9 +5,9 @@
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
 //   stores     the image-identity tests (pipeline round trip, workflow rehearsals: build records, push by digest,
-//              per-platform gate, registry-side tags, signatures) again on the engine's other image store, then back.
-//              Tests cannot restart a user's engine: this suite runs where SECURE_CI_SWITCH_STORE names the command
-//              that restarts it with a given store (.ci/run sets it); by default it runs only then, and says so.
+//              per-platform gate, registry-side tags, signatures) again on a second engine with the other image store
+//              (classic <-> containerd). Tests cannot start a user's second engine: this suite runs where
+//              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
@@ -42,16 +42,14 @@ const SUITES = {
   ],
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
   stores: () => [
-    ['node', ['tools/test/support/switch-store.mjs', 'other']],
-    nodeTest(IDENTITY_TESTS),
-    // back to the store the other suites ran on, whatever happened (a later run starts where this one did)
-    ['node', ['tools/test/support/switch-store.mjs', 'back'], { always: true }],
+    ['node', ['tools/test/support/other-store.mjs']],
+    [...nodeTest(IDENTITY_TESTS), { env: { DOCKER_HOST: process.env.SECURE_CI_OTHER_ENGINE } }],
   ],
 };
 // The tests whose assertions depend on what an image ID or digest is, which the image store changes.
 const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs', 'tools/test/e2e/rehearsal.test.mjs'];
-/** The suites run when none is named: `stores` only where the engine can be switched. */
-const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_SWITCH_STORE);
+/** The suites run when none is named: `stores` only where there is a second engine. */
+const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_OTHER_ENGINE);
 
 /** Counts passes/failures from node:test and jest summary lines (colours stripped: jest colours its summary). */
 function countResults(raw, totals) {
@@ -66,8 +64,8 @@ function countResults(raw, totals) {
 }
 
 /** Runs one step with its output streamed through, counting results; resolves to its exit code. */
-async function run(cmd, args, totals) {
-  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+async function run(cmd, args, totals, extraEnv = {}) {
+  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', ...extraEnv };
   const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { onLine: (line) => countResults(line, totals) });
   return step.exitCode ?? 1;
 }
@@ -88,7 +86,7 @@ runMain(async () => {
       if (code !== 0) failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
     }
   }
-  if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (SECURE_CI_SWITCH_STORE unset; .ci/run sets it)');
+  if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (no SECURE_CI_OTHER_ENGINE; .ci/run starts one)');
   if (failedSteps.length) console.log(`\nfailed: ${failedSteps.join('; ')}`);
   // A step can fail without a test failing (a build, a lint): count it so the closing line never says all passed.
   const failed = Math.max(totals.failed, failedSteps.length);
