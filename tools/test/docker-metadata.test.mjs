@@ -725,3 +725,9 @@ for (const [name, tags, message] of BAD_EXPRESSIONS) {
     );
   });
 }
+
+test('fields: a quoted field is trimmed inside its quotes as well, as the action trims every field', () => {
+  const env = ghEnv('push', 'refs/heads/main');
+  assert.deepEqual(computeMetadata({ tags: 'type=raw," foo "\n"  bar  "', env, now: NOW }).tagNames, ['foo', 'bar']);
+  assert.deepEqual(computeMetadata({ images: '" a/b " , c/d', env, now: NOW }).tags, ['a/b:main', 'c/d:main']);
+});

@@ -38,7 +38,11 @@ export function csvFields(entry) {
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') throw new CliError(`unterminated quote in "${entry}"`);
     throw new CliError(`malformed list entry "${entry}": ${String(error.message).split('\n')[0]}`);
   }
-  return records.flat().filter((f) => f !== '');
+  // trimmed inside quotes too, as the action trims each field after parsing
+  return records
+    .flat()
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
 }
 
 /**
