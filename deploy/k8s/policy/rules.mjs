@@ -1,7 +1,7 @@
 // The repository's own policy every rendered overlay must pass, on top of Trivy's Kubernetes checks (trivy.mjs: run
 // as non-root, seccomp, privilege escalation, capabilities, read-only root, host namespaces, ports and paths,
 // resources set, ...): what only this repository can know (its services, ports, callers, the images' user, the
-// kit's shutdown grace, compose's limits, digests in production) and what the Trivy build the tests use does not see.
+// services' shutdown grace, compose's limits, digests in production) and what the Trivy build the tests use does not see.
 // Each rule reads exactly the fields it requires, so a misspelled or missing field fails the rule.
 // deploy/k8s/test/rules.test.mjs proves every rule can fail with a deliberately bad manifest.
 
@@ -147,6 +147,15 @@ export const RULES = [
         ),
       ];
     },
+  },
+  {
+    id: 'apparmor-profile',
+    // Trivy's KSV002 reads the AppArmor annotation only, not the securityContext field of Kubernetes 1.30+.
+    title: 'no Unconfined AppArmor profile in a pod or container securityContext (the field Trivy does not read)',
+    check: (ctx) => [
+      ...perWorkload(ctx, (w) => (w.spec.securityContext?.appArmorProfile?.type === 'Unconfined' ? ['pod appArmorProfile Unconfined'] : [])),
+      ...perContainer(ctx, (c) => (c.securityContext?.appArmorProfile?.type === 'Unconfined' ? ['appArmorProfile Unconfined'] : [])),
+    ],
   },
   {
     id: 'tmp-emptydir',

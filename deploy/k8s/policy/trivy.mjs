@@ -65,6 +65,8 @@ export function trivyFindings(objects, { env = process.env, trivy = findTrivy(en
         TRIVY_SKIP_VERSION_CHECK: 'true',
         TRIVY_DISABLE_TELEMETRY: 'true',
       },
+      // run in the scratch dir: no .trivyignore or trivy.yaml of whatever directory we were started in applies
+      cwd: work,
       nothrow: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     })`${trivy} config --format json --quiet --exit-code 0 ${dir}`;

@@ -67,6 +67,13 @@ const spoilers = [
   ['run-as-image-user', 'root as a supplementary group', 'production', (o) => podSpec(o, 'catalog').securityContext.supplementalGroups.push(0)],
   ['run-as-image-user', 'another fsGroup', 'dev', (o) => (podSpec(o, 'notifications').securityContext.fsGroup = 0)],
   [
+    'apparmor-profile',
+    'AppArmor Unconfined for a container',
+    'production',
+    (o) => (container(o, 'orders').securityContext.appArmorProfile = { type: 'Unconfined' }),
+  ],
+  ['apparmor-profile', 'AppArmor Unconfined for the pod', 'dev', (o) => (podSpec(o, 'catalog').securityContext.appArmorProfile = { type: 'Unconfined' })],
+  [
     'tmp-emptydir',
     'no /tmp mount',
     'production',
