@@ -30,11 +30,9 @@ export function findTrivy(env = process.env) {
   return found;
 }
 
-/** `KSV001` for Trivy's `KSV001`, `KSV-0001` or `AVD-KSV-0001` (the spelling changed between releases). */
-export function checkId(misconfiguration) {
-  const match = /KSV-?0*(\d+)/.exec(`${misconfiguration.ID ?? ''} ${misconfiguration.AVDID ?? ''}`);
-  return match ? `KSV${match[1].padStart(3, '0')}` : String(misconfiguration.ID ?? misconfiguration.AVDID);
-}
+/** Whether a result is of a SET_ASIDE check, by its ID (`KSV116`) or its AVD ID (`AVD-KSV-0116`). */
+export const isSetAside = (m) =>
+  Object.hasOwn(SET_ASIDE, m.ID ?? '') || Object.keys(SET_ASIDE).some((id) => m.AVDID === `AVD-KSV-${id.slice(3).padStart(4, '0')}`);
 
 const fileName = (object, index) =>
   `${String(index).padStart(3, '0')}-${`${object?.kind ?? 'unknown'}-${object?.metadata?.name ?? 'unnamed'}`.replace(/[^A-Za-z0-9.-]+/g, '_')}.yaml`;
@@ -92,8 +90,8 @@ export function trivyFindings(objects, { env = process.env, trivy = findTrivy(en
       const failed = new Map();
       for (const m of entry.Misconfigurations ?? []) {
         if (m.Status !== 'FAIL') continue;
-        const id = checkId(m);
-        if (Object.hasOwn(SET_ASIDE, id)) setAside += 1;
+        const id = m.ID || m.AVDID;
+        if (isSetAside(m)) setAside += 1;
         else if (!failed.has(id)) failed.set(id, { id, object, severity: m.Severity, message: m.Message || m.Title });
       }
       findings.push(...failed.values());
