@@ -681,3 +681,53 @@ test('local git fallback outside a checkout: empty context, only SHA rules fail'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- the action's own libraries: Handlebars, moment-timezone, csv-parse ----
+
+test('expressions: any moment.js token and zone, Handlebars comments and escapes; values are not HTML-escaped', () => {
+  const tagNames = (tags, env = ghEnv('push', 'refs/heads/main')) => computeMetadata({ tags, env, now: NOW }).tagNames;
+  assert.deepEqual(tagNames("type=raw,value={{date 'YYYYMMDD-hhmm A'}}"), ['20200110-1230-AM']);
+  assert.deepEqual(tagNames("type=raw,value={{date 'dddd-Do' tz='America/New_York'}}"), ['Thursday-9th']);
+  assert.deepEqual(tagNames("type=raw,value={{date 'YYYY-[week]-WW'}}"), ['2020-week-02']);
+  assert.deepEqual(tagNames('type=raw,value=v{{! a note }}1\\{{kept}}'), ['v1-kept-']);
+  assert.deepEqual(tagNames('type=semver,pattern={{ raw }}', ghEnv('push', 'refs/tags/v2.0.8-beta.67')), ['v2.0.8-beta.67']);
+  const amp = computeMetadata({ tags: 'type=raw,value={{branch}}', labels: 'org.example.branch={{branch}}', env: ghEnv('push', 'refs/heads/a&b'), now: NOW });
+  assert.deepEqual(amp.tagNames, ['a-b']);
+  assert.equal(amp.labels['org.example.branch'], 'a&b');
+});
+
+test('fields: csv-parse quoting (commas protected, "" is a quote, a quote inside a field is text)', () => {
+  const env = ghEnv('push', 'refs/tags/v1.23.4');
+  assert.deepEqual(computeMetadata({ tags: 'type=match,"pattern=\\d{1,2}\\.\\d{1,3}"', env, now: NOW }).tagNames, ['1.23', 'latest']);
+  assert.deepEqual(computeMetadata({ tags: 'type=raw,"value=a""b"', env, now: NOW }).tagNames, ['a-b']);
+  assert.deepEqual(computeMetadata({ labels: 'org.example.quote=say "hi", twice', env, now: NOW }).labels['org.example.quote'], 'say "hi", twice');
+});
+
+const BAD_EXPRESSIONS = [
+  ['unquoted zone', "type=raw,value={{date 'YYYY' tz=Asia/Tokyo}}", /quote the value, e\.g\. tz='Asia\/Tokyo'/],
+  ['block helper', 'type=raw,value={{#if branch}}x{{/if}}', /Handlebars blocks are not supported/],
+  ['partial', 'type=raw,value={{> other}}', /Handlebars partials are not supported/],
+  ['unclosed expression', 'type=raw,value=a{{branch', /malformed expression in "a\{\{branch": Parse error/],
+  ['empty expression', 'type=raw,value={{}}', /malformed expression in "\{\{\}\}"/],
+  ['sub-expression', 'type=raw,value={{date (branch)}}', /malformed expression \{\{date \(\.\.\.\)\}\}/],
+  ['path expression', 'type=raw,value={{branch.name}}', /unknown expression \{\{branch\.name\}\}/],
+  ['data variable', 'type=raw,value={{@root}}', /unknown expression \{\{@root\}\}/],
+  ['format without argument', 'type=raw,value={{commit_date}}', /takes one format argument/],
+  ['unknown date attribute', "type=raw,value={{date 'YYYY' zone='UTC'}}", /unknown attribute zone= in \{\{date\}\}/],
+  ['quote after a closing quote', 'type=raw,"value"=x', /malformed list entry/],
+];
+
+for (const [name, tags, message] of BAD_EXPRESSIONS) {
+  test(`bad expression: ${name} -> one-line CliError, exit 2`, () => {
+    assert.throws(
+      () => computeMetadata({ tags, env: ghEnv('push', 'refs/heads/main'), now: NOW }),
+      (error) => error.name === 'CliError' && error.exitCode === 2 && message.test(error.message) && !error.message.includes('\n'),
+    );
+  });
+}
+
+test('fields: a quoted field is trimmed inside its quotes as well, as the action trims every field', () => {
+  const env = ghEnv('push', 'refs/heads/main');
+  assert.deepEqual(computeMetadata({ tags: 'type=raw," foo "\n"  bar  "', env, now: NOW }).tagNames, ['foo', 'bar']);
+  assert.deepEqual(computeMetadata({ images: '" a/b " , c/d', env, now: NOW }).tags, ['a/b:main', 'c/d:main']);
+});

@@ -1,14 +1,17 @@
-// The repository's facts the manifests must agree with, read from where each is defined (never restated here):
+// The repository's facts the manifests must agree with, read from where each is defined (never restated here), and
+// read with the tools that define them rather than by pattern-matching their text:
 //   services and ports  apps/<service>/project.json  metadata.port (tools/lib/services.mjs, the Nx plugin's reader)
 //   who calls whom       apps/<service>/project.json  metadata.calls (reached via <CALLEE>_URL and <CALLEE>_API_KEY_FILE)
-//   shutdown grace       libs/service-kit/src/lib/config.ts  SHUTDOWN_GRACE_MS default
+//   shutdown grace       each service's own config schema (service-config.mjs: its SHUTDOWN_GRACE_MS default)
 //   development keys     apps/<service>/dev-secrets/api-key
-//   the images' user     docker/service/Dockerfile  the last USER uid:gid (the final stage every service image is)
+//   the images' user     docker/service/Dockerfile  the USER of its final stage (dockerfile-ast, the parser the tools use)
 //   runtime limits       docker/compose/hardening.yaml  mem_limit, cpus (Kubernetes limits match compose)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
 import YAML from 'yaml';
 import { listServices } from '../../../tools/lib/services.mjs';
+import { serviceConfigDefaults } from './service-config.mjs';
 
 export class FactsError extends Error {}
 
@@ -27,7 +30,7 @@ function readServices(root) {
     throw new FactsError(error.message);
   }
   if (!list.length) throw new FactsError('no service under apps/*/project.json');
-  return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, devSecret: `${s.root}/dev-secrets/api-key` }]));
+  return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, root: s.root, devSecret: `${s.root}/dev-secrets/api-key` }]));
 }
 
 /**
@@ -47,13 +50,6 @@ function readCalls(root, services) {
   return calls;
 }
 
-function readShutdownGraceMs(root) {
-  const file = 'libs/service-kit/src/lib/config.ts';
-  const match = /SHUTDOWN_GRACE_MS:[^\n]*\.default\(([\d_]+)\)/.exec(read(root, file));
-  if (!match) throw new FactsError(`${file}: no SHUTDOWN_GRACE_MS default found`);
-  return Number(match[1].replaceAll('_', ''));
-}
-
 /** The committed development keys (public, for the dev overlay only), by service. */
 function readDevKeys(root, services) {
   return Object.fromEntries(
@@ -63,12 +59,19 @@ function readDevKeys(root, services) {
   );
 }
 
-function readImageUser(root) {
-  const file = 'docker/service/Dockerfile';
-  const users = [...read(root, file).matchAll(/^USER\s+(\d+):(\d+)\s*$/gm)];
-  if (!users.length) throw new FactsError(`${file}: no numeric USER uid:gid`);
-  const [, uid, gid] = users.at(-1);
-  return { uid: Number(uid), gid: Number(gid) };
+/** The numeric `USER uid:gid` of the service Dockerfile's final stage: every service image is that stage. */
+export function readImageUser(root, file = 'docker/service/Dockerfile') {
+  const instructions = DockerfileParser.parse(read(root, file)).getInstructions();
+  const lastFrom = instructions.findLastIndex((i) => i.getKeyword() === 'FROM');
+  const user = instructions.slice(lastFrom + 1).findLast((i) => i.getKeyword() === 'USER');
+  const match = /^(\d+):(\d+)$/.exec(
+    user
+      ?.getArguments()
+      .map((a) => a.getValue())
+      .join(' ') ?? '',
+  );
+  if (!match) throw new FactsError(`${file}: its final stage has no numeric USER uid:gid`);
+  return { uid: Number(match[1]), gid: Number(match[2]) };
 }
 
 /** compose's mem_limit (256m: MiB, as Docker counts) in bytes and cpus as a number of CPUs. */
@@ -81,12 +84,18 @@ function readComposeLimits(root) {
   return { memoryBytes: Number(memory[1]) * 1024 ** { k: 1, m: 2, g: 3 }[memory[2].toLowerCase()], cpus };
 }
 
-export function readFacts(root) {
+export async function readFacts(root) {
   const services = readServices(root);
+  let defaults;
+  try {
+    defaults = await serviceConfigDefaults(root, Object.values(services));
+  } catch (error) {
+    throw new FactsError(error.message);
+  }
+  for (const service of Object.values(services)) service.shutdownGraceMs = defaults[service.name].SHUTDOWN_GRACE_MS;
   return {
     services,
     calls: readCalls(root, services),
-    shutdownGraceMs: readShutdownGraceMs(root),
     devKeys: readDevKeys(root, services),
     imageUser: readImageUser(root),
     limits: readComposeLimits(root),

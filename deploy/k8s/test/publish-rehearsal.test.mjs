@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { evaluateIf, githubContext, loadWorkflow, runJob } from '../../../tools/test/support/gha-rehearsal.mjs';
 import { checkOverlay, WORKSPACE as workspaceRoot } from '../check.mjs';
 import { digestOf, record, writeRecord } from '../../../tools/test/support/build-records.mjs';
+import { facts, trivy } from './support.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-rehearsal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,8 +132,13 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     const k8s = path.join(dir, 'k8s');
     cpSync(path.join(workspaceRoot, 'deploy/k8s'), k8s, { recursive: true });
     writeFileSync(path.join(k8s, 'overlays/production/images/kustomization.yaml'), override);
-    const { objects, schemaProblems, policyProblems } = await checkOverlay('production', { dir: path.join(k8s, 'overlays/production') });
-    assert.deepEqual([...schemaProblems, ...policyProblems], []);
+    const {
+      objects,
+      schemaProblems,
+      trivy: found,
+      policyProblems,
+    } = await checkOverlay('production', { dir: path.join(k8s, 'overlays/production'), facts, trivy });
+    assert.deepEqual([...schemaProblems, ...found.findings, ...policyProblems], []);
     const deployed = Object.fromEntries(objects.filter((o) => o.kind === 'Deployment').map((d) => [d.metadata.name, d.spec.template.spec.containers[0].image]));
     assert.deepEqual(deployed, {
       ...Object.fromEntries(kept.map((i) => [i.name.split('/').pop(), `${i.newName}@${i.digest}`])),

@@ -11,7 +11,7 @@ import { render, RenderError } from '../policy/render.mjs';
 import { MODELS_VERSION, SCHEMA_VERSION, validateObjects } from '../policy/schema.mjs';
 import { which } from '../../../tools/lib/process.mjs';
 import { runTool } from '../../../tools/test/support/run-tool.mjs';
-import { clone, container, facts, find, overlay } from './support.mjs';
+import { clone, container, facts, find, renderedOverlay, trivy } from './support.mjs';
 
 const CHECK = path.join(K8S_DIR, 'check.mjs');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'k8s-test-'));
@@ -22,7 +22,7 @@ const perService = (name) => ['Deployment', 'NetworkPolicy', 'PodDisruptionBudge
 
 describe('render', () => {
   test('dev: the namespace, every service, and the generated development Secrets', async () => {
-    const { objects } = await overlay('dev');
+    const { objects } = await renderedOverlay('dev');
     const names = kinds(objects).map((n) => n.replace(/^(Secret\/.+-api-key)-[a-z0-9]+$/, '$1'));
     const expected = [
       'Namespace/secure-ci-dev',
@@ -34,13 +34,13 @@ describe('render', () => {
   });
 
   test('production: the namespace and every service at two replicas, no Secret', async () => {
-    const { objects } = await overlay('production');
+    const { objects } = await renderedOverlay('production');
     assert.deepEqual(kinds(objects), ['Namespace/secure-ci', 'NetworkPolicy/default-deny', ...Object.keys(facts.services).flatMap(perService)].sort());
     for (const service of Object.keys(facts.services)) assert.equal(find(objects, 'Deployment', service).spec.replicas, 2);
   });
 
   test('production: every container image is by digest (@sha256:), none by a mutable tag', async () => {
-    const { objects } = await overlay('production');
+    const { objects } = await renderedOverlay('production');
     const images = objects
       .filter((o) => o.kind === 'Deployment')
       .flatMap((d) => [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers].map((c) => c.image));
@@ -91,9 +91,14 @@ describe('render', () => {
         '',
       ].join('\n'),
     );
-    const { schemaProblems, policyProblems } = await checkOverlay('production', { dir, facts });
+    const { schemaProblems, trivy: found, policyProblems } = await checkOverlay('production', { dir, facts, trivy });
     assert.deepEqual(schemaProblems, []);
-    assert.deepEqual([...new Set(policyProblems.map((p) => p.rule))].sort(), ['images', 'no-privilege-escalation']);
+    assert.deepEqual(
+      found.findings.map((f) => `${f.id} ${f.object}`).sort(),
+      ['KSV001 Deployment/catalog', 'KSV013 Deployment/catalog'],
+      'Trivy: privilege escalation, the tag latest',
+    );
+    assert.deepEqual([...new Set(policyProblems.map((p) => p.rule))].sort(), ['images'], 'our policy: not by digest');
   });
 
   test('a broken kustomization is one line naming the overlay', () => {
@@ -116,14 +121,14 @@ describe(`schema (Kubernetes ${SCHEMA_VERSION}, kubernetes-models)`, () => {
 
   for (const environment of ['dev', 'production']) {
     test(`${environment}: every object is valid`, async () => {
-      const { objects, schemaProblems } = await overlay(environment);
+      const { objects, schemaProblems } = await renderedOverlay(environment);
       assert.ok(objects.length >= 17);
       assert.deepEqual(schemaProblems, []);
     });
   }
 
   test('invalid objects fail: wrong types, a missing required field, an unknown kind', async () => {
-    const { objects } = await overlay('production');
+    const { objects } = await renderedOverlay('production');
     const replicas = clone(find(objects, 'Deployment', 'catalog'));
     replicas.spec.replicas = 'two';
     const port = clone(find(objects, 'Deployment', 'orders'));
@@ -171,14 +176,14 @@ describe('kubectl missing or too old: one clear line, exit 2', () => {
   });
 
   test('the CLI passes on the real overlays', () => {
-    const r = runTool(CHECK);
+    const r = runTool(CHECK, [], { env: { ...process.env, TRIVY_BIN: trivy } });
     assert.equal(r.status, 0, r.stderr);
     // the namespace and its default deny, then per service its five objects (and in dev its Secret)
     const services = Object.keys(facts.services).length;
     assert.match(
       r.stdout,
       new RegExp(
-        `^dev: ${2 + 6 * services} objects valid against the Kubernetes v1\\.33\\.0 schema; \\d+ policy rules pass\nproduction: ${2 + 5 * services} objects valid`,
+        `^dev: ${2 + 6 * services} objects valid against the Kubernetes v1\\.33\\.0 schema; Trivy's Kubernetes checks: \\d+ passed, 0 failed.*; \\d+ policy rules pass\nproduction: ${2 + 5 * services} objects valid`,
       ),
     );
   });

@@ -1,18 +1,24 @@
-// Every policy rule passes on both rendered overlays, and every rule can fail: one deliberately bad manifest per
-// rule (most rules have several), each made from the real render with one thing spoilt. A counter-example must make
+// Every rule of the repository's own policy passes on both rendered overlays, and every rule can fail: one deliberately
+// bad manifest per rule (most rules have several), each made from the real render with one thing spoilt. (What Trivy
+// checks, and its counter-examples, are in trivy.test.mjs.) A counter-example must make
 // its rule fail; the clean render must make no rule fail. The facts side is proven as well: when the repository's
 // facts change (a port, a new call, a new service), the unchanged manifests fail, so they cannot drift silently.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { WORKSPACE } from '../check.mjs';
+import { FactsError, readImageUser } from '../policy/facts.mjs';
 import { checkObjects, RULES } from '../policy/rules.mjs';
-import { clone, container, envEntry, facts, find, overlay, podSpec } from './support.mjs';
+import { serviceConfigDefaults } from '../policy/service-config.mjs';
+import { clone, container, envEntry, facts, find, podSpec, renderedOverlay } from './support.mjs';
 
 const SERVICES = Object.keys(facts.services);
 let dev;
 let production;
 before(async () => {
-  dev = (await overlay('dev')).objects;
-  production = (await overlay('production')).objects;
+  dev = (await renderedOverlay('dev')).objects;
+  production = (await renderedOverlay('production')).objects;
 });
 
 const failingRules = (objects, environment, theFacts = facts) => [...new Set(checkObjects(objects, theFacts, { environment }).map((p) => p.rule))];
@@ -27,14 +33,14 @@ describe('the rendered overlays pass every rule', () => {
       calls.filter((c) => /^(catalog|notifications|orders)->/.test(c)),
       ['orders->catalog CATALOG_URL CATALOG_API_KEY_FILE'],
     );
-    assert.equal(facts.shutdownGraceMs, 10_000);
+    for (const service of SERVICES) assert.equal(facts.services[service].shutdownGraceMs, 10_000, service);
     assert.deepEqual(facts.imageUser, { uid: 65532, gid: 65532 });
     assert.deepEqual(facts.limits, { memoryBytes: 256 * 1024 ** 2, cpus: 0.5 });
   });
   for (const environment of ['dev', 'production']) {
     test(`${environment}: no rule fails (${RULES.length} rules)`, async () => {
-      const { policyProblems } = await overlay(environment);
-      assert.deepEqual(policyProblems, []);
+      const { objects } = await renderedOverlay(environment);
+      assert.deepEqual(checkObjects(objects, facts, { environment }), []);
     });
   }
 });
@@ -54,18 +60,19 @@ const spoilers = [
   ['namespace-pss', 'no enforce label', 'production', (o) => delete find(o, 'Namespace', 'secure-ci').metadata.labels['pod-security.kubernetes.io/enforce']],
   ['namespace-pss', 'warn: baseline', 'dev', (o) => (find(o, 'Namespace', 'secure-ci-dev').metadata.labels['pod-security.kubernetes.io/warn'] = 'baseline')],
   ['namespace-pss', 'an object in another namespace', 'production', (o) => (find(o, 'Service', 'orders').metadata.namespace = 'default')],
-  ['run-as-non-root', 'pod runAsNonRoot false', 'production', (o) => (podSpec(o, 'catalog').securityContext.runAsNonRoot = false)],
-  ['run-as-non-root', 'a container overriding runAsNonRoot', 'dev', (o) => (container(o, 'orders').securityContext.runAsNonRoot = false)],
-  ['run-as-user-group', 'runAsUser 0', 'production', (o) => (podSpec(o, 'notifications').securityContext.runAsUser = 0)],
-  ['run-as-user-group', 'no runAsGroup', 'production', (o) => delete podSpec(o, 'orders').securityContext.runAsGroup],
-  ['run-as-user-group', 'a container overriding runAsUser', 'dev', (o) => (container(o, 'catalog').securityContext.runAsUser = 1000)],
-  ['seccomp', 'pod seccomp Unconfined', 'production', (o) => (podSpec(o, 'orders').securityContext.seccompProfile.type = 'Unconfined')],
-  ['seccomp', 'a container overriding seccomp', 'dev', (o) => (container(o, 'notifications').securityContext.seccompProfile = { type: 'Unconfined' })],
-  ['no-privilege-escalation', 'allowPrivilegeEscalation true', 'production', (o) => (container(o, 'catalog').securityContext.allowPrivilegeEscalation = true)],
-  ['no-privilege-escalation', 'allowPrivilegeEscalation unset', 'dev', (o) => delete container(o, 'orders').securityContext.allowPrivilegeEscalation],
-  ['drop-all-capabilities', 'drop only NET_RAW', 'production', (o) => (container(o, 'notifications').securityContext.capabilities.drop = ['NET_RAW'])],
-  ['drop-all-capabilities', 'a capability added', 'production', (o) => (container(o, 'orders').securityContext.capabilities.add = ['NET_BIND_SERVICE'])],
-  ['read-only-root', 'readOnlyRootFilesystem false', 'production', (o) => (container(o, 'catalog').securityContext.readOnlyRootFilesystem = false)],
+  ['run-as-image-user', 'runAsUser 10001, not the image USER', 'production', (o) => (podSpec(o, 'notifications').securityContext.runAsUser = 10001)],
+  ['run-as-image-user', 'no runAsGroup', 'production', (o) => delete podSpec(o, 'orders').securityContext.runAsGroup],
+  ['run-as-image-user', 'a container overriding runAsUser', 'dev', (o) => (container(o, 'catalog').securityContext.runAsUser = 1000)],
+  ['run-as-image-user', 'a container overriding runAsGroup', 'production', (o) => (container(o, 'orders').securityContext.runAsGroup = 0)],
+  ['run-as-image-user', 'root as a supplementary group', 'production', (o) => podSpec(o, 'catalog').securityContext.supplementalGroups.push(0)],
+  ['run-as-image-user', 'another fsGroup', 'dev', (o) => (podSpec(o, 'notifications').securityContext.fsGroup = 0)],
+  [
+    'apparmor-profile',
+    'AppArmor Unconfined for a container',
+    'production',
+    (o) => (container(o, 'orders').securityContext.appArmorProfile = { type: 'Unconfined' }),
+  ],
+  ['apparmor-profile', 'AppArmor Unconfined for the pod', 'dev', (o) => (podSpec(o, 'catalog').securityContext.appArmorProfile = { type: 'Unconfined' })],
   [
     'tmp-emptydir',
     'no /tmp mount',
@@ -78,20 +85,12 @@ const spoilers = [
     'dev',
     (o) => delete podSpec(o, 'notifications').volumes.find((v) => v.name === 'tmp').emptyDir.sizeLimit,
   ],
-  ['host-isolation', 'hostNetwork', 'production', (o) => (podSpec(o, 'catalog').hostNetwork = true)],
-  ['host-isolation', 'privileged', 'production', (o) => (container(o, 'orders').securityContext.privileged = true)],
-  ['host-isolation', 'a hostPort', 'dev', (o) => (container(o, 'notifications').ports[0].hostPort = 3003)],
-  ['host-isolation', 'a hostPath volume', 'production', (o) => podSpec(o, 'catalog').volumes.push({ name: 'host', hostPath: { path: '/' } })],
-  ['host-isolation', 'a sysctl', 'production', (o) => (podSpec(o, 'orders').securityContext.sysctls = [{ name: 'net.core.somaxconn', value: '1024' }])],
-  ['host-isolation', 'an unmasked /proc', 'dev', (o) => (container(o, 'catalog').securityContext.procMount = 'Unmasked')],
-  ['host-isolation', 'a custom SELinux type', 'production', (o) => (podSpec(o, 'notifications').securityContext.seLinuxOptions = { type: 'spc_t' })],
-  ['host-isolation', 'AppArmor unconfined', 'production', (o) => (container(o, 'orders').securityContext.appArmorProfile = { type: 'Unconfined' })],
   ['probes', 'no startup probe', 'production', (o) => delete container(o, 'catalog').startupProbe],
   ['probes', 'liveness on /health', 'production', (o) => (container(o, 'orders').livenessProbe.httpGet.path = '/health')],
   ['probes', 'readiness on another port', 'dev', (o) => (container(o, 'notifications').readinessProbe.httpGet.port = 9999)],
   ['probes', 'a TCP readiness probe', 'production', (o) => (container(o, 'notifications').readinessProbe = { tcpSocket: { port: 'http' } })],
   ['resources', 'no memory limit', 'production', (o) => delete container(o, 'orders').resources.limits.memory],
-  ['resources', 'no CPU request', 'dev', (o) => delete container(o, 'catalog').resources.requests.cpu],
+  ['resources', 'no CPU limit', 'dev', (o) => delete container(o, 'catalog').resources.limits.cpu],
   ['resources', 'a memory limit other than compose', 'production', (o) => (container(o, 'notifications').resources.limits.memory = '1Gi')],
   ['resources', 'a CPU limit other than compose', 'dev', (o) => (container(o, 'orders').resources.limits.cpu = '2')],
   ['resources', 'a request above its limit', 'production', (o) => (container(o, 'catalog').resources.requests.memory = '512Mi')],
@@ -287,7 +286,7 @@ describe('the manifests cannot drift from the repository facts', () => {
         production,
         'production',
         withFacts((f) => (f.imageUser = { uid: 10001, gid: 10001 })),
-      ).includes('run-as-user-group'),
+      ).includes('run-as-image-user'),
     );
     assert.ok(
       failingRules(
@@ -297,7 +296,7 @@ describe('the manifests cannot drift from the repository facts', () => {
       ).includes('resources'),
     );
   });
-  test("the kit's SHUTDOWN_GRACE_MS default matters where a Deployment does not set it", () => {
+  test("the service's own SHUTDOWN_GRACE_MS default matters where a Deployment does not set it", () => {
     const objects = clone(production);
     container(objects, 'catalog').env = container(objects, 'catalog').env.filter((e) => e.name !== 'SHUTDOWN_GRACE_MS');
     assert.deepEqual(failingRules(objects, 'production'), []);
@@ -305,8 +304,54 @@ describe('the manifests cannot drift from the repository facts', () => {
       failingRules(
         objects,
         'production',
-        withFacts((f) => (f.shutdownGraceMs = 20_000)),
+        withFacts((f) => (f.services.catalog.shutdownGraceMs = 20_000)),
       ).includes('termination-grace'),
     );
+  });
+});
+
+describe('the facts are read with real parsers, so a harmless refactor keeps them', () => {
+  // inside the workspace's node_modules, so the compiled config modules resolve zod as the services do
+  const scratch = () => mkdtempSync(path.join(WORKSPACE, 'node_modules/.cache/secure-ci/k8s-facts-test-'));
+  const write = (root, file, text) => {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+  };
+
+  test("the images' USER: the final stage's, in any spelling Docker accepts; none is one line", () => {
+    const root = scratch();
+    try {
+      write(root, 'Dockerfile', 'FROM debian AS build\nUSER 0:0\nRUN true\n\nFROM scratch\n# runs as nonroot\nuser \\\n  10001:10002\nENTRYPOINT ["/app"]\n');
+      assert.deepEqual(readImageUser(root, 'Dockerfile'), { uid: 10001, gid: 10002 });
+      write(root, 'Dockerfile', 'FROM debian\nUSER 65532:65532\nFROM scratch\nCOPY --from=0 /x /x\n');
+      assert.throws(
+        () => readImageUser(root, 'Dockerfile'),
+        (error) => error instanceof FactsError && /^Dockerfile: its final stage has no numeric USER uid:gid$/.test(error.message),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("a service's SHUTDOWN_GRACE_MS default comes from its config schema, wherever the number is written", async () => {
+    const root = scratch();
+    try {
+      write(root, 'tsconfig.base.json', '{}');
+      write(
+        root,
+        'apps/a/src/config.ts',
+        "import { z } from 'zod';\nimport { GRACE } from './limits';\nexport const configSchema = z.object({ SHUTDOWN_GRACE_MS: z.coerce.number().default(GRACE) });\n",
+      );
+      write(root, 'apps/a/src/limits.ts', 'const SECONDS = 1000;\nexport const GRACE: number = 7 * SECONDS;\n');
+      write(root, 'apps/b/src/config.ts', "import { z } from 'zod';\nexport const configSchema = z.object({ SHUTDOWN_GRACE_MS: z.coerce.number() });\n");
+      assert.deepEqual(await serviceConfigDefaults(root, [{ name: 'a', root: 'apps/a' }]), { a: { SHUTDOWN_GRACE_MS: 7000 } });
+      await assert.rejects(serviceConfigDefaults(root, [{ name: 'b', root: 'apps/b' }]), /^Error: apps\/b\/src\/config\.ts: SHUTDOWN_GRACE_MS has no default$/);
+      await assert.rejects(
+        serviceConfigDefaults(root, [{ name: 'c', root: 'apps/c' }]),
+        /cannot compile the services' config modules: .*apps\/c\/src\/config\.ts/,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

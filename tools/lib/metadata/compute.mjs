@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError } from '../errors.mjs';
-import { dateHelper, renderTemplate } from './expressions.mjs';
+import { dateHelper, isSingleExpression, renderTemplate } from './expressions.mjs';
 import { compileRegex, parseFlavor, parseImages, parseLabels, parseTagRules } from './inputs.mjs';
 import { toEntries } from './lists.mjs';
 import { finalizeTag, normalizeImageName } from './names.mjs';
@@ -64,8 +64,6 @@ function globalScope(ctx, now, shaLength) {
   };
 }
 
-const isRawPattern = (pattern) => /^\{\{\s*raw\s*\}\}$/.test(pattern);
-
 /**
  * The tag value a rule produces in this context, before prefix/suffix: {value, latestAuto} or null (rule does not
  * apply). latestAuto is what flavor latest=auto decides when this rule gives the version.
@@ -95,7 +93,7 @@ function ruleValue(rule, ctx, render, warn, shaLength) {
         return null;
       }
       // Pre-releases (and PEP 440 post/dev releases) only ever get the full version (or {{raw}} when that is the pattern).
-      const pattern = info.final || isRawPattern(attrs.pattern) ? attrs.pattern : '{{version}}';
+      const pattern = info.final || isSingleExpression(attrs.pattern, 'raw') ? attrs.pattern : '{{version}}';
       const scope = { raw: () => info.raw, version: () => info.version, major: () => info.major, minor: () => info.minor, patch: () => info.patch };
       return { value: render(pattern, scope), latestAuto: info.final };
     }

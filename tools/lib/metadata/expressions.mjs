@@ -1,150 +1,122 @@
-// Handlebars-like `{{...}}` expressions of docker/metadata-action: variables ({{branch}}, {{version}}, ...) and the
-// helpers {{date 'FORMAT' tz='Zone'}} / {{commit_date 'FORMAT'}}. An unknown expression is an error (the action
-// renders it empty), so typos never silently change a tag. So is an unquoted format such as {{date YYYY-MM-DD}}: to
-// the action's Handlebars an unquoted word is a variable, not text, so the tag would silently not carry the format
-// asked for; here the format must be quoted (a documented strict-input difference, tools/README.md).
+// The `{{...}}` expressions of docker/metadata-action, rendered by the libraries the action itself uses: Handlebars
+// for the templates (variables such as {{branch}} or {{version}} are functions of the render context, as in the
+// action) and moment-timezone for {{date 'FORMAT' tz='Zone'}} / {{commit_date 'FORMAT'}}.
+//
+// Before rendering, the template's Handlebars AST is checked, because the action goes on silently where a typo would
+// change a tag: an unknown expression (the action renders it empty), a block or partial, and an unquoted format or
+// zone such as {{date YYYY-MM-DD}} (to Handlebars an unquoted word is a variable, so the action's tag would not carry
+// that format) are one-line errors here (documented strict-input differences, tools/README.md). Output is not
+// HTML-escaped: the values are tags and labels, not HTML (the action escapes `&<>"'=` and backticks).
+import Handlebars from 'handlebars';
+import moment from 'moment-timezone';
 import { CliError } from '../errors.mjs';
 
-const TOKEN = /\s*(?:([A-Za-z_][\w-]*)=)?(?:'([^']*)'|"([^"]*)"|([^\s'"=]+))/y;
+// An instance of our own, so nothing registered elsewhere in the process changes what a template means.
+const handlebars = Handlebars.create();
 
-function parseCall(body, template) {
-  const args = [];
-  const quoted = [];
-  const hash = {};
-  TOKEN.lastIndex = 0;
-  let name = null;
-  while (TOKEN.lastIndex < body.length) {
-    const start = TOKEN.lastIndex;
-    const m = TOKEN.exec(body);
-    if (!m || m.index !== start) {
-      if (body.slice(start).trim() === '') break;
-      throw new CliError(`malformed expression {{${body}}} in "${template}"`);
-    }
-    const value = m[2] ?? m[3] ?? m[4];
-    if (name === null) {
-      if (m[1] !== undefined || m[4] === undefined) throw new CliError(`malformed expression {{${body}}} in "${template}"`);
-      name = value;
-    } else if (m[1] !== undefined) {
-      hash[m[1]] = value;
-    } else {
-      args.push(value);
-      quoted.push(m[4] === undefined);
+/** Expressions that take a format argument and a `tz=` attribute, both quoted. */
+const FORMAT_HELPER = Symbol('format helper');
+
+/** The Handlebars message on one line, without the `--^` pointer line. */
+const oneLine = (message) =>
+  message
+    .split('\n')
+    .filter((line) => !/^-*\^$/.test(line))
+    .join(' ');
+
+function parse(template) {
+  try {
+    return handlebars.parse(template);
+  } catch (error) {
+    throw new CliError(`malformed expression in "${template}": ${oneLine(error.message)}`);
+  }
+}
+
+/** What a parameter was written as, for messages: `'x'` for a quoted string, the word itself otherwise. */
+const written = (node) => (node.type === 'StringLiteral' ? `'${node.value}'` : String(node.original ?? node.type));
+
+function checkFormatHelper(name, node, template) {
+  for (const param of node.params) {
+    if (param.type === 'StringLiteral') continue;
+    if (param.type === 'SubExpression') throw new CliError(`malformed expression {{${name} (...)}} in "${template}"`);
+    const word = written(param);
+    throw new CliError(
+      `{{${name} ${word}}}: quote the format, e.g. {{${name} '${word}'}} (docker/metadata-action reads an unquoted word as a variable, not a format)`,
+    );
+  }
+  for (const pair of node.hash?.pairs ?? []) {
+    if (pair.value.type !== 'StringLiteral') {
+      const word = written(pair.value);
+      throw new CliError(`{{${name} ... ${pair.key}=${word}}}: quote the value, e.g. ${pair.key}='${word}' in "${template}"`);
     }
   }
-  if (name === null) throw new CliError(`empty expression {{}} in "${template}"`);
-  return { name, args, quoted, hash };
+}
+
+/** Throws a one-line CliError for anything but text, comments and {{name ...}} of a name in `scope`. */
+function check(ast, scope, template) {
+  for (const node of ast.body) {
+    if (node.type === 'ContentStatement' || node.type === 'CommentStatement') continue;
+    if (node.type !== 'MustacheStatement' || node.path.type !== 'PathExpression') {
+      const what = node.type.replace(/Statement$/, '').toLowerCase();
+      throw new CliError(`malformed expression in "${template}": Handlebars ${what}s are not supported, only {{name}} and {{date 'FORMAT'}}`);
+    }
+    const { path } = node;
+    if (path.data || path.depth !== 0 || path.parts.length !== 1) throw new CliError(`unknown expression {{${path.original}}} in "${template}"`);
+    const name = path.parts[0];
+    if (!Object.hasOwn(scope, name) || typeof scope[name] !== 'function') throw new CliError(`unknown expression {{${name}}} in "${template}"`);
+    if (scope[name][FORMAT_HELPER]) checkFormatHelper(name, node, template);
+    else if (node.params.some((p) => p.type === 'SubExpression')) throw new CliError(`malformed expression {{${name} (...)}} in "${template}"`);
+  }
 }
 
 /**
- * Renders `{{...}}` expressions of a template.
+ * Renders the `{{...}}` expressions of a template with Handlebars.
  * @param {string} template
- * @param {Record<string, (args: string[], hash: Record<string,string>, quoted: boolean[]) => string>} scope  expression
- *   name -> function; `quoted` tells for each argument whether it was written in quotes
+ * @param {Record<string, (args: string[], hash: Record<string,string>) => string>} scope  expression name -> function
  * @returns {string}
  */
 export function renderTemplate(template, scope) {
   if (!template.includes('{{')) return template;
-  return template.replace(/\{\{(.*?)\}\}/g, (_all, body) => {
-    const { name, args, quoted, hash } = parseCall(body.trim(), template);
-    const fn = Object.hasOwn(scope, name) ? scope[name] : undefined;
-    if (typeof fn !== 'function') throw new CliError(`unknown expression {{${name}}} in "${template}"`);
-    return String(fn(args, hash, quoted));
-  });
-}
-
-const FORMAT_TOKEN = /\[([^\]]*)\]|YYYY|YY|MM|M|DD|D|HH|H|mm|m|ss|s|SSS|Z/g;
-
-function zonedParts(date, timeZone) {
-  let fmt;
-  try {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch {
-    throw new CliError(`unknown time zone tz='${timeZone}'`);
+  check(parse(template), scope, template);
+  // As in the action, each expression is a function of the context; Handlebars passes its options object last.
+  const context = {};
+  for (const [name, fn] of Object.entries(scope)) {
+    context[name] = (...params) => {
+      const options = params.pop();
+      return fn(params, options?.hash ?? {});
+    };
   }
-  const parts = Object.fromEntries(fmt.formatToParts(date).map((p) => [p.type, p.value]));
-  const num = (k) => Number.parseInt(parts[k], 10);
-  const p = {
-    year: num('year'),
-    month: num('month'),
-    day: num('day'),
-    hour: num('hour') % 24,
-    minute: num('minute'),
-    second: num('second'),
-    ms: date.getUTCMilliseconds(),
-  };
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, p.ms);
-  p.offsetMinutes = Math.round((asUtc - date.getTime()) / 60000);
-  return p;
+  return handlebars.compile(template, { noEscape: true })(context);
 }
 
-const pad = (n, w = 2) => String(n).padStart(w, '0');
+/** Whether a template is exactly one expression `{{name}}` (the action's test for a `{{raw}}` pattern). */
+export function isSingleExpression(template, name) {
+  try {
+    const { body } = handlebars.parseWithoutProcessing(template);
+    return body.length === 1 && body[0].type === 'MustacheStatement' && body[0].path.parts?.length === 1 && body[0].path.parts[0] === name;
+  } catch {
+    return false;
+  }
+}
 
-/**
- * Formats a date with the moment.js tokens YYYY YY MM M DD D HH H mm m ss s SSS Z and [literal] text
- * (other characters are copied as they are). Time zone default UTC.
- */
+/** Formats a date with a moment.js format string in a time zone (default UTC), as the action's {{date}} does. */
 export function formatDate(date, format, timeZone = 'UTC') {
   if (typeof format !== 'string') throw new CliError("date expression needs a format, e.g. {{date 'YYYYMMDD'}}");
   if (Number.isNaN(date.getTime())) throw new CliError('invalid date');
-  const p = zonedParts(date, timeZone);
-  return format.replace(FORMAT_TOKEN, (token, literal) => {
-    if (literal !== undefined) return literal;
-    switch (token) {
-      case 'YYYY':
-        return pad(p.year, 4);
-      case 'YY':
-        return pad(p.year % 100);
-      case 'MM':
-        return pad(p.month);
-      case 'M':
-        return String(p.month);
-      case 'DD':
-        return pad(p.day);
-      case 'D':
-        return String(p.day);
-      case 'HH':
-        return pad(p.hour);
-      case 'H':
-        return String(p.hour);
-      case 'mm':
-        return pad(p.minute);
-      case 'm':
-        return String(p.minute);
-      case 'ss':
-        return pad(p.second);
-      case 's':
-        return String(p.second);
-      case 'SSS':
-        return pad(p.ms, 3);
-      default: {
-        const sign = p.offsetMinutes < 0 ? '-' : '+';
-        const abs = Math.abs(p.offsetMinutes);
-        return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-      }
-    }
-  });
+  // moment-timezone falls back to UTC with a console warning for a zone it does not know; a typo must not do that.
+  if (!moment.tz.zone(timeZone)) throw new CliError(`unknown time zone tz='${timeZone}'`);
+  return moment(date).tz(timeZone).format(format);
 }
 
-/** A date helper for the scope: {{date 'FORMAT' tz='Zone'}}. */
+/** A date expression for the scope: {{date 'FORMAT' tz='Zone'}} (or commit_date) over the date `getDate` returns. */
 export function dateHelper(getDate, name = 'date') {
-  return (args, hash, quoted = []) => {
+  const helper = (args, hash) => {
     for (const key of Object.keys(hash)) {
       if (key !== 'tz') throw new CliError(`unknown attribute ${key}= in {{${name}}}`);
     }
     if (args.length !== 1) throw new CliError(`{{${name}}} takes one format argument, e.g. {{${name} 'YYYYMMDD'}}`);
-    if (quoted[0] === false)
-      throw new CliError(
-        `{{${name} ${args[0]}}}: quote the format, e.g. {{${name} '${args[0]}'}} (docker/metadata-action reads an unquoted word as a variable, not a format)`,
-      );
     return formatDate(getDate(), args[0], hash.tz ?? 'UTC');
   };
+  helper[FORMAT_HELPER] = true;
+  return helper;
 }

@@ -1,5 +1,6 @@
 // Input lists in docker/metadata-action's syntax: one entry per line (blank lines and `#` comment lines ignored),
-// each entry a CSV record of fields, a field being `key=value` (split at the first `=`) or a bare value.
+// each entry a CSV record of fields (csv-parse), a field being `key=value` (split at the first `=`) or a bare value.
+import { parse } from 'csv-parse/sync';
 import { CliError } from '../errors.mjs';
 
 /**
@@ -23,39 +24,25 @@ export function toEntries(input) {
 }
 
 /**
- * Fields of one CSV record. Double quotes protect commas (`"pattern=\d{1,3}"`), `""` inside quotes is a quote.
+ * Fields of one CSV record, parsed by csv-parse (the parser docker/metadata-action uses, with its relaxed quotes):
+ * double quotes protect commas (`"pattern=\d{1,3}"`), `""` inside quotes is a quote, a quote inside a field is text.
  * Fields are trimmed; empty fields (e.g. a trailing comma) are dropped.
  * @param {string} entry
  * @returns {string[]}
  */
 export function csvFields(entry) {
-  const fields = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < entry.length; i += 1) {
-    const c = entry[i];
-    if (quoted) {
-      if (c === '"' && entry[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (c === '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c === '"' && field.trim() === '') {
-      quoted = true;
-      field = '';
-    } else if (c === ',') {
-      fields.push(field.trim());
-      field = '';
-    } else {
-      field += c;
-    }
+  let records;
+  try {
+    records = parse(entry, { relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+  } catch (error) {
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') throw new CliError(`unterminated quote in "${entry}"`);
+    throw new CliError(`malformed list entry "${entry}": ${String(error.message).split('\n')[0]}`);
   }
-  if (quoted) throw new CliError(`unterminated quote in "${entry}"`);
-  fields.push(field.trim());
-  return fields.filter((f) => f !== '');
+  // trimmed inside quotes too, as the action trims each field after parsing
+  return records
+    .flat()
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
 }
 
 /**
