@@ -135,8 +135,9 @@ function serviceRecipe(project, buildArgs, target, common) {
  * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
  * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
  */
-async function packagesSnapshot(args) {
-  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
+async function packagesSnapshot(args, { snapshotLabelGiven }) {
+  // PACKAGES_SNAPSHOT given (refresh.yml passes the freshness tool's id; empty means "work it out") and the label too
+  if (args.PACKAGES_SNAPSHOT && snapshotLabelGiven) return { args };
   const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
   const { snapshot, reason, dates } = await releaseSnapshot(suite, {
     mirror: process.env.DEBIAN_MIRROR || undefined,
@@ -144,13 +145,11 @@ async function packagesSnapshot(args) {
   });
   if (!snapshot) {
     console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
-    return args;
+    return { args };
   }
-  // the archive state the packages come from, as a snapshot.debian.org timestamp: a replay's default (verify-rebuild)
-  return { ...args, PACKAGES_SNAPSHOT: snapshot, [DEBIAN_SNAPSHOT_ARG]: debianSnapshotId(dates) };
+  // and the archive state the packages come from, as a snapshot.debian.org timestamp: a replay's default (verify-rebuild)
+  return { args: { ...args, PACKAGES_SNAPSHOT: args.PACKAGES_SNAPSHOT || snapshot }, debianSnapshot: debianSnapshotId(dates) };
 }
-// Not a Dockerfile ARG: carried from packagesSnapshot() to the label, then dropped from the build args.
-const DEBIAN_SNAPSHOT_ARG = '\0debian-snapshot';
 
 /** The extra CA bundle a build needs to reach the npm registry (e.g. behind a TLS-inspecting proxy), as a secret. */
 function implicitSecrets(secrets) {
@@ -182,18 +181,19 @@ export async function dockerBuild(options) {
   const toolchain = options['dry-run'] ? { client: 'docker', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
   const target = await targetPlatform(toolchain, options.platform);
   const recipe = recipeFor(project, options.buildArgs, target);
-  if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
+  const labelGiven = (name) => String(options.labels ?? '').includes(`${name}=`);
+  let debianSnapshot;
+  if (project === BASE_PROJECT && !options['dry-run'])
+    ({ args: recipe.args, debianSnapshot } = await packagesSnapshot(recipe.args, { snapshotLabelGiven: labelGiven(DEBIAN_SNAPSHOT_LABEL) }));
   const image = options.image?.toLowerCase() ?? imageRepository(project);
   // SOURCE_DATE_EPOCH = the commit time (or as given): BuildKit stamps config and history with it and rewrites every
   // newer file time in the layers to it, so a rebuild of the commit elsewhere, later, gives the same bytes.
   const epoch = recipe.args.SOURCE_DATE_EPOCH ?? (await sourceDateEpoch());
   if (epoch) recipe.args.SOURCE_DATE_EPOCH = epoch;
-  const snapshotLabel = recipe.args[DEBIAN_SNAPSHOT_ARG];
-  delete recipe.args[DEBIAN_SNAPSHOT_ARG];
   const meta = await imageMetadata({ project, image, tags: options.tags, flavor: options.flavor, labels: options.labels });
   // Inputs a replay needs that the image would not otherwise say (lib/reproducible.mjs); explicit --labels win.
-  if (snapshotLabel && !String(options.labels ?? '').includes(DEBIAN_SNAPSHOT_LABEL)) meta.labels[DEBIAN_SNAPSHOT_LABEL] = snapshotLabel;
-  if (recipe.baseRevision && !String(options.labels ?? '').includes(BASE_REVISION_LABEL)) meta.labels[BASE_REVISION_LABEL] = recipe.baseRevision;
+  if (debianSnapshot && !labelGiven(DEBIAN_SNAPSHOT_LABEL)) meta.labels[DEBIAN_SNAPSHOT_LABEL] = debianSnapshot;
+  if (recipe.baseRevision && !labelGiven(BASE_REVISION_LABEL)) meta.labels[BASE_REVISION_LABEL] = recipe.baseRevision;
   const suffix = target.foreign ? `-${target.arch}` : '';
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];

@@ -33,7 +33,7 @@ async function installDependencies(dir, commit) {
     }
     rmSync(path.join(dir, 'node_modules'), { recursive: true, force: true });
   }
-  const installed = await streamLines($({ cwd: dir, nothrow: true })`npm ci --no-audit --no-fund --loglevel=error`, { prefix: '[npm ci] ' });
+  const installed = await streamLines($({ cwd: dir, nothrow: true })`npm ci --ignore-scripts --no-audit --no-fund --loglevel=error`, { prefix: '[npm ci] ' });
   if (!installed.ok) fail(`npm ci in the checkout of ${commit.slice(0, 12)} failed: ${lastLine(installed)}`, 1);
   return 'installed';
 }
