@@ -4,7 +4,8 @@
 // (uncompressed, as the engine reports it) and the digest. The after side builds twice, in two checkouts, and says
 // whether the digests are identical (the before side cannot be: its layer times are the wall clock).
 //
-// Usage: node bench/reproducible.mjs [--before REF] [--json FILE]   (default --before: the merge-base with main)
+// Usage: node bench/reproducible.mjs [--before REF] [--network MODE] [--json FILE]
+//   (default --before: the merge-base with main; --network: docker-build's, e.g. host where the bridge has no DNS)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +17,7 @@ import { buildArtifact, checkout } from '../tools/lib/rebuild/worktree.mjs';
 
 const MB = 1_000_000;
 const PROJECTS = ['base-image', 'catalog'];
+let network = [];
 
 async function side(label, commit, run) {
   const tree = await checkout(commit);
@@ -24,7 +26,7 @@ async function side(label, commit, run) {
     const rows = {};
     for (const project of PROJECTS) {
       const image = `bench-repro-${process.pid}-${run}/${project}`;
-      const args = [project, '--no-cache', '--image', image, '--platform', 'linux/amd64'];
+      const args = [project, '--no-cache', '--image', image, '--platform', 'linux/amd64', ...network];
       if (project !== 'base-image') args.push('--build-arg', `BASE_IMAGE=bench-repro-${process.pid}-${run}/base-image:local`);
       const started = performance.now();
       const built = await $({ cwd: tree.dir, nothrow: true, env: { ...process.env, NX_DAEMON: 'false' } })`node tools/docker-build.mjs ${args}`;
@@ -46,7 +48,8 @@ async function side(label, commit, run) {
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { before: { type: 'string' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { before: { type: 'string' }, json: { type: 'string' }, network: { type: 'string' } } });
+  network = values.network ? ['--network', values.network] : [];
   const git = async (...args) => (await $({ cwd: workspaceRoot })`git ${args}`).stdout.trim();
   const before = await git('rev-parse', values.before ?? (await git('merge-base', 'HEAD', 'main')));
   const after = await git('rev-parse', 'HEAD');

@@ -26,6 +26,7 @@ import { imageMetadata } from './lib/image-metadata.mjs';
 import { $, lastLine, streamLines } from './lib/process.mjs';
 import { serviceFacts } from './lib/services.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
+import { debianPackages as debianClosure, readImageTarball } from './lib/rebuild/tarball.mjs';
 import { BASE_REVISION_LABEL, buildInputs, DEBIAN_SNAPSHOT_LABEL, debianSnapshotId, REVISION_LABEL, sourceDateEpoch } from './lib/reproducible.mjs';
 
 const OPTIONS = {
@@ -248,6 +249,9 @@ export async function dockerBuild(options) {
         (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
+    // the exact Debian closure this platform's base unpacked, for the record (a replay pins it: DEBIAN_PACKAGES)
+    let debianPackages;
+    if (project === BASE_PROJECT && existsSync(tarball)) debianPackages = await debianClosure((await readImageTarball(tarball)).layers);
     if (existsSync(tarball)) {
       const loaded = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} load --quiet --input ${tarball}`;
       if (!loaded.ok) fail(`built ${project} but docker load failed: ${lastLine(loaded)}`, 1);
@@ -276,7 +280,7 @@ export async function dockerBuild(options) {
       // the platform manifest's digest as BuildKit wrote it: what a registry holds after a push from the containerd
       // store, and what verify-rebuild compares
       manifestDigest: metadata['containerimage.digest'],
-      inputs: buildInputs(recipe.args, meta.labels),
+      inputs: buildInputs(recipe.args, meta.labels, debianPackages),
       ...(digest ? { digest } : {}),
     };
     const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);

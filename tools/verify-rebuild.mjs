@@ -15,6 +15,7 @@
 //                         versions are still pinned: they must still be on it)
 //   --cache               allow BuildKit's cache for every build (the default rebuilds every step)
 //   --warm-base           allow it for the base only: services are still rebuilt from scratch
+//   --network MODE        the builds' RUN network (docker-build --network), e.g. host where the bridge has no DNS
 //   --keep                keep the checkouts and rebuilt images (printed)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -41,6 +42,7 @@ export function parseCli(argv) {
       cache: { type: 'boolean' },
       'warm-base': { type: 'boolean' },
       keep: { type: 'boolean' },
+      network: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -64,6 +66,7 @@ async function rebuild(run, checkoutDir, project, platform, { labels, epoch, bui
   const record = path.join(run.recordsDir, `${project}.${platform.replaceAll('/', '-')}.${run.builds++}.json`);
   const args = [project, '--platform', platform, '--image', `${run.imagePrefix}/${project}`, '--record', record, '--labels', labelLines(labels).join('\n')];
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  if (run.network) args.push('--network', run.network);
   if (!(run.cache || (run.warmBase && project === BASE_PROJECT))) args.push('--no-cache');
   const env = { ...dockerEnv(run.toolchain), NX_DAEMON: 'false' };
   delete env.SOURCE_DATE_EPOCH;
@@ -163,6 +166,7 @@ export async function verifyRebuild(options) {
     toolchain,
     cache: Boolean(options.cache),
     warmBase: Boolean(options['warm-base']),
+    network: options.network,
     mirror: Boolean(options.mirror),
     debianSnapshot: options['debian-snapshot'],
     imagePrefix: `verify-rebuild-${process.pid}`,

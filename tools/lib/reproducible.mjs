@@ -39,14 +39,14 @@ export function debianSnapshotId(dates = []) {
   return times.length ? snapshotTimestamp(new Date(Math.max(...times))) : undefined;
 }
 
-/** The inputs of one build, for its record: what verify-rebuild replays. */
-export function buildInputs(args, labels) {
+/** The inputs of one build, for its record: what verify-rebuild replays (`packages`: the base's Debian closure). */
+export function buildInputs(args, labels, packages) {
   return {
     revision: labels[REVISION_LABEL] ?? null,
     sourceDateEpoch: args.SOURCE_DATE_EPOCH ?? null,
     nodeVersion: args.NODE_VERSION,
     ...(labels[DEBIAN_SNAPSHOT_LABEL] ? { debianSnapshot: labels[DEBIAN_SNAPSHOT_LABEL] } : {}),
-    ...(args.DEBIAN_PACKAGES ? { debianPackages: args.DEBIAN_PACKAGES.trim().split(/\s+/) } : {}),
+    ...(packages?.length ? { debianPackages: packages } : args.DEBIAN_PACKAGES ? { debianPackages: args.DEBIAN_PACKAGES.trim().split(/\s+/) } : {}),
     ...(labels[BASE_REVISION_LABEL] ? { baseRevision: labels[BASE_REVISION_LABEL] } : {}),
   };
 }

@@ -1,15 +1,15 @@
 // The two sides verify-rebuild compares. Published: an image in a registry by digest (index or single manifest), read
 // with the registry API, never pulled into the engine (foreign platforms need no emulation, nothing is run). Rebuilt:
 // the image docker-build just loaded, read back with `docker save` (manifest.json names its config and layer files).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { x as extract } from 'tar';
 import { fail } from '../errors.mjs';
-import { parseParagraphs } from '../debian/archive.mjs';
 import { MEDIA_TYPES, parseImageRef, registryClient } from '../registry.mjs';
 import { $, lastLine } from '../process.mjs';
-import { layerEntries } from './layers.mjs';
+import { readImageTarball } from './tarball.mjs';
+
+export { debianPackages } from './tarball.mjs';
 
 /** `host/name@sha256:<hex>`, or one line saying what a reference to rebuild must look like. */
 export function parseDigestRef(ref) {
@@ -44,23 +44,6 @@ export async function publishedImage(ref) {
   return { ref, host, repository, digest: top.digest, platforms, blob };
 }
 
-/**
- * The dpkg records an image carries (var/lib/dpkg/status.d/*), read from its layers, later layers winning: the exact
- * Debian package closure of that platform, as `name:arch=version` (plain `name=version` for Architecture: all).
- */
-export async function debianPackages(layers) {
-  const records = new Map();
-  for (const bytes of layers) {
-    for (const [name, entry] of await layerEntries(bytes, { keep: (p) => p.startsWith('var/lib/dpkg/status.d/') })) {
-      if (entry.content) records.set(name, entry.content.toString('utf8'));
-    }
-  }
-  return [...records.values()]
-    .flatMap(parseParagraphs)
-    .map(({ Package: name, Architecture: arch, Version: version }) => (arch === 'all' ? `${name}=${version}` : `${name}:${arch}=${version}`))
-    .sort();
-}
-
 /** A loaded image's config and layer bytes, from `docker save` (both image stores write manifest.json). */
 export async function savedImage(toolchain, ref, env) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'verify-rebuild-save-'));
@@ -68,11 +51,7 @@ export async function savedImage(toolchain, ref, env) {
     const tarFile = path.join(dir, 'image.tar');
     const saved = await $({ env, nothrow: true })`${toolchain.client} save --output ${tarFile} ${ref}`;
     if (!saved.ok) fail(`docker save ${ref} failed: ${lastLine(saved)}`, 1);
-    await extract({ file: tarFile, cwd: dir });
-    const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    const config = JSON.parse(readFileSync(path.join(dir, manifest.Config), 'utf8'));
-    const layers = manifest.Layers.map((file) => readFileSync(path.join(dir, file)));
-    return { config, layers };
+    return await readImageTarball(tarFile);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
