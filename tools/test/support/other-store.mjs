@@ -18,7 +18,10 @@ runMain(async () => {
   if (there === here) fail(`the engine at ${other} uses the ${there} image store too: the stores suite needs the other one`);
 
   const bases = readBases();
-  const standIns = [...new Set([...Object.values(bases.offline ?? {}), ...Object.values(bases.targets ?? {}).map((t) => t.NODE_IMAGE)])];
+  // every stand-in: build platform, each target architecture, each Debian suite (the base tests build bookworm too)
+  const standIns = [
+    ...new Set([bases.offline, ...Object.values(bases.targets ?? {}), ...Object.values(bases.suites ?? {})].flatMap((refs) => Object.values(refs ?? {}))),
+  ];
   if (standIns.length) await $`docker save ${standIns}`.pipe($({ env: { ...process.env, DOCKER_HOST: other } })`docker load -q`);
   console.log(`other-store: ${here} here, ${there} at ${other}${standIns.length ? `; stand-ins carried over: ${standIns.join(', ')}` : ''}`);
 });
