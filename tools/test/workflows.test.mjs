@@ -537,7 +537,7 @@ describe('PR base and image jobs', () => {
     });
 
     test(`${id}: the job summary lists the tagged images after the tags`, () => {
-      const summary = indexOf(prJob, (s) => /image-record\.mjs "\$(PROJECT|project)" --summary/.test(s.run ?? ''));
+      const summary = indexOf(prJob, (s) => /image-record\.mjs ("\$PROJECT"|"\$\{projects\[@\]\}") --summary/.test(s.run ?? ''));
       assert.ok(summary > indexOf(prJob, isTag));
       assert.equal(prJob.steps[summary].if, "steps.tag.outcome == 'success'");
     });
