@@ -214,7 +214,10 @@ test("--calls: the caller's env, key volume and egress to the callee; the callee
   assert.deepEqual(Object.keys(policy.spec), ['podSelector', 'policyTypes', 'ingress', 'egress']);
   assert.deepEqual(policy.spec.ingress, [from('shipping-desk', leafPort)]);
   assert.deepEqual(policy.spec.egress, parseYaml(committed(callee)).spec.egress);
-  assert.match(text, new RegExp(`^# ${escape(leaf)}: ingress only from its declared caller \\(shipping-desk\\) on its port; egress only to DNS\\.\\napiVersion:`));
+  assert.match(
+    text,
+    new RegExp(`^# ${escape(leaf)}: ingress only from its declared caller \\(shipping-desk\\) on its port; egress only to DNS\\.\\napiVersion:`),
+  );
   assert.match(text, /# DNS: kube-dns in kube-system/);
   const summary = tree.read(`deploy/k8s/base/${leaf}/kustomization.yaml`, 'utf-8').split('\n');
   assert.deepEqual(summary.slice(1), committed(`deploy/k8s/base/${leaf}/kustomization.yaml`).split('\n').slice(1));
@@ -236,7 +239,10 @@ test('--calls a service that already has callers: one more ingress rule, the exi
   const listed = /\(([^)]*)\) on its port/.exec(committed(file))[1].split(', ');
   assert.deepEqual([...listed].sort(), [...callers].sort(), 'the committed header lists the declared callers');
   const expected = escape([...listed, 'billing'].join(', '));
-  assert.match(tree.read(file, 'utf-8'), new RegExp(`^# catalog: ingress only from its declared callers \\(${expected}\\) on its port; egress only to DNS\\.\\n`));
+  assert.match(
+    tree.read(file, 'utf-8'),
+    new RegExp(`^# catalog: ingress only from its declared callers \\(${expected}\\) on its port; egress only to DNS\\.\\n`),
+  );
   assert.match(tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'), new RegExp(`^# catalog .*; called by ${expected}\\.\\n`));
   // the services that call catalog too keep their own policies
   for (const caller of callers)
