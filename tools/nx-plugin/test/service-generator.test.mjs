@@ -233,20 +233,48 @@ test('--calls a service that already has callers: one more ingress rule, the exi
   const port = before.ingress[0].ports[0].port;
   assert.deepEqual(after.ingress, [...before.ingress, from('billing', port)]);
   assert.deepEqual(after.egress, before.egress);
-  // The callers the workspace declares (orders, and any generated since), then the new one.
+  // The callers the workspace declares (orders, and any generated since), then the new one: named up to three,
+  // counted beyond (the comment stays one bounded line; the rules name every caller).
   const callers = SERVICES.filter((s) => s.calls.includes('catalog')).map((s) => s.name);
   assert.ok(callers.length >= 1);
-  const listed = /\(([^)]*)\) on its port/.exec(committed(file))[1].split(', ');
-  assert.deepEqual([...listed].sort(), [...callers].sort(), 'the committed header lists the declared callers');
-  const expected = escape([...listed, 'billing'].join(', '));
-  assert.match(
-    tree.read(file, 'utf-8'),
-    new RegExp(`^# catalog: ingress only from its declared callers \\(${expected}\\) on its port; egress only to DNS\\.\\n`),
-  );
-  assert.match(tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'), new RegExp(`^# catalog .*; called by ${expected}\\.\\n`));
+  const header = tree.read(file, 'utf-8').split('\n')[0];
+  const summary = tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8').split('\n')[0];
+  if (callers.length + 1 <= 3) {
+    const listed = /\(([^)]*)\) on its port/.exec(committed(file))[1].split(', ');
+    assert.deepEqual([...listed].sort(), [...callers].sort(), 'the committed header names the declared callers');
+    const expected = escape([...listed, 'billing'].join(', '));
+    assert.match(header, new RegExp(`^# catalog: ingress only from its declared callers \\(${expected}\\) on its port; egress only to DNS`));
+    assert.match(summary, new RegExp(`^# catalog .*; called by ${expected}\\.$`));
+  } else {
+    assert.match(header, new RegExp(`^# catalog: ingress only from its ${callers.length + 1} declared callers \\(one rule each below\\) on its port;`));
+    assert.match(summary, new RegExp(`^# catalog .*; called by ${callers.length + 1} services \\(see networkpolicy\\.yaml\\)\\.$`));
+  }
   // the services that call catalog too keep their own policies
   for (const caller of callers)
     assert.equal(tree.read(`deploy/k8s/base/${caller}/networkpolicy.yaml`, 'utf-8'), committed(`deploy/k8s/base/${caller}/networkpolicy.yaml`));
+});
+
+test('the callee comments stay one bounded line however many services call it (named up to three, then counted)', async () => {
+  const tree = seededTree();
+  const file = 'deploy/k8s/base/catalog/networkpolicy.yaml';
+  const before = parseYaml(committed(file)).spec.ingress.length;
+  const lengths = [];
+  for (let i = 1; i <= 12; i++) {
+    await generator(tree, { name: `caller-${i}`, framework: i % 2 ? 'fastify' : 'express', port: freePort(4000 + i * 7), calls: 'catalog' });
+    const text = tree.read(file, 'utf-8');
+    const callers = before + i;
+    assert.equal(parseYaml(text).spec.ingress.length, callers, 'one rule per caller');
+    const header = text.split('\n')[0];
+    if (callers <= 3) assert.match(header, new RegExp(`\\(([a-z0-9-]+, ){${callers - 1}}caller-${i}\\)`), header);
+    else assert.match(header, new RegExp(`its ${callers} declared callers \\(one rule each below\\)`), header);
+    lengths.push(header.length, tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8').split('\n')[0].length);
+  }
+  assert.match(
+    tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'),
+    new RegExp(`; called by ${before + 12} services \\(see networkpolicy\\.yaml\\)\\.\\n`),
+  );
+  // counter-example to a growing list: the last comments are no longer than those at four callers
+  assert.ok(Math.max(...lengths) <= 160, `at most 160 characters: ${Math.max(...lengths)}`);
 });
 
 test('an express service that calls orders: URL, key file and depends_on healthy; its entry file runs orders and catalog too', async () => {
