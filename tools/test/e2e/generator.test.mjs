@@ -55,7 +55,7 @@ function env(extra = {}) {
 
 /** Runs a command in the clone; on failure the assertion carries the tail of its output. */
 async function run(cmd, args, extra = {}) {
-  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '1500s' });
+  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '2700s' });
   const output = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${output.split('\n').slice(-40).join('\n')}`);
   return output;
