@@ -275,7 +275,7 @@ async function imageSizes() {
   for (const service of Object.keys(SERVICES)) {
     const conventional = `${prefix()}/bench-conventional-${service}:latest`;
     const secret = ca ? ['--secret', `id=npm_ca,src=${ca}`] : [];
-    const build = toolchain.buildMode === 'buildx' ? ['buildx', 'build', '--load'] : ['build'];
+    const build = ['buildx', 'build', '--load'];
     await docker(
       [
         ...build,

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds one project once per platform, each with its final tags and labels and its own build record
 // (dist/docker/<project>.<os>-<arch>.json), ready for tools/push.mjs --platforms to push them by digest as one index.
-// One docker-build per platform works with every client (the built-in BuildKit of a pre-23 client, buildx's docker
-// driver) and loads each image into the local store, where push.mjs finds it.
+// One docker-build per platform loads each image into the engine's store in both image stores (the classic store
+// cannot load a multi-platform build), where push.mjs finds it.
 //
 // Usage: node tools/build-platforms.mjs <project> --platforms P[,P...] [--image REPO] [--tags RULES] [--flavor F]
 //          [--secret SPEC]... [--build-arg K=V]... [--cache-from S]... [--cache-to S]...

@@ -23,7 +23,7 @@ import { workspaceRoot } from './lib/workspace.mjs';
 import { releaseSnapshot } from './lib/debian/archive.mjs';
 import { nodeVersion } from './lib/node-version.mjs';
 import { imageMetadata } from './lib/image-metadata.mjs';
-import { $, describeFailure, lastLine, streamLines } from './lib/process.mjs';
+import { $, lastLine, streamLines } from './lib/process.mjs';
 import { serviceFacts } from './lib/services.mjs';
 import { parseSecretSpec, redact, rememberSecretValues } from './lib/secrets.mjs';
 
@@ -152,25 +152,16 @@ function implicitSecrets(secrets) {
   return [];
 }
 
-/**
- * Resolves secrets to what the client can take. buildx reads env= itself; the pre-23 client only takes files, so an
- * env secret is written to a private temporary file (0600) that is removed right after the build.
- */
-function secretFlags(secrets, buildMode, tempDir) {
+/** `--secret` flags; an env secret whose variable is empty is left out with one line (fork PRs get no secrets). */
+function secretFlags(secrets) {
   const flags = [];
   for (const secret of secrets) {
     if (secret.env !== undefined) {
-      const value = process.env[secret.env];
-      if (!value) {
+      if (!process.env[secret.env]) {
         console.log(`docker-build: secret '${secret.id}' not passed: environment variable ${secret.env} is empty (expected on fork PRs)`);
         continue;
       }
-      if (buildMode === 'buildx') flags.push('--secret', `id=${secret.id},env=${secret.env}`);
-      else {
-        const file = path.join(tempDir, `${secret.id}.secret`);
-        writeFileSync(file, value, { mode: 0o600 });
-        flags.push('--secret', `id=${secret.id},src=${file}`);
-      }
+      flags.push('--secret', `id=${secret.id},env=${secret.env}`);
     } else {
       if (!existsSync(secret.src)) fail(`secret '${secret.id}': file not found: ${secret.src}`);
       flags.push('--secret', `id=${secret.id},src=${secret.src}`);
@@ -181,7 +172,7 @@ function secretFlags(secrets, buildMode, tempDir) {
 
 export async function dockerBuild(options) {
   const { project } = options;
-  const toolchain = options['dry-run'] ? { client: 'docker', buildMode: 'buildx', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
+  const toolchain = options['dry-run'] ? { client: 'docker', serverPlatform: `linux/${hostArch()}` } : await requireDocker();
   const target = await targetPlatform(toolchain, options.platform);
   const recipe = recipeFor(project, options.buildArgs, target);
   if (project === BASE_PROJECT && !options['dry-run']) recipe.args = await packagesSnapshot(recipe.args);
@@ -190,34 +181,30 @@ export async function dockerBuild(options) {
   const suffix = target.foreign ? `-${target.arch}` : '';
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
-  const buildx = toolchain.buildMode === 'buildx';
-  if (!buildx) {
-    if (options['cache-to']?.length) fail('--cache-to needs docker buildx (the built-in BuildKit of this client cannot export caches)');
-    if (platforms.length > 1) fail('multi-platform builds need docker buildx');
-    if (options.attest) fail('--attest (SBOM and provenance) needs docker buildx');
-  }
-  if (buildx && project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
+  if (project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
   if (!options['dry-run']) await requireUpstreamImages(toolchain, recipe.args, recipe.upstream);
 
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'docker-build-'));
   try {
     const iidFile = path.join(tempDir, 'iid');
     const metadataFile = path.join(tempDir, 'metadata.json');
-    const args = [...(buildx ? ['buildx', 'build'] : ['build']), '--progress=plain', '--file', recipe.dockerfile, '--iidfile', iidFile];
-    if (buildx) args.push('--metadata-file', metadataFile);
+    const args = ['buildx', 'build', '--progress=plain', '--file', recipe.dockerfile, '--iidfile', iidFile, '--metadata-file', metadataFile];
     for (const [key, value] of Object.entries(recipe.args)) args.push('--build-arg', `${key}=${value}`);
     for (const [key, value] of Object.entries(meta.labels)) args.push('--label', `${key}=${value}`);
     for (const tag of tags) args.push('--tag', tag);
     const secrets = [...options.secrets, ...implicitSecrets(options.secrets)];
     rememberSecretValues(secrets);
-    args.push(...secretFlags(secrets, toolchain.buildMode, tempDir));
+    args.push(...secretFlags(secrets));
     if (options.platform) args.push('--platform', options.platform);
     for (const source of options['cache-from'] ?? []) args.push('--cache-from', source);
     for (const target of options['cache-to'] ?? []) args.push('--cache-to', target);
     if (options.network) args.push('--network', options.network);
     if (options['no-cache']) args.push('--no-cache');
-    if (options.attest) args.push('--sbom=true', '--provenance=mode=max');
-    if (buildx) args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
+    // Attestations only when asked: buildx adds a provenance manifest by default where the store can hold one (the
+    // containerd store), which turns the loaded image into an index, so its ID and pushed digest would no longer be
+    // the platform image's. The workflows attest the pushed digest themselves (cosign, attest-build-provenance).
+    args.push(...(options.attest ? ['--sbom=true', '--provenance=mode=max'] : ['--provenance=false', '--sbom=false']));
+    args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : '--load');
     args.push('.');
 
     if (options['dry-run']) {
@@ -240,14 +227,20 @@ export async function dockerBuild(options) {
         (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
-    const imageId = readFileSync(iidFile, 'utf8').trim();
+    // buildx's image ID is the config digest in both image stores: the image's identity wherever it is stored or
+    // pushed (a registry manifest names it as config.digest). The engine's own ID for it differs by store (the config
+    // digest in the classic store, the manifest digest in the containerd store); local commands use that one.
+    const configDigest = readFileSync(iidFile, 'utf8').trim();
     let digest;
-    if (options.push) digest = buildx ? JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'] : await pushTags(toolchain, tags);
+    if (options.push) digest = JSON.parse(readFileSync(metadataFile, 'utf8'))['containerimage.digest'];
+    const imageId = options.push || platforms.length > 1 ? configDigest : await localImageId(toolchain, tags[0]);
     const record = {
       project,
       image,
       tags,
       imageId,
+      configDigest,
+      imageStore: toolchain.imageStore,
       labels: meta.labels,
       version: meta.version,
       dockerfile: recipe.dockerfile,
@@ -265,6 +258,13 @@ export async function dockerBuild(options) {
   }
 }
 
+/** The engine's own ID of a just-loaded image: `docker image inspect .Id` (store-dependent, see the record). */
+async function localImageId(toolchain, ref) {
+  const inspected = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image inspect --format {{.Id}} ${ref}`;
+  if (!inspected.ok) fail(`built ${ref} but the engine does not list it: ${lastLine(inspected)}`, 1);
+  return inspected.stdout.trim();
+}
+
 /**
  * A service builds FROM the base image in the local image store; only buildx's `docker` driver sees that store.
  * With another driver (docker-container, kubernetes, remote) the FROM would be looked up in a registry instead.
@@ -277,17 +277,6 @@ async function requireLocalImageBuilder(toolchain) {
       `the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`,
     );
   }
-}
-
-/** Pushes every tag with the plain client and returns the registry digest they share. */
-async function pushTags(toolchain, tags) {
-  let digest;
-  for (const tag of tags) {
-    const pushed = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} push ${tag}`;
-    if (!pushed.ok) fail(describeFailure(pushed, `docker push ${tag}`), 1);
-    digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] ?? digest;
-  }
-  return digest;
 }
 
 if (isMain(import.meta.url)) {

@@ -61,7 +61,14 @@ export async function push(project, { image, platforms = [], run = runId() } = {
     if (!digest) fail(`pushed ${staging} but docker reported no digest`, 1);
     const manifest = await registry.getManifest(name, digest);
     if (!manifest) fail(`${host} does not serve ${name}@${digest} right after the push`, 1);
-    pushed[platform] = { digest, imageId: build.record.imageId, mediaType: manifest.mediaType, size: manifest.bytes.length, detected };
+    pushed[platform] = {
+      digest,
+      imageId: build.record.imageId,
+      configDigest: build.record.configDigest,
+      mediaType: manifest.mediaType,
+      size: manifest.bytes.length,
+      detected,
+    };
     stagingTags.push(staging);
     console.log(`push: ${project} ${platform} ${repository}@${digest} (staging tag ${staging.split(':').pop()})`);
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The local stack, hardened and healthy, in one command (`npm start` = up, `npm stop` = down).
-//   up      preflight (engine, BuildKit-capable client, Compose v2 or v1), build what is missing or changed through
+//   up      preflight (engine >= 25, buildx, Compose v2), build what is missing or changed through
 //           Nx, `compose up --detach`, wait until every container is healthy, print each URL and a request to try.
 //           Exits non-zero with the failing service's last log lines when something does not come up.
 //   down    `compose down --remove-orphans --volumes`, then checks nothing of the project is left.
@@ -25,16 +25,8 @@ const warn = (line) => console.error(`stack: ${line}`);
 
 /** Every reason this machine cannot run the command, one actionable line each. */
 export function preflightProblems(toolchain, { build }) {
-  // Only building needs a BuildKit-capable client; down/status/--no-build just need an engine and Compose.
-  // Without an engine the client's BuildKit support cannot be told (its version query fails too): say that once.
-  const checkBuildKit = build && Boolean(toolchain.serverVersion);
-  const problems = toolchainProblems(checkBuildKit ? toolchain : { ...toolchain, buildMode: toolchain.buildMode ?? 'not-checked' }, { needCompose: true });
-  const version = String(toolchain.composeVersion ?? '').replace(/^v/, '');
-  const [major, minor] = version.split('.').map(Number);
-  if (toolchain.compose && major === 1 && minor < 27)
-    problems.push(
-      `docker-compose ${version} is too old for these compose files (no 'version:' key, depends_on conditions): install the Compose v2 plugin ('docker compose') or docker-compose 1.29`,
-    );
+  // Only building needs buildx; down/status/--no-build just need an engine and Compose v2.
+  const problems = toolchainProblems(toolchain, { needCompose: true, needBuildx: build });
   if (build && !existsSync(path.join(workspaceRoot, 'node_modules/nx/package.json')))
     problems.push('the workspace has no node_modules (Nx builds the images): run npm ci first');
   return problems;
@@ -47,9 +39,7 @@ async function preflight(options) {
     for (const problem of problems) warn(`preflight: ${problem}`);
     fail(`preflight failed (${problems.length} problem${problems.length > 1 ? 's' : ''} above)`, 1);
   }
-  say(
-    `engine ${toolchain.serverVersion}, client ${toolchain.client}${options.build ? ` (${toolchain.buildMode})` : ''}, compose ${describeCompose(toolchain)}`,
-  );
+  say(`engine ${toolchain.serverVersion} (${toolchain.imageStore} image store), buildx ${toolchain.buildxVersion ?? 'absent'}, ${describeCompose(toolchain)}`);
   return toolchain;
 }
 

@@ -4,7 +4,11 @@
 //              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
-// Usage: node tools/test.mjs [workspace|images|e2e]...   (default: all, in that order)
+//   stores     the image-identity tests (pipeline round trip, workflow rehearsals: build records, push by digest,
+//              per-platform gate, registry-side tags, signatures) again on a second engine with the other image store
+//              (classic <-> containerd). Tests cannot start a user's second engine: this suite runs where
+//              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
+// Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +41,15 @@ const SUITES = {
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
+  stores: () => [
+    ['node', ['tools/test/support/other-store.mjs']],
+    [...nodeTest(IDENTITY_TESTS), { env: { DOCKER_HOST: process.env.SECURE_CI_OTHER_ENGINE } }],
+  ],
 };
+// The tests whose assertions depend on what an image ID or digest is, which the image store changes.
+const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs', 'tools/test/e2e/rehearsal.test.mjs'];
+/** The suites run when none is named: `stores` only where there is a second engine. */
+const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_OTHER_ENGINE);
 
 /** Counts passes/failures from node:test and jest summary lines (colours stripped: jest colours its summary). */
 function countResults(raw, totals) {
@@ -52,8 +64,8 @@ function countResults(raw, totals) {
 }
 
 /** Runs one step with its output streamed through, counting results; resolves to its exit code. */
-async function run(cmd, args, totals) {
-  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+async function run(cmd, args, totals, extraEnv = {}) {
+  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', ...extraEnv };
   const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { onLine: (line) => countResults(line, totals) });
   return step.exitCode ?? 1;
 }
@@ -64,18 +76,17 @@ runMain(async () => {
   if (unknown.length) fail(`unknown suite(s) ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
   const totals = { passed: 0, failed: 0 };
   const failedSteps = [];
-  for (const suite of requested.length ? requested : Object.keys(SUITES)) {
-    for (const [cmd, args] of SUITES[suite]()) {
+  const suites = requested.length ? requested : defaultSuites();
+  for (const suite of suites) {
+    for (const [cmd, args, { always = false } = {}] of SUITES[suite]()) {
+      // later steps build on earlier ones (images need builds, e2e needs images): after a failure only cleanup runs
+      if (failedSteps.length && !always) continue;
       console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}`);
       const code = await run(cmd, args, totals);
-      if (code !== 0) {
-        failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
-        // later suites build on earlier ones (images need builds, e2e needs images): stop at the first failure
-        break;
-      }
+      if (code !== 0) failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
     }
-    if (failedSteps.length) break;
   }
+  if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (no SECURE_CI_OTHER_ENGINE; .ci/run starts one)');
   if (failedSteps.length) console.log(`\nfailed: ${failedSteps.join('; ')}`);
   // A step can fail without a test failing (a build, a lint): count it so the closing line never says all passed.
   const failed = Math.max(totals.failed, failedSteps.length);

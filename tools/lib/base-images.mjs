@@ -9,7 +9,7 @@ import { fail } from './errors.mjs';
 import { dockerfileArgDefaults } from './dockerfile-args.mjs';
 import { nodeVersion } from './node-version.mjs';
 import { dockerEnv } from './docker-engine.mjs';
-import { $ } from './process.mjs';
+import { $, lastLine } from './process.mjs';
 import { workspaceRoot } from './workspace.mjs';
 
 /** The architectures images are built for (Docker's names) and their npm Node.js binary packages. */
@@ -97,30 +97,41 @@ export async function basesPresent(toolchain) {
 }
 
 /**
- * Makes sure a build can get the upstream images among `args` (build args by name): those still equal to the
- * Dockerfile's pins are looked up locally, then pulled. When one cannot be pulled (a machine without a registry) the
- * build stops here with one line naming the fix, instead of ending on BuildKit's registry DNS error.
- * @param {{ client: string, buildMode: string|null }} toolchain  from detectDocker()
+ * Makes sure a build can get the upstream images among `args` (build args by name). A ref still equal to the
+ * Dockerfile's pin is looked up locally, then pulled; when it cannot be pulled (a machine without a registry) the
+ * build stops here with one line naming the fix, instead of ending on BuildKit's registry DNS error. A stand-in
+ * recorded in dist/docker/bases.json must be in this engine's store: after a switch of engine or image store the
+ * record outlives the images, and BuildKit would otherwise fail on `localhost/offline/...` with a registry error.
+ * @param {{ client: string }} toolchain  from detectDocker()
  * @param {Record<string, string>} args  the build args the build passes
  * @param {string[]} names  the build args that name upstream images for this recipe
  */
 export async function requireUpstreamImages(toolchain, args, names) {
   const upstream = upstreamRefs();
+  const standIns = new Set(recordedStandIns());
   for (const name of names) {
     const ref = args[name] ?? upstream[name];
+    if (standIns.has(ref)) {
+      if (!(await hasImage(toolchain, ref)))
+        fail(
+          `the offline stand-in ${ref} recorded in ${shownBasesFile} is not in this engine's image store (${toolchain.imageStore ?? 'unknown'} store; another engine or image store than the one that bootstrapped it): run npm run bases`,
+          1,
+        );
+      continue;
+    }
     if (ref !== upstream[name] || (await hasImage(toolchain, ref))) continue;
     const pulled = await $({ env: dockerEnv(toolchain), nothrow: true, timeout: '120s' })`${toolchain.client} pull --quiet ${ref}`;
     if (pulled.ok) continue;
-    const reason = pulled.signal
-      ? 'no answer within 120 s'
-      : (pulled.stderr
-          .trim()
-          .split('\n')
-          .pop()
-          ?.replace(/^Error response from daemon: /, '') ?? `exit ${pulled.exitCode}`);
+    const reason = pulled.signal ? 'no answer within 120 s' : lastLine(pulled).replace(/^Error response from daemon: /, '') || `exit ${pulled.exitCode}`;
     fail(
       `cannot pull ${ref} (${reason.slice(0, 160)}) and no offline stand-in is recorded in ${shownBasesFile}: run npm run bases, which pulls the upstream images or bootstraps stand-ins`,
       1,
     );
   }
+}
+
+/** Every stand-in ref dist/docker/bases.json records (build platform, each target architecture, each suite). */
+function recordedStandIns() {
+  const bases = readBases();
+  return [bases.offline, ...Object.values(bases.targets ?? {}), ...Object.values(bases.suites ?? {})].flatMap((refs) => Object.values(refs ?? {}));
 }

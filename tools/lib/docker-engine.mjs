@@ -1,10 +1,14 @@
-// Finds a Docker client that can do BuildKit secrets, a Compose implementation, and whether an engine answers.
-// Users have buildx and Compose v2; Debian-style machines have a 20.10 client with built-in BuildKit and Compose v1.
-// A client of 23+ without the buildx plugin silently falls back to the legacy builder, which rejects `RUN --mount`,
-// so such a client is never chosen for builds.
-import { existsSync } from 'node:fs';
+// Finds what every image tool needs: a docker client with the buildx plugin, an engine that answers, Compose v2, and
+// which image store the engine uses. That is what users and GitHub's runners have (Docker Engine >= 25 with buildx
+// and Compose v2); anything older gets one line naming what to install. A client without buildx would silently fall
+// back to the legacy builder, which rejects `RUN --mount=type=secret`, so it is refused rather than used.
+import semver from 'semver';
 import { CliError } from './errors.mjs';
 import { $, describeFailure } from './process.mjs';
+
+/** The oldest versions the tools accept (tested on Debian 13's engine 26.1.5, buildx 0.13.1, Compose 2.26.1). */
+export const MINIMUM = Object.freeze({ engine: '25.0.0', buildx: '0.13.0', compose: '2.20.0' });
+const INSTALL = 'https://docs.docker.com/engine/install/';
 
 /** Trimmed stdout of a probe, or null when it fails or takes longer than 20 s. */
 async function probe(cmd, args) {
@@ -12,77 +16,74 @@ async function probe(cmd, args) {
   return output.ok ? output.stdout.trim() : null;
 }
 
-function candidateClients() {
-  const list = [];
-  if (process.env.DOCKER_CLI) list.push(process.env.DOCKER_CLI);
-  list.push('docker', '/usr/bin/docker', '/usr/local/bin/docker');
-  return [...new Set(list)].filter((c) => !c.startsWith('/') || existsSync(c));
-}
-
-/** How a client builds: 'buildx' (plugin present), 'buildkit' (pre-23 client, DOCKER_BUILDKIT=1) or null. */
-async function buildModeOf(client) {
-  if (await probe(client, ['buildx', 'version'])) return 'buildx';
-  // `docker --version` answers without an engine (`docker version` fails when none is reachable)
-  const version = /version (\d+)\./i.exec((await probe(client, ['--version'])) ?? '')?.[1];
-  if (!version) return null;
-  const major = Number.parseInt(version, 10);
-  return Number.isFinite(major) && major < 23 ? 'buildkit' : null;
+/** "26.1.5+dfsg1" / "v0.13.1" / "github.com/docker/buildx 0.13.1+ds1 …" → "26.1.5" (null when none is in it). */
+export function versionIn(text) {
+  const match = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(String(text ?? ''));
+  return match ? `${match[1]}.${match[2]}.${match[3] ?? 0}` : null;
 }
 
 let cached;
 
 /**
- * Detects the toolchain once per process.
- * @returns {Promise<{client: string|null, buildMode: 'buildx'|'buildkit'|null, serverVersion: string|null,
- *   compose: string[]|null, composeVersion: string|null}>}
+ * Detects the toolchain once per process (`{ fresh: true }` again, e.g. after the engine was restarted).
+ * @returns {Promise<{client: string|null, serverVersion: string|null, buildxVersion: string|null,
+ *   compose: string[]|null, composeVersion: string|null, imageStore: 'containerd'|'classic'|null}>}
  */
-export async function detectDocker() {
-  if (cached) return cached;
-  let client = null;
-  let buildMode = null;
-  let firstClient = null;
-  for (const candidate of candidateClients()) {
-    if (!(await probe(candidate, ['--version']))) continue;
-    firstClient ??= candidate;
-    const mode = await buildModeOf(candidate);
-    if (mode) {
-      client = candidate;
-      buildMode = mode;
-      break;
-    }
-  }
-  client ??= firstClient;
-  const serverVersion = client ? await probe(client, ['version', '--format', '{{.Server.Version}}']) : null;
-  let compose = null;
-  let composeVersion = null;
-  if (client) {
-    composeVersion = await probe(client, ['compose', 'version', '--short']);
-    if (composeVersion) compose = [client, 'compose'];
-  }
-  if (!compose) {
-    composeVersion = await probe('docker-compose', ['version', '--short']);
-    if (composeVersion) compose = ['docker-compose'];
-  }
-  cached = { client, buildMode, serverVersion, compose, composeVersion };
+export async function detectDocker({ fresh = false } = {}) {
+  if (cached && !fresh) return cached;
+  const candidate = process.env.DOCKER_CLI || 'docker';
+  const client = (await probe(candidate, ['--version'])) ? candidate : null;
+  const [serverVersion, buildx, composeVersion, driverStatus] = client
+    ? await Promise.all([
+        probe(client, ['version', '--format', '{{.Server.Version}}']),
+        probe(client, ['buildx', 'version']),
+        probe(client, ['compose', 'version', '--short']),
+        probe(client, ['info', '--format', '{{json .DriverStatus}}']),
+      ])
+    : [];
+  cached = {
+    client,
+    serverVersion: serverVersion || null,
+    buildxVersion: versionIn(buildx),
+    compose: composeVersion ? [client, 'compose'] : null,
+    composeVersion: composeVersion || null,
+    imageStore: imageStoreOf(driverStatus),
+  };
   return cached;
 }
 
-/** Environment for running `client`: built-in BuildKit must be asked for explicitly on pre-23 clients. */
-export function dockerEnv(toolchain) {
-  return toolchain.buildMode === 'buildkit' ? { ...process.env, DOCKER_BUILDKIT: '1' } : { ...process.env };
+/**
+ * 'containerd' when the engine keeps images in containerd's store (features.containerd-snapshotter, Docker 29's
+ * default for new installs), 'classic' for the graph-driver store. It changes what an image ID is: in the containerd
+ * store `docker image inspect .Id` is the manifest (or index) digest, in the classic store the config digest.
+ */
+export function imageStoreOf(driverStatus) {
+  if (!driverStatus) return null;
+  return /io\.containerd\.snapshotter/.test(driverStatus) ? 'containerd' : 'classic';
 }
 
+/** Environment for running the client. */
+export function dockerEnv() {
+  return { ...process.env };
+}
+
+const tooOld = (what, version, minimum) => version && semver.valid(version) && semver.lt(version, minimum);
+
 /** One-line, actionable reasons why this machine cannot build or run images (empty when it can). */
-export function toolchainProblems(toolchain, { needCompose = false } = {}) {
+export function toolchainProblems(toolchain, { needCompose = false, needBuildx = true } = {}) {
   const problems = [];
-  if (!toolchain.client) problems.push('no docker client found: install Docker Engine (https://docs.docker.com/engine/install/)');
-  else if (!toolchain.serverVersion)
+  if (!toolchain.client) return [`no docker client found: install Docker Engine >= ${MINIMUM.engine} with buildx and Compose v2 (${INSTALL})`];
+  if (!toolchain.serverVersion)
     problems.push(`no Docker Engine answers ${toolchain.client}: start dockerd (e.g. 'sudo systemctl start docker') or set DOCKER_HOST`);
-  if (toolchain.client && !toolchain.buildMode)
-    problems.push(
-      'no BuildKit-capable docker client: install the buildx plugin (docker-buildx-plugin), or set DOCKER_CLI to a client < 23 that has built-in BuildKit',
-    );
-  if (needCompose && !toolchain.compose) problems.push("no Compose found: install the Compose v2 plugin ('docker compose') or docker-compose v1");
+  else if (tooOld('engine', versionIn(toolchain.serverVersion), MINIMUM.engine))
+    problems.push(`Docker Engine ${toolchain.serverVersion} is too old: install Docker Engine >= ${MINIMUM.engine} (${INSTALL})`);
+  if (needBuildx && !toolchain.buildxVersion)
+    problems.push(`no buildx plugin: install docker-buildx-plugin >= ${MINIMUM.buildx} (the legacy builder cannot mount build secrets)`);
+  else if (needBuildx && tooOld('buildx', toolchain.buildxVersion, MINIMUM.buildx))
+    problems.push(`buildx ${toolchain.buildxVersion} is too old: install docker-buildx-plugin >= ${MINIMUM.buildx}`);
+  if (needCompose && !toolchain.compose) problems.push(`no Compose v2: install docker-compose-plugin >= ${MINIMUM.compose} ('docker compose')`);
+  else if (needCompose && tooOld('compose', versionIn(toolchain.composeVersion), MINIMUM.compose))
+    problems.push(`Compose ${toolchain.composeVersion} is too old: install docker-compose-plugin >= ${MINIMUM.compose}`);
   return problems;
 }
 
@@ -104,7 +105,7 @@ export async function requireDocker(options) {
  * (exitCode, stdout, stderr, ok) whatever the exit code.
  */
 export async function docker(args, { reject = true, input, cwd } = {}) {
-  const toolchain = await requireDocker();
+  const toolchain = await requireDocker({ needBuildx: false });
   const output = await $({ env: dockerEnv(toolchain), input, cwd, nothrow: true })`${toolchain.client} ${args}`;
   if (!reject) return output;
   if (!output.ok) throw new CliError(describeFailure(output, `docker ${args[0]}`), 1);

@@ -1,12 +1,12 @@
 // The compose files and the stack tool without images: what `compose config` resolves (with whichever Compose this
-// machine has, v1 or v2), the one-definition layout, and the tool's command line, preflight and reporting.
+// machine has: Compose v2), the one-definition layout, and the tool's command line, preflight and reporting.
 // The running stack is tested in tools/test/e2e/stack.test.mjs.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { detectDocker } from '../lib/docker-engine.mjs';
+import { detectDocker, MINIMUM, toolchainProblems } from '../lib/docker-engine.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 import { parseStackArgs } from '../lib/stack/options.mjs';
 import { ComposeStack } from '../lib/stack/compose.mjs';
@@ -48,12 +48,12 @@ const CLEAN_ENV = Object.fromEntries(
 async function resolved(file, env = {}) {
   const toolchain = await detectDocker();
   // Never skip: a machine without Compose fails these tests with the fix in the message.
-  assert.ok(toolchain.compose, "no Compose found: install the Compose v2 plugin ('docker compose') or docker-compose v1");
+  assert.deepEqual(toolchainProblems(toolchain, { needCompose: true, needBuildx: false }), []);
   const stack = new ComposeStack(toolchain, { file: path.join(workspaceRoot, file), project: 'stack-config-test', env: { ...CLEAN_ENV, ...env } });
   return stack.config();
 }
 
-/** Duration strings as both Compose versions print them ("15s", "1m30s", "1m0s") -> ms. */
+/** Duration strings as Compose prints them ("15s", "1m30s", "1m0s") -> ms. */
 function durationMs(value) {
   if (typeof value === 'number') return value / 1e6; // nanoseconds
   let total = 0;
@@ -61,7 +61,7 @@ function durationMs(value) {
   return total;
 }
 
-/** v1 prints ports as "127.0.0.1:3001:3001/tcp", v2 as {host_ip, published, target}. */
+/** Compose prints ports as {host_ip, published, target} (or, in short syntax, "127.0.0.1:3001:3001/tcp"). */
 function ports(service) {
   return (service.ports ?? []).map((p) => {
     if (typeof p === 'object') return { hostIp: p.host_ip ?? '', published: String(p.published ?? ''), target: Number(p.target) };
@@ -155,40 +155,29 @@ describe('compose files resolve to hardened services', () => {
 
 describe('each service is defined once', () => {
   const read = (file) => parseYaml(readFileSync(path.join(workspaceRoot, file), 'utf8'));
-  const definitions = read('docker/compose/services.yaml').services;
 
-  test('docker/compose/services.yaml defines every service, each extending the shared hardening', () => {
-    assert.deepEqual(Object.keys(definitions).sort(), Object.keys(SERVICES).sort());
-    for (const [name, service] of Object.entries(definitions)) {
-      assert.deepEqual(service.extends, { file: 'hardening.yaml', service: 'hardened' }, name);
-      // Compose v1 cannot extend a service that has depends_on.
-      assert.equal(service.depends_on, undefined, name);
+  for (const { name, root, calls = [] } of FACTS) {
+    test(`${root}/compose.yaml defines ${name} alone on the shared hardening and includes exactly what it calls`, () => {
+      const doc = read(`${root}/compose.yaml`);
+      assert.deepEqual(Object.keys(doc.services), [name]);
+      const service = doc.services[name];
+      assert.deepEqual(service.extends, { file: '../../docker/compose/hardening.yaml', service: 'hardened' });
       for (const key of ['read_only', 'cap_drop', 'security_opt', 'user', 'mem_limit', 'restart', 'tmpfs'])
         assert.equal(service[key], undefined, `${name} repeats ${key}`);
-    }
-  });
-
-  for (const [file, expected] of Object.entries(ENTRY_FILES)) {
-    test(`${file} only reuses definitions (extends + depends_on), no version:/include:`, () => {
-      const doc = read(file);
-      assert.equal(doc.version, undefined);
-      assert.equal(doc.include, undefined);
-      assert.deepEqual(Object.keys(doc.services).sort(), expected);
-      for (const [name, service] of Object.entries(doc.services)) {
-        assert.equal(
-          path.resolve(path.dirname(path.join(workspaceRoot, file)), service.extends?.file ?? ''),
-          path.join(workspaceRoot, 'docker/compose/services.yaml'),
-          `${file} ${name}`,
-        );
-        assert.equal(service.extends.service, name);
-        assert.deepEqual(
-          Object.keys(service).filter((k) => !['extends', 'depends_on'].includes(k)),
-          [],
-          `${file} ${name} adds only depends_on`,
-        );
-      }
+      assert.deepEqual(
+        doc.include ?? [],
+        calls.map((callee) => `../${callee}/compose.yaml`),
+      );
+      assert.deepEqual(Object.keys(doc.secrets), [`${name}_api_key`], "a callee's key is declared by the callee's own file");
     });
   }
+
+  test('compose.yaml includes every service file and defines nothing itself', () => {
+    const doc = read('compose.yaml');
+    assert.deepEqual([...doc.include].sort(), FACTS.map((s) => `${s.root}/compose.yaml`).sort());
+    assert.equal(doc.services, undefined);
+    assert.equal(doc.version, undefined);
+  });
 
   test('development-only secrets are labelled as such', () => {
     for (const name of Object.keys(SERVICES)) {
@@ -234,21 +223,32 @@ describe('stack tool', () => {
     assert.deepEqual([o.project, o.build, o.timeoutMs], ['x-1', false, 30_000]);
   });
 
-  test('preflight: one actionable line per problem, BuildKit only needed to build', () => {
-    const good = { client: '/usr/bin/docker', buildMode: 'buildkit', serverVersion: '20.10.24', compose: ['docker-compose'], composeVersion: '1.29.2' };
+  test('preflight: one actionable line per problem naming what to install and the minimum version; buildx only needed to build', () => {
+    const good = {
+      client: 'docker',
+      serverVersion: '26.1.5+dfsg1',
+      buildxVersion: '0.13.1',
+      compose: ['docker', 'compose'],
+      composeVersion: '2.26.1',
+      imageStore: 'containerd',
+    };
     assert.deepEqual(preflightProblems(good, { build: true }), []);
-    const noEngine = preflightProblems({ ...good, serverVersion: null, buildMode: null }, { build: true });
+    const noEngine = preflightProblems({ ...good, serverVersion: null }, { build: true });
     assert.equal(noEngine.length, 1);
     assert.match(noEngine[0], /no Docker Engine answers .*start dockerd/);
-    assert.match(preflightProblems({ ...good, buildMode: null }, { build: true }).join('\n'), /no BuildKit-capable docker client: install the buildx plugin/);
-    assert.deepEqual(preflightProblems({ ...good, buildMode: null }, { build: false }), []);
-    assert.match(preflightProblems({ ...good, compose: null, composeVersion: null }, { build: false }).join('\n'), /no Compose found: install/);
-    assert.match(preflightProblems({ ...good, composeVersion: '1.25.0' }, { build: false }).join('\n'), /too old/);
-    assert.deepEqual(preflightProblems({ ...good, compose: ['/usr/bin/docker', 'compose'], composeVersion: 'v2.29.1' }, { build: false }), []);
+    assert.deepEqual(preflightProblems({ ...good, serverVersion: '20.10.24+dfsg1' }, { build: false }), [
+      `Docker Engine 20.10.24+dfsg1 is too old: install Docker Engine >= ${MINIMUM.engine} (https://docs.docker.com/engine/install/)`,
+    ]);
+    assert.match(preflightProblems({ ...good, buildxVersion: null }, { build: true }).join('\n'), /no buildx plugin: install docker-buildx-plugin >= 0\.13/);
+    assert.match(preflightProblems({ ...good, buildxVersion: '0.10.4' }, { build: true }).join('\n'), /buildx 0\.10\.4 is too old/);
+    assert.deepEqual(preflightProblems({ ...good, buildxVersion: null }, { build: false }), []);
     assert.match(
-      preflightProblems({ client: null, buildMode: null, serverVersion: null, compose: null, composeVersion: null }, { build: true }).join('\n'),
-      /no docker client found/,
+      preflightProblems({ ...good, compose: null, composeVersion: null }, { build: false }).join('\n'),
+      /no Compose v2: install docker-compose-plugin >= 2\.20/,
     );
+    assert.match(preflightProblems({ ...good, composeVersion: 'v2.12.2' }, { build: false }).join('\n'), /Compose v2\.12\.2 is too old/);
+    assert.deepEqual(preflightProblems({ ...good, composeVersion: 'v2.29.1' }, { build: false }), []);
+    assert.match(preflightProblems({ client: null }, { build: true }).join('\n'), /no docker client found: install Docker Engine >= 25/);
   });
 
   test('health verdicts: healthy, waiting, and the failures not worth waiting for', () => {

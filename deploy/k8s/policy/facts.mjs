@@ -1,6 +1,6 @@
 // The repository's facts the manifests must agree with, read from where each is defined (never restated here):
 //   services and ports  apps/<service>/project.json  metadata.port (tools/lib/services.mjs, the Nx plugin's reader)
-//   who calls whom       docker/compose/services.yaml  <CALLEE>_URL: http://<callee>:<port> (+ <CALLEE>_API_KEY_FILE)
+//   who calls whom       apps/<service>/project.json  metadata.calls (reached via <CALLEE>_URL and <CALLEE>_API_KEY_FILE)
 //   shutdown grace       libs/service-kit/src/lib/config.ts  SHUTDOWN_GRACE_MS default
 //   development keys     apps/<service>/dev-secrets/api-key
 //   the images' user     docker/service/Dockerfile  the last USER uid:gid (the final stage every service image is)
@@ -30,31 +30,18 @@ function readServices(root) {
   return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, devSecret: `${s.root}/dev-secrets/api-key` }]));
 }
 
-/** Calls between services, as the compose definitions wire them: an env var <CALLEE>_URL naming another service. */
+/**
+ * Calls between services, as each caller's project.json declares them (metadata.calls); the caller reaches a callee
+ * at http://<callee>:<its port> through <CALLEE>_URL with its key in <CALLEE>_API_KEY_FILE (the kit's convention,
+ * which the generator and the compose files follow).
+ */
 function readCalls(root, services) {
-  const compose = YAML.parse(read(root, 'docker/compose/services.yaml'));
   const calls = [];
-  for (const [caller, definition] of Object.entries(compose?.services ?? {})) {
-    if (!services[caller]) throw new FactsError(`docker/compose/services.yaml: service ${caller} is not an app under apps/`);
-    for (const [variable, value] of Object.entries(definition.environment ?? {})) {
-      const match = /^([A-Z][A-Z0-9_]*)_URL$/.exec(variable);
-      if (!match) continue;
-      let url;
-      try {
-        url = new URL(String(value));
-      } catch {
-        throw new FactsError(`docker/compose/services.yaml: ${caller} ${variable} is not a URL`);
-      }
-      const callee = url.hostname;
-      if (!services[callee]) continue; // not one of ours (an external dependency)
-      const prefix = match[1];
-      calls.push({
-        caller,
-        callee,
-        urlVariable: variable,
-        url: `${url.protocol}//${url.host}`,
-        keyFileVariable: definition.environment[`${prefix}_API_KEY_FILE`] ? `${prefix}_API_KEY_FILE` : null,
-      });
+  for (const { name: caller, calls: callees = [] } of listServices(root)) {
+    for (const callee of callees) {
+      if (!services[callee]) throw new FactsError(`apps/${caller}/project.json: metadata.calls names ${callee}, which is not a service under apps/`);
+      const prefix = callee.toUpperCase().replace(/-/g, '_');
+      calls.push({ caller, callee, urlVariable: `${prefix}_URL`, url: `http://${callee}:${services[callee].port}`, keyFileVariable: `${prefix}_API_KEY_FILE` });
     }
   }
   return calls;

@@ -269,7 +269,7 @@ describe('the manifests cannot drift from the repository facts', () => {
     for (const rule of ['ports', 'probes', 'network-ingress-callers', 'network-egress-callees-dns'])
       assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
   });
-  test('a new call in docker/compose/services.yaml: the network and URL rules fail until the manifests declare it', () => {
+  test('a new call in metadata.calls: the network and URL rules fail until the manifests declare it', () => {
     const changed = withFacts((f) =>
       f.calls.push({ caller: 'notifications', callee: 'orders', urlVariable: 'ORDERS_URL', url: 'http://orders:3002', keyFileVariable: null }),
     );

@@ -1,6 +1,5 @@
-// One compose project (a compose file + a project name) driven through whichever Compose the machine has
-// (v2 `docker compose` or v1 `docker-compose`, from detectDocker), plus what the engine knows about its containers.
-// Containers, networks and volumes are found by the com.docker.compose.project label, which v1 and v2 both set.
+// One compose project (a compose file + a project name) driven through Compose v2 (`docker compose`, from
+// detectDocker), plus what the engine knows about its containers, found by the com.docker.compose.project label.
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { dockerEnv } from '../docker-engine.mjs';
@@ -15,11 +14,9 @@ export async function runTee(cmd, args, { env, cwd, quiet = false } = {}) {
   return { exitCode: result.exitCode ?? (result.signal ? 128 : 1), output: result.stdall };
 }
 
-/** "v1 (docker-compose 1.29.2)" / "v2 (docker compose 2.29.1)" */
+/** "compose 2.26.1" */
 export function describeCompose(toolchain) {
-  const version = String(toolchain.composeVersion ?? '').replace(/^v/, '');
-  const v2 = toolchain.compose?.length > 1 || /^2\./.test(version);
-  return `${v2 ? 'v2' : 'v1'} (${toolchain.compose?.length > 1 ? 'docker compose' : 'docker-compose'} ${version || 'unknown version'})`;
+  return `compose ${String(toolchain.composeVersion ?? 'unknown version').replace(/^v/, '')}`;
 }
 
 export class ComposeStack {

@@ -16,7 +16,6 @@ const { listServices, serviceFactsOf } = require('../src/service-facts.js');
 const WORKSPACE = fileURLToPath(new URL('../../..', import.meta.url));
 const SEED = [
   'compose.yaml',
-  'docker/compose/services.yaml',
   'libs/service-kit/project.json',
   ...readdirSync(path.join(WORKSPACE, 'apps')).flatMap((d) => [`apps/${d}/project.json`, `apps/${d}/compose.yaml`]),
   'deploy/k8s/base/kustomization.yaml',
@@ -62,7 +61,7 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // A service nobody calls yet (its NetworkPolicy has no ingress rule): the first callee of a new caller.
 const LEAF = SERVICES.find((s) => !SERVICES.some((other) => other.calls.includes(s.name)));
 
-test('a fastify service: app, tests, README, project files like its siblings, compose definition, entry file, root entry, dev secret', async () => {
+test('a fastify service: app, tests, README, project files like its siblings, its compose file, the root include, dev secret', async () => {
   const tree = seededTree();
   await generator(tree, { name: 'billing', framework: 'fastify' });
   const port = Math.max(...existingPorts) + 1;
@@ -95,26 +94,23 @@ test('a fastify service: app, tests, README, project files like its siblings, co
   assert.match(tree.read('apps/billing/dev-secrets/api-key', 'utf-8'), /^dev-only-billing-api-key-NOT-A-REAL-SECRET\n$/);
   assert.match(tree.read('apps/billing/dev-secrets/README.md', 'utf-8'), /DEVELOPMENT-ONLY/);
 
-  const definition = yamlOf(tree, 'docker/compose/services.yaml').services.billing;
-  assert.deepEqual(definition.extends, { file: 'hardening.yaml', service: 'hardened' });
+  const entry = yamlOf(tree, 'apps/billing/compose.yaml');
+  assert.deepEqual(Object.keys(entry.services), ['billing']);
+  assert.equal(entry.include, undefined, 'calls nothing: includes nothing');
+  const definition = entry.services.billing;
+  assert.deepEqual(definition.extends, { file: '../../docker/compose/hardening.yaml', service: 'hardened' });
   assert.equal(definition.image, '${IMAGE_PREFIX:-secure-ci}/billing:${IMAGE_TAG:-local}');
   assert.deepEqual(definition.environment, { API_KEY_FILE: '/run/secrets/billing_api_key' });
   assert.deepEqual(definition.secrets, ['billing_api_key']);
   assert.deepEqual(definition.ports, [`127.0.0.1:\${BILLING_PORT:-${port}}:${port}`]);
-  assert.equal(definition.depends_on, undefined, 'Compose v1 cannot extend a service with depends_on');
-  // comments and the existing definitions are kept
-  const servicesText = tree.read('docker/compose/services.yaml', 'utf-8');
-  assert.ok(servicesText.startsWith(readFileSync(path.join(WORKSPACE, 'docker/compose/services.yaml'), 'utf8').trimEnd()), 'appended, nothing else changed');
-
-  const root = yamlOf(tree, 'compose.yaml');
-  assert.deepEqual(root.services.billing, { extends: { file: 'docker/compose/services.yaml', service: 'billing' } });
-  assert.deepEqual(root.secrets.billing_api_key, { file: '${BILLING_API_KEY_FILE:-./apps/billing/dev-secrets/api-key}' });
-  assert.match(tree.read('compose.yaml', 'utf-8'), /^# The whole stack\./, 'header comment kept');
-
-  const entry = yamlOf(tree, 'apps/billing/compose.yaml');
-  assert.deepEqual(Object.keys(entry.services), ['billing']);
-  assert.deepEqual(entry.services.billing, { extends: { file: '../../docker/compose/services.yaml', service: 'billing' } });
+  assert.equal(definition.depends_on, undefined);
   assert.deepEqual(entry.secrets, { billing_api_key: { file: '${BILLING_API_KEY_FILE:-./dev-secrets/api-key}' } });
+
+  // the root stack includes it; the existing entries and the header comment are kept
+  const root = yamlOf(tree, 'compose.yaml');
+  assert.deepEqual(root.include, [...yamlOf(seededTree(), 'compose.yaml').include, 'apps/billing/compose.yaml']);
+  assert.equal(root.services, undefined, 'the root file only includes');
+  assert.match(tree.read('compose.yaml', 'utf-8'), /^# The whole stack\./, 'header comment kept');
 });
 
 test('a service gets its Kubernetes base, the bases entry, the dev key and Secret, and a placeholder production digest', async () => {
@@ -277,7 +273,7 @@ test('the callee comments stay one bounded line however many services call it (n
   assert.ok(Math.max(...lengths) <= 160, `at most 160 characters: ${Math.max(...lengths)}`);
 });
 
-test('an express service that calls orders: URL, key file and depends_on healthy; its entry file runs orders and catalog too', async () => {
+test('an express service that calls orders: URL, key file and depends_on healthy; its compose file includes orders (and so catalog)', async () => {
   const tree = seededTree();
   await generator(tree, { name: 'shipping-desk', framework: 'express', port: OTHER_PORT, calls: 'orders' });
   assert.match(tree.read('apps/shipping-desk/src/app.ts', 'utf-8'), /createExpressService/);
@@ -287,22 +283,16 @@ test('an express service that calls orders: URL, key file and depends_on healthy
   assert.deepEqual(json(tree, 'apps/shipping-desk/project.json').metadata, { port: OTHER_PORT, calls: ['orders'] });
   const orders = JSON.parse(readFileSync(path.join(WORKSPACE, 'apps/orders/project.json'), 'utf8'));
 
-  const definition = yamlOf(tree, 'docker/compose/services.yaml').services['shipping-desk'];
+  const entry = yamlOf(tree, 'apps/shipping-desk/compose.yaml');
+  assert.deepEqual(entry.include, ['../orders/compose.yaml'], "orders' own file brings orders and what it calls");
+  assert.deepEqual(Object.keys(entry.services), ['shipping-desk']);
+  const definition = entry.services['shipping-desk'];
   assert.equal(definition.environment.ORDERS_URL, `http://orders:${orders.metadata.port}`);
   assert.equal(definition.environment.ORDERS_API_KEY_FILE, '/run/secrets/orders_api_key');
   assert.deepEqual(definition.secrets, ['shipping-desk_api_key', 'orders_api_key']);
   assert.deepEqual(definition.ports, [`127.0.0.1:\${SHIPPING_DESK_PORT:-${OTHER_PORT}}:${OTHER_PORT}`]);
-
-  const root = yamlOf(tree, 'compose.yaml');
-  assert.deepEqual(root.services['shipping-desk'].depends_on, { orders: { condition: 'service_healthy' } });
-
-  const entry = yamlOf(tree, 'apps/shipping-desk/compose.yaml');
-  assert.deepEqual(Object.keys(entry.services).sort(), ['catalog', 'orders', 'shipping-desk']);
-  assert.deepEqual(entry.services['shipping-desk'].depends_on, { orders: { condition: 'service_healthy' } });
-  assert.deepEqual(entry.services.orders.depends_on, { catalog: { condition: 'service_healthy' } });
-  assert.equal(entry.services.catalog.depends_on, undefined);
-  assert.deepEqual(Object.keys(entry.secrets).sort(), ['catalog_api_key', 'orders_api_key', 'shipping-desk_api_key']);
-  assert.equal(entry.secrets.orders_api_key.file, '${ORDERS_API_KEY_FILE:-../orders/dev-secrets/api-key}');
+  assert.deepEqual(definition.depends_on, { orders: { condition: 'service_healthy' } });
+  assert.deepEqual(Object.keys(entry.secrets), ['shipping-desk_api_key'], "the callee's key comes with its included file");
 });
 
 test('bad input: one line naming the problem, and nothing written', async () => {

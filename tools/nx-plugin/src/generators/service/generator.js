@@ -7,12 +7,12 @@ const { formatFiles, generateFiles, joinPathFragments } = require('@nx/devkit');
 const { parseDocument } = require('yaml');
 const { FRAMEWORKS } = require('../../conventions');
 const { serviceFactsOf } = require('../../service-facts');
+const { composeFile } = require('../../compose-file');
 const { IMAGE_PREFIX } = require('../../../../lib/defaults.cjs');
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME = 40;
 const FIRST_PORT = 3001;
-const SERVICES_FILE = 'docker/compose/services.yaml';
 const ROOT_COMPOSE = 'compose.yaml';
 const K8S = {
   bases: 'deploy/k8s/base/kustomization.yaml',
@@ -74,7 +74,7 @@ function normalize(tree, options) {
     if (!target) fail(`--calls "${options.calls}" is not a service (known: ${services.map((s) => s.name).join(', ') || 'none'})`);
     callee = { ...target, VAR: VAR(target.name) };
   }
-  const required = [SERVICES_FILE, ROOT_COMPOSE, K8S.bases, K8S.dev, K8S.images, ...(callee ? [K8S.policy(callee.name)] : [])];
+  const required = [ROOT_COMPOSE, K8S.bases, K8S.dev, K8S.images, ...(callee ? [K8S.policy(callee.name)] : [])];
   for (const file of required) if (!tree.exists(file)) fail(`${file} not found: run the generator at the workspace root`);
   // Every file it edits must parse, so a broken one is one line before anything is written.
   for (const file of required) {
@@ -88,85 +88,12 @@ function normalize(tree, options) {
     const policy = parseDocument(tree.read(K8S.policy(callee.name), 'utf-8')).toJS();
     if (policy?.kind !== 'NetworkPolicy' || policy.metadata?.name !== callee.name) fail(`${K8S.policy(callee.name)} is not the NetworkPolicy ${callee.name}`);
   }
-  const byName = new Map(services.map((s) => [s.name, s]));
-  /** This service and everything it calls, transitively: what its own compose entry file runs. */
-  const closure = (start, out = []) => {
-    for (const next of byName.get(start)?.calls ?? []) if (!out.includes(next)) closure(next, out.concat(next)).forEach((n) => out.includes(n) || out.push(n));
-    return out;
-  };
-  const downstream = callee ? [callee.name, ...closure(callee.name)].filter((n, i, a) => a.indexOf(n) === i) : [];
-  return { name, framework: options.framework, port, callee, downstream: downstream.map((n) => byName.get(n)), VAR: VAR(name), byName };
+  return { name, framework: options.framework, port, callee, VAR: VAR(name) };
 }
 
-/** docker/compose/services.yaml: the container definition, once (comments and layout kept). */
-function addDefinition(tree, o) {
-  const doc = parseDocument(tree.read(SERVICES_FILE, 'utf-8'));
-  const environment = { API_KEY_FILE: `/run/secrets/${o.name}_api_key` };
-  const secrets = [`${o.name}_api_key`];
-  if (o.callee) {
-    environment[`${o.callee.VAR}_URL`] = `http://${o.callee.name}:${o.callee.port}`;
-    environment[`${o.callee.VAR}_API_KEY_FILE`] = `/run/secrets/${o.callee.name}_api_key`;
-    environment[`${o.callee.VAR}_TIMEOUT_MS`] = `\${${o.callee.VAR}_TIMEOUT_MS:-2000}`;
-    secrets.push(`${o.callee.name}_api_key`);
-  }
-  const definition = doc.createNode({
-    extends: { file: 'hardening.yaml', service: 'hardened' },
-    image: `\${IMAGE_PREFIX:-secure-ci}/${o.name}:\${IMAGE_TAG:-local}`,
-    environment,
-    secrets,
-    ports: [`127.0.0.1:\${${o.VAR}_PORT:-${o.port}}:${o.port}`],
-  });
-  for (const pair of definition.items) if (pair.key.value === 'ports') pair.value.items[0].type = 'QUOTE_DOUBLE';
-  doc.get('services').set(doc.createNode(o.name), definition);
-  const added = doc.get('services').items.at(-1);
-  added.key.spaceBefore = true;
-  tree.write(SERVICES_FILE, doc.toString({ lineWidth: 0 }));
-}
-
-/** compose.yaml at the root: the entry (extends + depends_on) and the development secret of the new service. */
-function addRootEntry(tree, o) {
-  const doc = parseDocument(tree.read(ROOT_COMPOSE, 'utf-8'));
-  const entry = { extends: { file: SERVICES_FILE, service: o.name } };
-  if (o.callee) entry.depends_on = { [o.callee.name]: { condition: 'service_healthy' } };
-  doc.get('services').set(doc.createNode(o.name), doc.createNode(entry));
-  doc.get('services').items.at(-1).key.spaceBefore = true;
-  if (!doc.has('secrets')) doc.set('secrets', doc.createNode({}));
-  doc.get('secrets').set(`${o.name}_api_key`, doc.createNode({ file: `\${${o.VAR}_API_KEY_FILE:-./apps/${o.name}/dev-secrets/api-key}` }));
-  tree.write(ROOT_COMPOSE, doc.toString({ lineWidth: 0 }));
-}
-
-/** apps/<name>/compose.yaml: the service and what it calls, each extending its one definition. */
-function entryFile(o) {
-  const lines = [
-    `# ${o.name}${o.downstream.length ? ` and what it needs (${o.downstream.map((s) => s.name).join(', ')})` : ' on its own'}:  docker compose -f apps/${o.name}/compose.yaml up -d`,
-    `# (Compose v2 \`docker compose\` or v1 \`docker-compose\`.) Host port: ${o.VAR}_PORT (default ${o.port}, 127.0.0.1 only).`,
-    '# Container definitions: docker/compose/services.yaml (shared by every entry file), hardening docker/compose/hardening.yaml.',
-    'services:',
-  ];
-  const service = (s, calls) => {
-    lines.push(`  ${s}:`, '    extends:', '      file: ../../docker/compose/services.yaml', `      service: ${s}`);
-    if (calls.length) {
-      lines.push('    # Never inherited through `extends` (v1 refuses to extend a service that has it): stated by each entry file.', '    depends_on:');
-      for (const c of calls) lines.push(`      ${c}:`, '        condition: service_healthy');
-    }
-    lines.push('');
-  };
-  service(o.name, o.callee ? [o.callee.name] : []);
-  for (const s of o.downstream) service(s.name, s.calls);
-  lines.push(
-    'secrets:',
-    `  ${o.name}_api_key:`,
-    `    # DEVELOPMENT-ONLY default (see dev-secrets/README.md); set ${o.VAR}_API_KEY_FILE to an absolute path for a real key.`,
-    `    file: \${${o.VAR}_API_KEY_FILE:-./dev-secrets/api-key}`,
-  );
-  for (const s of o.downstream) {
-    lines.push(
-      `  ${s.name}_api_key:`,
-      `    # DEVELOPMENT-ONLY default of ${s.name}.`,
-      `    file: \${${VAR(s.name)}_API_KEY_FILE:-../${s.name}/dev-secrets/api-key}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+/** compose.yaml at the root: one more `include:` of the new service's own compose file. */
+function addRootInclude(tree, o) {
+  editYaml(tree, ROOT_COMPOSE, (doc) => append(doc, 'include', `apps/${o.name}/compose.yaml`));
 }
 
 /** A YAML sequence in a document (created when absent) with one more item, comments and layout kept. */
@@ -273,9 +200,8 @@ async function serviceGenerator(tree, options) {
   generateFiles(tree, path.join(__dirname, 'files', 'common'), target, vars);
   generateFiles(tree, path.join(__dirname, 'files', o.framework), target, vars);
   if (o.callee) generateFiles(tree, path.join(__dirname, 'files', 'calls'), target, vars);
-  tree.write(`${target}/compose.yaml`, entryFile(o));
-  addDefinition(tree, o);
-  addRootEntry(tree, o);
+  tree.write(`${target}/compose.yaml`, composeFile(o, o.callee ? [o.callee] : []));
+  addRootInclude(tree, o);
   addKubernetes(tree, o, vars);
   // what it wrote in the repository's prettier style, so the format check of the test command passes right away
   await formatFiles(tree);
