@@ -7,7 +7,7 @@
 // docker-build and the image tests (hardened and healthy under --read-only --cap-drop ALL --security-opt
 // no-new-privileges) and the compose checks. Images are built for two of the ten only, to keep the runtime down.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -154,7 +154,13 @@ test('nx affected: the new services and the workspace-wide tests that cover them
 });
 
 test('the workspace suite passes with thirteen services: format, lint, typecheck, every unit test (tools, nx-plugin, k8s), builds', async () => {
-  const out = stripVTControlCharacters(await run(process.execPath, ['tools/test.mjs', 'workspace']));
+  // Its whole output goes to a file beside the clone: a failure names it (the assertion carries only the tail).
+  const log = path.join(tmpdir(), `generator-e2e-workspace-${process.pid}.log`);
+  const suite = await runAsync(process.execPath, ['tools/test.mjs', 'workspace'], { cwd: clone, env: env(), timeout: '2700s' });
+  writeFileSync(log, `${suite.stdout}\n${suite.stderr}`);
+  const out = stripVTControlCharacters(`${suite.stdout}\n${suite.stderr}`);
+  assert.equal(suite.status, 0, `the workspace suite failed (whole output: ${log}):\n${out.split('\n').slice(-30).join('\n')}`);
+  rmSync(log, { force: true });
   assert.match(out, /^tests: \d+ passed, 0 failed$/m);
   for (const name of GENERATED) assert.ok(existsSync(path.join(clone, 'dist/apps', name, 'main.js')), name);
   // The tests that read the new services' files ran again; the cache replays no stale pass of them.
