@@ -3,9 +3,10 @@
 // tools/push.mjs) to the workflow: step outputs, and with --summary a job-summary table of image, digest and tags.
 // Values come from the record file, never from expressions pasted into a script.
 //
-// Usage: node .github/scripts/image-record.mjs <project> [--summary]
-// Outputs (GITHUB_OUTPUT): image, ref (the local build tag), image-id, digest, digest-ref (image@digest), tags
-// (newline list of pushed tags, else built tags), sboms (lines "<image>@<platform digest> <CycloneDX file>").
+// Usage: node .github/scripts/image-record.mjs <project>... [--summary]
+// Outputs (GITHUB_OUTPUT) for one project: image, ref (the local build tag), image-id, digest, digest-ref
+// (image@digest), tags (newline list of pushed tags, else built tags), sboms (lines "<image>@<platform digest>
+// <CycloneDX file>"); for one or more (a matrix batch): digest-refs, sboms and subject-checksums over all of them.
 // --summary is for the steps that publish (sign, attest, deploy): it refuses a digest without a passing scan of it.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,22 +60,49 @@ export function summaryMarkdown(project, outputs) {
   ].join('\n');
 }
 
+/**
+ * Outputs of several records (a matrix batch) for the steps that go through every image: digest-refs (one
+ * image@digest per line), sboms (all lines) and subject-checksums ("<hex>  <image>" lines, the format of
+ * actions/attest-build-provenance's subject-checksums file).
+ */
+export function batchOutputs(list) {
+  return {
+    'digest-refs': list
+      .map((o) => o['digest-ref'])
+      .filter(Boolean)
+      .join('\n'),
+    sboms: list
+      .map((o) => o.sboms)
+      .filter(Boolean)
+      .join('\n'),
+    'subject-checksums': list
+      .filter((o) => o.digest)
+      .map((o) => `${o.digest.replace(/^sha256:/, '')}  ${o.image}`)
+      .join('\n'),
+  };
+}
+
 function main(argv, env) {
   const { values, positionals } = parseArgs({ args: argv, options: { summary: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new Error('expected exactly one project name, e.g. node .github/scripts/image-record.mjs catalog');
-  const [project] = positionals;
-  const outputs = recordOutputs(readRecord(project));
+  if (!positionals.length) throw new Error('expected one or more project names, e.g. node .github/scripts/image-record.mjs catalog');
+  const records = positionals.map((project) => ({ project, record: readRecord(project) }));
+  const list = records.map(({ record }) => recordOutputs(record));
+  if (values.summary) {
+    for (const [i, { project, record }] of records.entries()) {
+      if (!list[i].digest) throw new Error(`dist/docker/${project}.json has no digest: nothing was pushed`);
+      const refused = unscannedReason(record);
+      if (refused) throw new Error(`refusing to hand on an unscanned digest: ${refused}`);
+    }
+  }
+  // One project: its own outputs as before (image, digest, digest-ref, ...); always the batch outputs as well.
+  const outputs = { ...(list.length === 1 ? list[0] : {}), ...batchOutputs(list) };
   if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, formatGitHubOutputs(outputs));
   if (values.summary) {
-    const record = readRecord(project);
-    if (!outputs.digest) throw new Error(`dist/docker/${project}.json has no digest: nothing was pushed`);
-    const refused = unscannedReason(record);
-    if (refused) throw new Error(`refusing to hand on an unscanned digest: ${refused}`);
-    const markdown = summaryMarkdown(project, outputs);
+    const markdown = records.map(({ project }, i) => summaryMarkdown(project, list[i])).join('\n');
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
     process.stdout.write(markdown);
   } else {
-    process.stdout.write(`${JSON.stringify(outputs)}\n`);
+    process.stdout.write(`${JSON.stringify(list.length === 1 ? list[0] : list)}\n`);
   }
 }
 

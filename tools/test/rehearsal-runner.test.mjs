@@ -258,6 +258,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
       'aquasecurity/setup-trivy',
       'github/codeql-action/upload-sarif',
       'docker/login-action',
+      'actions/download-artifact',
     ].map((a) => [a, noop]),
   );
   const PUBLISHING = [
@@ -286,7 +287,10 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
       dryRun: true,
       secrets: {},
       matrix: { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
-      needs: { plan: { result: 'success', outputs: { any: 'true', matrix: '{"include":[]}' } } },
+      needs: {
+        plan: { result: 'success', outputs: { any: 'true', matrix: '{"include":[]}' } },
+        base: { result: 'success', outputs: { ref: '', 'archive-sha256': '0'.repeat(64) } },
+      },
     });
   };
   const ran = (result) => result.steps.filter((s) => s.ran).map((s) => s.name);
@@ -322,15 +326,17 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
     'sigstore/cosign-installer',
     'actions/attest-build-provenance',
     'actions/upload-artifact',
+    'actions/download-artifact',
   ];
-  const GATE = /^node tools\/scan\.mjs "\$PROJECT"$/;
-  const REPORT = /^node tools\/scan\.mjs "\$PROJECT" --sarif /;
-  const isGateStep = (step) => GATE.test(step.run ?? '');
-  const isReportStep = (step) => REPORT.test(step.run ?? '');
+  // For one image ("$PROJECT") or each image of a batch (for project in $PROJECTS; do ...).
+  const GATE = /^(node tools\/scan\.mjs "\$PROJECT"|for project in \$PROJECTS; do node tools\/scan\.mjs "\$project"; done)$/;
+  const REPORT = /^(for project in \$PROJECTS; do )?node tools\/scan\.mjs "\$(PROJECT|project)" --sarif /;
+  const isGateStep = (step) => GATE.test(step.run?.trim() ?? '');
+  const isReportStep = (step) => REPORT.test(step.run?.trim() ?? '');
   const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
   // The build record upload hands the digest to the Kubernetes override (publish.yml k8s-images): it publishes too.
   const publishes = (step) =>
-    /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') ||
+    /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs ("\$PROJECT"|"\$project"|"\$\{projects\[@\]\}") --summary/.test(step.run ?? '') ||
     /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
 
   async function rehearse(file, jobId, failing) {
@@ -381,6 +387,7 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       skipRuns,
       secrets: {},
       matrix: jobId === 'base' ? null : { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
+      workflowEnv: { MATRIX_MAX_JOBS: '256' },
       needs: {
         plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } },
         base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } },
@@ -391,6 +398,7 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
   }
 
   const jobs = [
+    ['pr.yml', 'base'],
     ['pr.yml', 'image'],
     ['publish.yml', 'base'],
     ['publish.yml', 'image'],
@@ -416,9 +424,15 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       test(`${file} ${jobId}: a failed SARIF ${failing} does not stop the push, signature or attestation`, async () => {
         const { result, steps } = await rehearse(file, jobId, failing);
         assert.equal(result.result, 'success');
-        const publishing = steps.filter(({ step }) => publishes(step));
-        assert.ok(publishing.length >= 2);
-        for (const { step, ran, conclusion } of publishing) assert.ok(ran && conclusion === 'success', `'${step.name}' runs`);
+        // The same publishing steps run as when nothing fails (steps for the other case, fork or batch, stay skipped).
+        const baseline = (await rehearse(file, jobId, 'nothing')).steps;
+        const publishing = steps.map((entry, index) => ({ ...entry, index })).filter(({ step }) => publishes(step));
+        assert.ok(publishing.filter(({ ran }) => ran).length >= 2);
+        for (const { step, ran, conclusion, index } of publishing) {
+          const expected = baseline[index].ran;
+          assert.equal(ran, expected, `'${step.name}' ${expected ? 'runs' : 'is skipped'} as without a failure`);
+          if (ran) assert.equal(conclusion, 'success', step.name);
+        }
         const failed = steps.find(({ step }) => (failing === 'report' ? isReportStep(step) : isUploadStep(step)));
         assert.equal(failed.conclusion, 'success', 'continue-on-error');
       });

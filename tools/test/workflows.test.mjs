@@ -115,7 +115,7 @@ describe('pinned actions', () => {
     const all = Object.values(text).join('\n');
     assert.doesNotMatch(all, /aquasecurity\/trivy-action@/, 'the gate is tools/scan.mjs, not an action configured in YAML');
     const pins = [...all.matchAll(/uses:\s*aquasecurity\/setup-trivy@([0-9a-f]{40})\s+#\s*v(\d+)\.(\d+)\.(\d+)/g)];
-    assert.equal(pins.length, 3, 'one per image job');
+    assert.equal(pins.length, 4, 'one per image job (pr.yml base and image, publish.yml base and image)');
     for (const [, sha, major, minor, patch] of pins) {
       assert.ok(Number(major) > 0 || Number(minor) > 3 || (Number(minor) === 3 && Number(patch) >= 1), `setup-trivy v${major}.${minor}.${patch}`);
       assert.equal(sha, '81e514348e19b6112ce2a7e3ecbafe19c1e1f567', 'setup-trivy v0.3.1 commit');
@@ -302,7 +302,9 @@ describe('hardening', () => {
     for (const { job, step } of allSteps.filter((s) => s.file === 'pr.yml')) {
       const env = JSON.stringify(step.env ?? {});
       if (!env.includes('secrets.')) continue;
-      assert.deepEqual(step.env, { NPM_TOKEN: '${{ secrets.PRIVATE_REPO_TOKEN }}' }, `${job}: ${step.name}`);
+      const { NPM_TOKEN, ...others } = step.env;
+      assert.equal(NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}', `${job}: ${step.name}`);
+      assert.doesNotMatch(JSON.stringify(others), /secrets\./, `${job}: ${step.name}: no other secret`);
       assert.match(step.run, /--secret id=npm_token,env=NPM_TOKEN/);
     }
   });
@@ -320,11 +322,19 @@ describe('hardening', () => {
 
 /** Index of the first step matching `predicate` in a job, -1 if none. */
 const indexOf = (job, predicate) => job.steps.findIndex(predicate);
-const isGate = (step) => step.run === 'node tools/scan.mjs "$PROJECT"';
-const isReport = (step) => step.run === 'node tools/scan.mjs "$PROJECT" --sarif "trivy-$PROJECT.sarif"';
+/**
+ * A step that runs `command` for one image ("$PROJECT") or, in a job that may hold a batch of images, for each of
+ * them in turn (`for project in $PROJECTS; do ... "$project" ...; done`).
+ */
+const forEachImage = (run, command) => run === command('"$PROJECT"') || run?.trim() === `for project in $PROJECTS; do ${command('"$project"')}; done`;
+const isGate = (step) => forEachImage(step.run, (p) => `node tools/scan.mjs ${p}`);
+const isReport = (step) =>
+  step.run === 'node tools/scan.mjs "$PROJECT" --sarif "trivy-$PROJECT.sarif"' ||
+  step.run === 'node tools/scan.mjs "$PROJECT" --sarif "sarif/trivy-$PROJECT.sarif"' ||
+  forEachImage(step.run, (p) => `node tools/scan.mjs ${p} --sarif "sarif/trivy-$project.sarif"`);
 const isPush = (step) => /tools\/push\.mjs|--push\b/.test(step.run ?? '') || actionOf(step) === 'docker/build-push-action';
-const isTag = (step) => /^node tools\/tag\.mjs "\$PROJECT"/.test(step.run ?? '');
-const isBuild = (step) => /node tools\/(docker-build|build-platforms)\.mjs "\$PROJECT"/.test(step.run ?? '');
+const isTag = (step) => /(^|do )node tools\/tag\.mjs "\$(PROJECT|project)"/.test(step.run ?? '');
+const isBuild = (step) => /node tools\/(docker-build|build-platforms)\.mjs "\$(PROJECT|project)"/.test(step.run ?? '');
 /** Steps that publish a digest: release or PR tags, signatures, attestations. */
 const publishes = (step) => isTag(step) || /cosign (sign|attest)\b/.test(step.run ?? '') || actionOf(step) === 'actions/attest-build-provenance';
 
@@ -345,8 +355,11 @@ describe('matrix wiring', () => {
       assert.equal(image.if, "needs.plan.outputs.any == 'true'");
       assert.equal(image.strategy.matrix, '${{ fromJSON(needs.plan.outputs.matrix) }}');
       assert.equal(image.strategy['fail-fast'], false);
-      assert.equal(image.env.PROJECT, '${{ matrix.project }}');
-      assert.equal(image.env.IMAGE, '${{ matrix.image }}');
+      // One image, or a batch past the matrix cap (tools/lib/matrix-batches.mjs): the steps go through PROJECTS.
+      assert.equal(image.env.PROJECTS, '${{ matrix.projects || matrix.project }}');
+      assert.equal(image.env.IMAGES, '${{ matrix.images || matrix.image }}');
+      assert.match(matrixStep.run, /--max-jobs "\$MATRIX_MAX_JOBS"/);
+      assert.ok(Number(workflow.env.MATRIX_MAX_JOBS) >= 1 && Number(workflow.env.MATRIX_MAX_JOBS) <= 256, "within GitHub's 256-job cap");
       const setShas = indexOf(plan, (s) => actionOf(s) === 'nrwl/nx-set-shas');
       assert.ok(setShas !== -1 && setShas < indexOf(plan, (s) => s.id === 'matrix'), 'nx-set-shas runs before the matrix tool');
     });
@@ -370,7 +383,7 @@ describe('build once, push by digest, gate with tools/scan.mjs, then tag', () =>
   test('the image jobs are the ones expected', () => {
     assert.deepEqual(
       imageJobs.map(({ file, id }) => `${file}:${id}`),
-      ['pr.yml:image', 'publish.yml:base', 'publish.yml:image'],
+      ['pr.yml:base', 'pr.yml:image', 'publish.yml:base', 'publish.yml:image'],
     );
   });
   for (const { file, id, job } of imageJobs) {
@@ -385,7 +398,11 @@ describe('build once, push by digest, gate with tools/scan.mjs, then tag', () =>
       const setup = indexOf(job, (s) => actionOf(s) === 'aquasecurity/setup-trivy');
       assert.ok(setup !== -1 && setup < gate, 'Trivy is installed before the gate');
       assert.ok(indexOf(job, isBuild) < indexOf(job, isPush) && indexOf(job, isPush) < gate, 'build, push by digest, gate');
-      assert.match(job.steps[indexOf(job, isPush)].run, /^node tools\/push\.mjs "\$PROJECT" --image "[^"]+"( --platforms "\$PLATFORMS")?$/);
+      const push = job.steps[indexOf(job, isPush)].run.trim();
+      const single = /^node tools\/push\.mjs "\$PROJECT" --image "[^"]+"( --platforms "\$PLATFORMS")?$/;
+      const batch =
+        /^read -ra images <<< "\$IMAGES"\nindex=0\nfor project in \$PROJECTS; do\n {2}node tools\/push\.mjs "\$project" --image "\$\{images\[index\+\+\]\}"( --platforms "\$PLATFORMS")?\ndone$/;
+      assert.ok(single.test(push) || batch.test(push), push);
       const tag = indexOf(job, isTag);
       assert.ok(tag > gate, 'tags after the gate');
       job.steps.forEach((candidate, index) => {
@@ -399,8 +416,14 @@ describe('build once, push by digest, gate with tools/scan.mjs, then tag', () =>
       const report = job.steps.find(isReport);
       assert.ok(report, 'has a SARIF report step');
       const upload = stepsUsing(job, 'github/codeql-action/upload-sarif')[0];
-      assert.equal(upload.with.sarif_file, file === 'pr.yml' ? 'trivy-${{ matrix.project }}.sarif' : 'trivy-${{ env.PROJECT }}.sarif');
-      assert.equal(upload.with.category, file === 'pr.yml' ? 'image-${{ matrix.project }}' : 'image-${{ env.PROJECT }}');
+      if (upload.with.sarif_file === 'sarif') {
+        // A directory of one report per image; scan.mjs gives each report's runs the category image-<project>.
+        assert.match(report.run, /--sarif "sarif\/trivy-\$(project|PROJECT)\.sarif"/);
+        assert.equal(upload.with.category, undefined, 'the category is in each report');
+      } else {
+        assert.equal(upload.with.sarif_file, 'trivy-${{ env.PROJECT }}.sarif');
+        assert.equal(upload.with.category, 'image-${{ env.PROJECT }}');
+      }
       assert.ok(indexOf(job, (s) => s === report) > indexOf(job, isGate));
     });
 
@@ -419,32 +442,68 @@ describe('build once, push by digest, gate with tools/scan.mjs, then tag', () =>
   }
 });
 
-describe('PR image job', () => {
+describe('PR base and image jobs', () => {
+  const base = pr.jobs.base;
   const job = pr.jobs.image;
   const step = (predicate) => job.steps.find(predicate);
-  const BASE_BUILD = 'node tools/docker-build.mjs base-image --tags "$TAG_RULES"';
-  test('buildx with the docker driver, the base image first, then the service with npm_token from PRIVATE_REPO_TOKEN', () => {
-    assert.equal(step((s) => actionOf(s) === 'docker/setup-buildx-action').with.driver, 'docker');
-    const base = indexOf(job, (s) => s.run === BASE_BUILD);
-    const service = indexOf(job, (s) =>
-      /^node tools\/docker-build\.mjs "\$PROJECT" --secret id=npm_token,env=NPM_TOKEN --tags "\$TAG_RULES"$/.test(s.run ?? ''),
-    );
-    assert.ok(base !== -1 && service > base);
-    assert.equal(job.steps[service].env.NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}');
-    assert.equal(job.steps[service].if, "env.PROJECT != 'base-image'", 'a base-image entry (pipeline change) builds only the base');
-    assert.ok(indexOf(job, (s) => /npx nx run "\$PROJECT:build"/.test(s.run ?? '')) < base);
+  const BASE_BUILD = 'node tools/docker-build.mjs "$PROJECT" --tags "$TAG_RULES"';
+  const SERVICE_BUILD =
+    'for project in $PROJECTS; do\n  node tools/docker-build.mjs "$project" --secret id=npm_token,env=NPM_TOKEN --tags "$TAG_RULES" --build-arg "BASE_IMAGE=$BASE_IMAGE"\ndone';
+
+  test('the base image is built once per run, in the base job; no service job builds it', () => {
+    assert.equal(base.env.PROJECT, 'base-image');
+    assert.equal(base.env.IMAGE, '${{ needs.plan.outputs.base-image }}');
+    assert.equal(pr.jobs.plan.outputs['base-image'], '${{ steps.matrix.outputs.base-image }}');
+    assert.equal(base.if, "needs.plan.outputs.any == 'true' || needs.plan.outputs.base-affected == 'true'");
+    assert.equal(base.strategy, undefined, 'one job, not a matrix');
+    assert.equal(base.steps.filter(isBuild).length, 1);
+    assert.equal(base.steps.find(isBuild).run, BASE_BUILD);
+    assert.equal(stepsUsing(base, 'docker/setup-buildx-action')[0].with.driver, 'docker');
+    assert.doesNotMatch(runText(job), /docker-build\.mjs (base-image|"\$PROJECT")/, 'the image job never builds the base');
+    assert.doesNotMatch(runText(job), /docker\/base\/test/, 'nor tests it again');
+    assert.deepEqual(job.needs, ['plan', 'base']);
   });
 
-  test('the plan adds the base image when the PR changes the pipeline (--exercise-pipeline)', () => {
+  test('buildx with the docker driver; every service of the job FROM the base of this run, with npm_token from PRIVATE_REPO_TOKEN', () => {
+    assert.equal(step((s) => actionOf(s) === 'docker/setup-buildx-action').with.driver, 'docker');
+    const service = indexOf(job, (s) => s.run?.trim() === SERVICE_BUILD);
+    assert.ok(service !== -1, "the service build loops over the job's images");
+    assert.equal(job.steps[service].env.NPM_TOKEN, '${{ secrets.PRIVATE_REPO_TOKEN }}');
+    // Same-repository PRs: the digest the base job pushed and gated; fork PRs: the archive's image, loaded below.
+    assert.equal(job.steps[service].env.BASE_IMAGE, '${{ needs.base.outputs.ref || steps.base.outputs.ref }}');
+    assert.equal(base.outputs.ref, '${{ steps.pushed.outputs.digest-ref }}');
+    assert.equal(job.env.BASE_REF, '${{ needs.base.outputs.ref }}');
+    assert.ok(indexOf(job, (s) => /npx nx run-many -t build --projects "\$\{PROJECTS\/\/ \/,\}"/.test(s.run ?? '')) < service);
+  });
+
+  test('fork PRs: the base goes over as a compressed run artifact, its sha256 checked before it is loaded', () => {
+    const save = base.steps.find((s) => s.id === 'archive');
+    assert.equal(save.if, "env.SAME_REPO != 'true'");
+    assert.equal(save.run, 'node tools/base-archive.mjs save --dir "$RUNNER_TEMP/base-image"');
+    assert.equal(base.outputs['archive-sha256'], '${{ steps.archive.outputs.sha256 }}');
+    const upload = stepsUsing(base, 'actions/upload-artifact')[0];
+    assert.equal(upload.if, "env.SAME_REPO != 'true'");
+    assert.equal(upload.with.name, 'base-image');
+    assert.ok(base.steps.indexOf(upload) > indexOf(base, isGate), 'only a gated base is handed over');
+    const download = stepsUsing(job, 'actions/download-artifact')[0];
+    assert.equal(download.with.name, 'base-image');
+    assert.equal(download.if, "env.SAME_REPO != 'true'");
+    const load = step((s) => s.id === 'base');
+    assert.equal(load.run, 'node tools/base-archive.mjs load --dir "$RUNNER_TEMP/base-image" --sha256 "$BASE_ARCHIVE_SHA256"');
+    assert.equal(job.env.BASE_ARCHIVE_SHA256, '${{ needs.base.outputs.archive-sha256 }}');
+    assert.ok(job.steps.indexOf(download) < job.steps.indexOf(load) && job.steps.indexOf(load) < indexOf(job, isBuild));
+  });
+
+  test('the plan runs the base job when the PR changes the pipeline (--exercise-pipeline)', () => {
     assert.match(pr.jobs.plan.steps.find((s) => s.id === 'matrix').run, / --exercise-pipeline$/);
     assert.doesNotMatch(publish.jobs.plan.steps.find((s) => s.id === 'matrix').run, /--exercise-pipeline/);
   });
 
   test("the base image's own tests and the Dockerfile policy run on the built base, before the gate and any push", () => {
-    const base = indexOf(job, (s) => s.run === BASE_BUILD);
-    const tests = indexOf(job, (s) => /^node --test\b/.test(s.run ?? ''));
-    assert.ok(tests > base, 'after the base image is built');
-    const testStep = job.steps[tests];
+    const built = indexOf(base, (s) => s.run === BASE_BUILD);
+    const tests = indexOf(base, (s) => /^node --test\b/.test(s.run ?? ''));
+    assert.ok(tests > built, 'after the base image is built');
+    const testStep = base.steps[tests];
     const args = testStep.run.trim().split(/\s+/).slice(2);
     // Files, not a directory: Node.js 24 (this job's) does not take directories for --test.
     assert.deepEqual(args, ['docker/base/test/*.test.mjs', 'docker/service/test/dockerfile-policy.test.mjs']);
@@ -453,35 +512,42 @@ describe('PR image job', () => {
     assert.ok(readdirSync(path.join(workspaceRoot, 'docker/service/test')).includes('dockerfile-policy.test.mjs'));
     assert.equal(testStep.if, undefined, 'never skipped');
     assert.equal(testStep['continue-on-error'], undefined, 'a failure fails the job');
-    assert.ok(tests < indexOf(job, isGate), 'before the gate');
-    job.steps.forEach((candidate, index) => isPush(candidate) && assert.ok(index > tests, `before '${candidate.name}'`));
+    assert.ok(tests < indexOf(base, isGate), 'before the gate');
+    base.steps.forEach((candidate, index) => isPush(candidate) && assert.ok(index > tests, `before '${candidate.name}'`));
   });
 
-  test('fork PRs: secrets, SARIF upload, push and tags are skipped visibly; the gate still runs', () => {
-    assert.equal(job.env.SAME_REPO, '${{ github.event.pull_request.head.repo.full_name == github.repository }}');
-    for (const s of job.steps.filter((s) => isPush(s) || isTag(s) || ['docker/login-action', 'github/codeql-action/upload-sarif'].includes(actionOf(s)))) {
-      assert.match(String(s.if), /env\.SAME_REPO == 'true'/, `${s.name} runs for same-repository PRs only`);
-    }
-    assert.equal(step(isGate).if, undefined);
-    const notice = step((s) => s.if === "env.SAME_REPO != 'true'");
-    assert.match(notice.run, /::notice /);
+  for (const [id, prJob] of [
+    ['base', base],
+    ['image', job],
+  ]) {
+    test(`${id}: fork PRs: SARIF upload, push and tags are skipped visibly; the gate still runs`, () => {
+      assert.equal(prJob.env.SAME_REPO, '${{ github.event.pull_request.head.repo.full_name == github.repository }}');
+      for (const s of prJob.steps.filter((s) => isPush(s) || isTag(s) || ['docker/login-action', 'github/codeql-action/upload-sarif'].includes(actionOf(s)))) {
+        assert.match(String(s.if), /env\.SAME_REPO == 'true'/, `${s.name} runs for same-repository PRs only`);
+      }
+      assert.equal(prJob.steps.find(isGate).if, undefined);
+    });
+
+    test(`${id}: PR tags (pr-N and sha), defined once for the job: the build labels with them, tools/tag.mjs puts them on the scanned digest`, () => {
+      assert.deepEqual(prJob.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
+      for (const s of prJob.steps) assert.equal(s.env?.TAG_RULES, undefined, `'${s.name}' uses the job's TAG_RULES`);
+      assert.match(prJob.steps.find(isBuild).run, / --tags "\$TAG_RULES"/);
+      assert.match(prJob.steps.find(isTag).run, /node tools\/tag\.mjs "\$(PROJECT|project)" --tags "\$TAG_RULES"/);
+      assert.equal(prJob.steps.find((s) => actionOf(s) === 'docker/login-action').with.password, '${{ secrets.GITHUB_TOKEN }}');
+    });
+
+    test(`${id}: the job summary lists the tagged images after the tags`, () => {
+      const summary = indexOf(prJob, (s) => /image-record\.mjs ("\$PROJECT"|"\$\{projects\[@\]\}") --summary/.test(s.run ?? ''));
+      assert.ok(summary > indexOf(prJob, isTag));
+      assert.equal(prJob.steps[summary].if, "steps.tag.outcome == 'success'");
+    });
+  }
+
+  test('fork and missing-token notices', () => {
+    assert.match(step((s) => s.if === "env.SAME_REPO != 'true'" && s.run).run, /::notice /);
     assert.match(step((s) => s.if === "env.HAS_NPM_TOKEN != 'true'").run, /::notice /);
-  });
-
-  test('PR tags (pr-N and sha), defined once for the job: the build labels with them, tools/tag.mjs puts them on the scanned digest', () => {
-    assert.equal(step(isPush).run, 'node tools/push.mjs "$PROJECT" --image "$IMAGE"');
-    assert.equal(step(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES"');
-    assert.deepEqual(job.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
-    for (const s of job.steps) assert.equal(s.env?.TAG_RULES, undefined, `'${s.name}' uses the job's TAG_RULES`);
-    assert.match(job.steps.find(isBuild).run, / --tags "\$TAG_RULES"$/);
+    assert.equal(step(isPush).run.includes('node tools/push.mjs "$project" --image "${images[index++]}"'), true);
     assert.equal(pr.env.REGISTRY, 'ghcr.io');
-    assert.equal(step((s) => actionOf(s) === 'docker/login-action').with.password, '${{ secrets.GITHUB_TOKEN }}');
-  });
-
-  test('the job summary lists the tagged image after the tags', () => {
-    const summary = indexOf(job, (s) => /image-record\.mjs "\$PROJECT" --summary/.test(s.run ?? ''));
-    assert.ok(summary > indexOf(job, isTag));
-    assert.equal(job.steps[summary].if, "steps.tag.outcome == 'success'");
   });
 });
 
@@ -503,25 +569,39 @@ describe('publish', () => {
     const job = publish.jobs[id];
     test(`${id}: buildx docker driver, one build per platform with the release rules, pushed by digest for every platform`, () => {
       assert.equal(stepsUsing(job, 'docker/setup-buildx-action')[0].with?.driver, 'docker');
-      const [build] = job.steps.filter(isBuild).map((s) => s.run.replace(/\s+/g, ' '));
+      const [build] = job.steps.filter(isBuild).map((s) => s.run.replace(/\s+/g, ' ').replace(/ \\ /g, ' '));
       assert.match(
         build,
-        /^node tools\/build-platforms\.mjs "\$PROJECT" --image "[^"]+" --platforms "\$PLATFORMS" --tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/,
+        /node tools\/build-platforms\.mjs "\$(PROJECT|project)" --image "[^"]+" --platforms "\$PLATFORMS" --tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/,
       );
-      assert.match(job.steps.find(isPush).run, / --platforms "\$PLATFORMS"$/);
-      assert.equal(job.steps.find(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES" --flavor "$TAG_FLAVOR"');
+      assert.match(job.steps.find(isPush).run.trim(), / --platforms "\$PLATFORMS"(\ndone)?$/);
+      assert.ok(forEachImage(job.steps.find(isTag).run, (p) => `node tools/tag.mjs ${p} --tags "$TAG_RULES" --flavor "$TAG_FLAVOR"`));
     });
 
     test(`${id}: keyless cosign signature and SBOM attestations of the scanned digest, build provenance`, () => {
       const pushed = indexOf(job, (s) => s.id === 'pushed');
       assert.ok(pushed > indexOf(job, isTag));
-      assert.match(job.steps[pushed].run, /image-record\.mjs "\$PROJECT" --summary/);
+      assert.match(job.steps[pushed].run, /image-record\.mjs ("\$PROJECT"|"\$\{projects\[@\]\}") --summary/);
       assert.equal(stepsUsing(job, 'sigstore/cosign-installer').length, 1);
-      const sign = job.steps.find((s) => /cosign sign --yes "\$DIGEST_REF"/.test(s.run ?? ''));
-      assert.equal(sign.env.DIGEST_REF, '${{ steps.pushed.outputs.digest-ref }}');
+      const sign = job.steps.find((s) => /cosign sign --yes "\$(DIGEST_REF|digest_ref)"/.test(s.run ?? ''));
+      const each = id === 'image'; // a batch: every image@digest of the job, one per line
+      if (each) {
+        assert.equal(sign.env.DIGEST_REFS, '${{ steps.pushed.outputs.digest-refs }}');
+        assert.match(sign.run, /while read -r digest_ref; do\n {2}cosign sign --yes "\$digest_ref"/);
+        assert.match(sign.run, /done <<< "\$DIGEST_REFS"/);
+      } else assert.equal(sign.env.DIGEST_REF, '${{ steps.pushed.outputs.digest-ref }}');
       assert.equal(sign.env.SBOMS, '${{ steps.pushed.outputs.sboms }}');
-      assert.match(sign.run, /cosign verify "\$DIGEST_REF" --certificate-identity "\$GITHUB_SERVER_URL\/\$GITHUB_WORKFLOW_REF"/);
+      assert.match(sign.run, /cosign verify "\$(DIGEST_REF|digest_ref)" --certificate-identity "\$GITHUB_SERVER_URL\/\$GITHUB_WORKFLOW_REF"/);
       assert.match(sign.run, /cosign attest --yes --type cyclonedx --predicate "\$cyclonedx" "\$ref"/);
+      if (each) {
+        // A batch: one provenance attestation naming every image (push-to-registry takes one image only).
+        const [, batch] = stepsUsing(job, 'actions/attest-build-provenance');
+        assert.equal(batch.if, '${{ !github.event.repository.private && matrix.projects }}');
+        assert.equal(batch.with['subject-checksums'], '${{ runner.temp }}/subjects.txt');
+        const subjects = job.steps.find((s) => /subjects\.txt/.test(s.run ?? ''));
+        assert.equal(subjects.env.SUBJECTS, '${{ steps.pushed.outputs.subject-checksums }}');
+        assert.equal(stepsUsing(job, 'actions/attest-build-provenance')[0].if, '${{ !github.event.repository.private && !matrix.projects }}');
+      }
       const attest = stepsUsing(job, 'actions/attest-build-provenance')[0];
       assert.deepEqual(attest.with, {
         'subject-name': '${{ steps.pushed.outputs.image }}',
@@ -640,8 +720,22 @@ describe('image-record script', () => {
     }
   });
 
+  test('several projects (a matrix batch): digest-refs, sboms and subject-checksums over all of them', async () => {
+    const { batchOutputs } = await import(script);
+    const digest = (c) => `sha256:${c.repeat(64)}`;
+    const outputs = batchOutputs([
+      { image: 'ghcr.io/a/x', digest: digest('1'), 'digest-ref': `ghcr.io/a/x@${digest('1')}`, sboms: 'ghcr.io/a/x@sha256:p x.cdx.json' },
+      { image: 'ghcr.io/a/y', digest: digest('2'), 'digest-ref': `ghcr.io/a/y@${digest('2')}`, sboms: '' },
+    ]);
+    assert.deepEqual(outputs, {
+      'digest-refs': `ghcr.io/a/x@${digest('1')}\nghcr.io/a/y@${digest('2')}`,
+      sboms: 'ghcr.io/a/x@sha256:p x.cdx.json',
+      'subject-checksums': `${'1'.repeat(64)}  ghcr.io/a/x\n${'2'.repeat(64)}  ghcr.io/a/y`,
+    });
+  });
+
   test('bad input: one line, non-zero exit', () => {
-    for (const args of [[], ['Bad Name'], ['no-such-project-xyz'], ['catalog', '--nope']]) {
+    for (const args of [[], ['Bad Name'], ['no-such-project-xyz'], ['catalog', '--nope'], ['catalog', 'Bad Name']]) {
       const result = run(args);
       assert.notEqual(result.status, 0, args.join(' '));
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);

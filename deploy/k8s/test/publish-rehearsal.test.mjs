@@ -37,10 +37,12 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     assert.match(upload.uses, /^actions\/upload-artifact@[0-9a-f]{40}$/);
     assert.deepEqual(upload.with, {
       name: 'image-record-${{ matrix.project }}',
-      path: 'dist/docker/${{ matrix.project }}.json',
+      path: '${{ runner.temp }}/image-records/*.json',
       'if-no-files-found': 'error',
       'retention-days': 7,
     });
+    // The records of every image of the job (one, or a batch past the matrix cap), gathered just before.
+    assert.match(steps.at(-2).run, /for project in \$PROJECTS; do cp "dist\/docker\/\$project\.json" "\$RUNNER_TEMP\/image-records\/"; done/);
     assert.equal(upload.if, undefined, 'only after the push, signature and attestation succeeded');
     assert.ok(steps.findIndex((s) => /cosign sign\b/.test(s.run ?? '')) < steps.length - 1);
     const job = workflow.jobs['k8s-images'];
