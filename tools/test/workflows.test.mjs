@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { createRequire } from 'node:module';
 import { workspaceRoot } from '../lib/workspace.mjs';
 import { runTool } from './support/run-tool.mjs';
+import { releaseIdentityRegexp } from '../signing-identity.mjs';
 
 const workflowsDir = path.join(workspaceRoot, '.github/workflows');
 const files = readdirSync(workflowsDir)
@@ -163,45 +164,57 @@ describe('hardening', () => {
     const dependsOnPlan = (id) => needsOf(id).some((need) => need === 'plan' || dependsOnPlan(need));
     for (const [id, job] of jobsOf(publish).filter(([id]) => id !== 'plan')) {
       assert.ok(dependsOnPlan(id), `job ${id} needs plan (directly or through another job)`);
-      // A status function in a job's if would let it run although the plan was skipped.
-      assert.doesNotMatch(String(job.if ?? ''), /always\(\)|failure\(\)|cancelled\(\)/, `job ${id} is skipped with the plan`);
+      // A status function in a job's if would let it run although the plan was skipped; the signing job's
+      // !cancelled() (it signs what every gated image handed over, also when another image failed) is paired with
+      // the base job's success, which needs the plan.
+      if (id === 'sign') assert.equal(job.if, "${{ !cancelled() && needs.base.result == 'success' }}");
+      else assert.doesNotMatch(String(job.if ?? ''), /always\(\)|failure\(\)|cancelled\(\)/, `job ${id} is skipped with the plan`);
     }
   });
 
-  test('every cosign verify in .github anchors the signer identity (exact, or a ^...$ regexp of publish.yml on main or v*)', () => {
-    const githubDir = path.join(workspaceRoot, '.github');
-    const all = readdirSync(githubDir, { recursive: true }).filter((f) => statSync(path.join(githubDir, f)).isFile());
+  test('publish: tools/release-guard.mjs runs in the plan before the matrix, so a v* tag off main stops before any build', () => {
+    const steps = publish.jobs.plan.steps;
+    const guard = steps.findIndex((s) => s.run === 'node tools/release-guard.mjs');
+    assert.ok(guard !== -1, 'the plan runs the release guard');
+    assert.equal(steps[guard].if, undefined, 'never skipped');
+    assert.ok(guard < steps.findIndex((s) => s.id === 'matrix'));
+    assert.equal(stepsUsing(publish.jobs.plan, 'actions/checkout')[0].with['fetch-depth'], 0, "the default branch's history is there to compare with");
+  });
+
+  test('the verify identity: exact in the workflow (tools/signing-identity.mjs), anchored to publish.yml on main or vX.Y.Z in the docs', () => {
+    // In the workflow: cosign verify gets exactly the identity the plan computed (the called workflow's, right under
+    // workflow_call too), never $GITHUB_WORKFLOW_REF, which names the caller when refresh.yml calls publish.yml.
+    assert.equal(publish.jobs.plan.steps.find((s) => s.id === 'identity').run, 'node tools/signing-identity.mjs --github-output');
+    assert.equal(publish.jobs.plan.outputs['signing-identity'], '${{ steps.identity.outputs.identity }}');
+    assert.equal(
+      publish.jobs.sign.env.COSIGN_VERIFY_FLAGS,
+      '--certificate-identity ${{ needs.plan.outputs.signing-identity }} --certificate-oidc-issuer https://token.actions.githubusercontent.com',
+    );
+    assert.equal(publish.jobs.sign.env.COSIGN_SIGN_FLAGS, '', 'keyless: no key flags on GitHub');
+    assert.doesNotMatch(Object.values(text).join('\n'), /GITHUB_WORKFLOW_REF/, 'no workflow computes the identity from the caller');
+    // In comments and docs: exact, or the one anchored regexp (publish.yml, this repository, main or a vX.Y.Z tag).
+    const documented = ['.github/workflows/publish.yml', 'README.md', 'deploy/k8s/README.md'];
+    const expected = releaseIdentityRegexp({ repository: '<owner>/<repo>' });
     let verifies = 0;
-    for (const file of all) {
-      // A command continued over lines (\ at the end), in scripts and in comments alike.
-      const joined = readFileSync(path.join(githubDir, file), 'utf8').replace(/\\\n\s*(#\s*)?/g, ' ');
-      for (const line of joined.split('\n').filter((l) => /cosign verify\b/.test(l))) {
+    for (const file of documented) {
+      const joined = readFileSync(path.join(workspaceRoot, file), 'utf8').replace(/\\\n\s*(#\s*)?/g, ' ');
+      for (const line of joined.split('\n').filter((l) => /cosign verify(-attestation)?\b/.test(l) && /--certificate-identity/.test(l))) {
         verifies++;
         const regexp = /--certificate-identity-regexp[= ]'([^']*)'/.exec(line)?.[1];
-        const exact = /--certificate-identity[= ]("[^"]*"|\S+)/.exec(line)?.[1];
-        assert.ok(regexp !== undefined || exact !== undefined, `${file}: '${line.trim()}' names the identity`);
-        if (regexp !== undefined) {
+        if (regexp !== undefined) assert.equal(regexp, expected, `${file}: '${line.trim()}'`);
+        else
           assert.match(
-            regexp,
-            /^\^https:\/\/github\\?\.com\/[^/]+\/[^/]+\/\\?\.github\/workflows\/publish\\?\.yml@refs\/\(heads\/main\|tags\/v\.\+\)\$$/,
-            `${file}: anchored identity regexp, got '${regexp}'`,
+            line,
+            /--certificate-identity[= ]https:\/\/github\.com\/<owner>\/<repo>\/\.github\/workflows\/publish\.yml@refs\/(heads\/main|tags\/v)/,
+            file,
           );
-          const identity = new RegExp(regexp.replace('<owner>', 'acme').replace('<repo>', 'shop'));
-          assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main'));
-          assert.ok(identity.test('https://github.com/acme/shop/.github/workflows/publish.yml@refs/tags/v1.2.3'));
-          for (const other of [
-            'https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/feature',
-            'https://github.com/acme/shop/.github/workflows/pr.yml@refs/heads/main',
-            'https://github.com/evil/x/.github/workflows/publish.yml@refs/heads/main?https://github.com/acme/shop/.github/workflows/publish.yml@refs/heads/main',
-          ]) {
-            assert.equal(identity.test(other), false, other);
-          }
-        } else {
-          assert.equal(exact, '"$GITHUB_SERVER_URL/$GITHUB_WORKFLOW_REF"', `${file}: the exact identity of this very run`);
-        }
       }
+      for (const line of joined.split('\n').filter((l) => /gh attestation verify\b/.test(l)))
+        assert.match(line, /--signer-workflow <owner>\/<repo>\/\.github\/workflows\/publish\.yml\b/, `${file}: '${line.trim()}'`);
     }
-    assert.ok(verifies >= 3, `checked ${verifies} cosign verify commands`);
+    assert.ok(verifies >= 3, `checked ${verifies} documented cosign verify commands`);
+    // counter-examples: the old regexp accepted any tag starting with v
+    assert.notEqual('^https://github\\.com/<owner>/<repo>/\\.github/workflows/publish\\.yml@refs/(heads/main|tags/v.+)$', expected);
   });
 
   test('top-level permissions are empty or read-only', () => {
@@ -226,7 +239,7 @@ describe('hardening', () => {
       const uploads = stepsUsing(job, 'github/codeql-action/upload-sarif').length > 0;
       const attests = stepsUsing(job, 'actions/attest-build-provenance').length > 0;
       const signs = /cosign (sign|attest)\b/.test(runs);
-      assert.equal(writes.includes('packages'), pushes, `${where}: packages: write exactly when it pushes`);
+      assert.equal(writes.includes('packages'), pushes || signs, `${where}: packages: write exactly when it pushes or stores signatures`);
       assert.equal(writes.includes('security-events'), uploads, `${where}: security-events: write exactly when it uploads SARIF`);
       assert.equal(writes.includes('attestations'), attests, `${where}: attestations: write exactly when it attests`);
       assert.equal(writes.includes('artifact-metadata'), attests, `${where}: artifact-metadata: write exactly when actions/attest runs`);
@@ -242,7 +255,7 @@ describe('hardening', () => {
       // packages: read only where a job pulls a published image to check it (refresh.yml's check)
       const pullsPublished = /tools\/base-freshness\.mjs --image/.test(runs);
       assert.equal(job.permissions.packages === 'read', pullsPublished, `${where}: packages: read exactly when it checks a published image`);
-      if (!pushes)
+      if (!pushes && !signs)
         assert.deepEqual(
           Object.keys(job.permissions).filter((s) => !['contents', 'actions', ...(pullsPublished ? ['packages'] : [])].includes(s)),
           [],
@@ -262,7 +275,9 @@ describe('hardening', () => {
         assert.match(line, /\s--ignore-scripts\b/, `${file} job ${job}: '${line.trim()}' lacks --ignore-scripts`);
       }
     }
-    for (const { file, id, job } of allJobs) assert.ok(/\bnpm ci\b/.test(runText(job)), `${file} job ${id} installs with npm ci`);
+    // Every job that checks out the repository installs with npm ci; the signing job checks out nothing.
+    for (const { file, id, job } of allJobs.filter(({ job }) => stepsUsing(job, 'actions/checkout').length))
+      assert.ok(/\bnpm ci\b/.test(runText(job)), `${file} job ${id} installs with npm ci`);
   });
 
   test('the PR workflow never asks for an OIDC token or attestations', () => {
@@ -337,7 +352,11 @@ describe('matrix wiring', () => {
       const plan = workflow.jobs.plan;
       const matrixStep = plan.steps.find((s) => s.id === 'matrix');
       assert.match(matrixStep.run, /node tools\/affected-matrix\.mjs/);
-      assert.match(matrixStep.run, /--image-prefix "\$REGISTRY\/\$GITHUB_REPOSITORY"/);
+      // PR images live under their own path (pr/), never in a release package
+      assert.match(
+        matrixStep.run,
+        name === 'pr.yml' ? /--image-prefix "\$REGISTRY\/\$GITHUB_REPOSITORY\/pr"/ : /--image-prefix "\$REGISTRY\/\$GITHUB_REPOSITORY"$/m,
+      );
       assert.equal(plan.outputs.matrix, '${{ steps.matrix.outputs.matrix }}');
       assert.equal(plan.outputs.any, '${{ steps.matrix.outputs.any }}');
       const image = workflow.jobs.image;
@@ -457,20 +476,23 @@ describe('PR image job', () => {
     job.steps.forEach((candidate, index) => isPush(candidate) && assert.ok(index > tests, `before '${candidate.name}'`));
   });
 
-  test('fork PRs: secrets, SARIF upload, push and tags are skipped visibly; the gate still runs', () => {
-    assert.equal(job.env.SAME_REPO, '${{ github.event.pull_request.head.repo.full_name == github.repository }}');
+  test('fork and Dependabot PRs: secrets, SARIF upload, push and tags are skipped visibly; the gate still runs', () => {
+    assert.equal(
+      job.env.CAN_PUSH,
+      "${{ github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]' && github.event.pull_request.user.login != 'dependabot[bot]' }}",
+    );
     for (const s of job.steps.filter((s) => isPush(s) || isTag(s) || ['docker/login-action', 'github/codeql-action/upload-sarif'].includes(actionOf(s)))) {
-      assert.match(String(s.if), /env\.SAME_REPO == 'true'/, `${s.name} runs for same-repository PRs only`);
+      assert.match(String(s.if), /env\.CAN_PUSH == 'true'/, `${s.name} runs for same-repository, non-Dependabot PRs only`);
     }
     assert.equal(step(isGate).if, undefined);
-    const notice = step((s) => s.if === "env.SAME_REPO != 'true'");
+    const notice = step((s) => s.if === "env.CAN_PUSH != 'true'");
     assert.match(notice.run, /::notice /);
     assert.match(step((s) => s.if === "env.HAS_NPM_TOKEN != 'true'").run, /::notice /);
   });
 
   test('PR tags (pr-N and sha), defined once for the job: the build labels with them, tools/tag.mjs puts them on the scanned digest', () => {
     assert.equal(step(isPush).run, 'node tools/push.mjs "$PROJECT" --image "$IMAGE"');
-    assert.equal(step(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES"');
+    assert.equal(step(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES" --follow-head', 'PR tags follow the head, force-pushes included');
     assert.deepEqual(job.env.TAG_RULES.trim().split('\n'), ['type=ref,event=pr', 'type=sha']);
     for (const s of job.steps) assert.equal(s.env?.TAG_RULES, undefined, `'${s.name}' uses the job's TAG_RULES`);
     assert.match(job.steps.find(isBuild).run, / --tags "\$TAG_RULES"$/);
@@ -509,41 +531,25 @@ describe('publish', () => {
         /^node tools\/build-platforms\.mjs "\$PROJECT" --image "[^"]+" --platforms "\$PLATFORMS" --tags "\$TAG_RULES" --flavor "\$TAG_FLAVOR"/,
       );
       assert.match(job.steps.find(isPush).run, / --platforms "\$PLATFORMS"$/);
-      assert.equal(job.steps.find(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES" --flavor "$TAG_FLAVOR"');
+      assert.equal(job.steps.find(isTag).run, 'node tools/tag.mjs "$PROJECT" --tags "$TAG_RULES" --flavor "$TAG_FLAVOR" --release');
     });
 
-    test(`${id}: keyless cosign signature and SBOM attestations of the scanned digest, build provenance`, () => {
+    test(`${id}: gated, tagged, then handed over to the signing job; no OIDC token, in the release environment`, () => {
       const pushed = indexOf(job, (s) => s.id === 'pushed');
       assert.ok(pushed > indexOf(job, isTag));
-      assert.match(job.steps[pushed].run, /image-record\.mjs "\$PROJECT" --summary/);
-      assert.equal(stepsUsing(job, 'sigstore/cosign-installer').length, 1);
-      const sign = job.steps.find((s) => /cosign sign --yes "\$DIGEST_REF"/.test(s.run ?? ''));
-      assert.equal(sign.env.DIGEST_REF, '${{ steps.pushed.outputs.digest-ref }}');
-      assert.equal(sign.env.SBOMS, '${{ steps.pushed.outputs.sboms }}');
-      assert.match(sign.run, /cosign verify "\$DIGEST_REF" --certificate-identity "\$GITHUB_SERVER_URL\/\$GITHUB_WORKFLOW_REF"/);
-      assert.match(sign.run, /cosign attest --yes --type cyclonedx --predicate "\$cyclonedx" "\$ref"/);
-      const attest = stepsUsing(job, 'actions/attest-build-provenance')[0];
-      assert.deepEqual(attest.with, {
-        'subject-name': '${{ steps.pushed.outputs.image }}',
-        'subject-digest': '${{ steps.pushed.outputs.digest }}',
-        'push-to-registry': true,
-      });
-      assert.deepEqual(job.permissions, {
-        contents: 'read',
-        packages: 'write',
-        'id-token': 'write',
-        attestations: 'write',
-        'artifact-metadata': 'write',
-        'security-events': 'write',
-        actions: 'read',
-      });
-    });
-
-    test(`${id}: in a private repository, signing (public Rekor log) is a visible choice`, () => {
-      const sign = job.steps.find((s) => /cosign sign\b/.test(s.run ?? ''));
-      assert.equal(sign.if, "${{ !github.event.repository.private || vars.SIGN_IN_PUBLIC_LOG == 'true' }}");
-      const notice = job.steps.find((s) => s.if === "${{ github.event.repository.private && vars.SIGN_IN_PUBLIC_LOG != 'true' }}");
-      assert.match(notice.run, /::notice .*public Rekor log/);
+      assert.equal(job.steps[pushed].run, 'node .github/scripts/image-record.mjs "$PROJECT" --summary --handoff "$RUNNER_TEMP/signing/$PROJECT"');
+      const upload = job.steps.findIndex((s) => actionOf(s) === 'actions/upload-artifact' && s.with.name === 'signing-${{ env.PROJECT }}');
+      assert.ok(upload > pushed, 'the handoff is uploaded after it was written');
+      assert.equal(job.steps[upload].with.path, '${{ runner.temp }}/signing/${{ env.PROJECT }}');
+      assert.equal(job.permissions['id-token'], undefined);
+      assert.equal(job.environment, 'release');
+      assert.equal(stepsUsing(job, 'sigstore/cosign-installer').length, 0);
+      const logout = indexOf(job, (s) => s.run === 'docker logout "$REGISTRY"');
+      assert.ok(logout > indexOf(job, isTag) && logout < pushed, 'the registry token leaves ~/.docker/config.json after the last write');
+      assert.ok(
+        indexOf(job, (s) => actionOf(s) === 'docker/login-action') > indexOf(job, (s) => /\bnpm ci\b|\bnx run\b/.test(s.run ?? '')),
+        'login after npm ci and nx build',
+      );
     });
 
     test(`${id}: no npm dependency cache in a job holding OIDC and package write tokens`, () => {
@@ -552,6 +558,35 @@ describe('publish', () => {
       assert.equal(node.with['package-manager-cache'], false);
     });
   }
+
+  test('sign: the keyless signature, SBOM attestations and build provenance of every handed-over digest', () => {
+    const job = publish.jobs.sign;
+    assert.deepEqual(job.needs, ['plan', 'base', 'image']);
+    assert.deepEqual(job.permissions, { packages: 'write', 'id-token': 'write', attestations: 'write', 'artifact-metadata': 'write' });
+    assert.equal(job.environment, 'release');
+    const download = stepsUsing(job, 'actions/download-artifact')[0];
+    assert.deepEqual(download.with, { pattern: 'signing-*', path: '${{ runner.temp }}/signing' });
+    const sign = job.steps.find((s) => s.id === 'sign');
+    assert.equal(sign.env.HANDOFF, '${{ runner.temp }}/signing');
+    assert.match(sign.run, /cosign sign --yes "\$\{sign_flags\[@\]\}" "\$ref"/);
+    assert.match(sign.run, /cosign verify "\$\{verify_flags\[@\]\}" "\$ref"/);
+    assert.match(sign.run, /cosign attest --yes "\$\{sign_flags\[@\]\}" --type cyclonedx --predicate /);
+    assert.match(sign.run, /cosign verify-attestation "\$\{verify_flags\[@\]\}" --type cyclonedx "\$ref"/);
+    // every check comes before the first cosign command
+    assert.ok(sign.run.indexOf('does not describe') < sign.run.indexOf('cosign sign'));
+    const attest = stepsUsing(job, 'actions/attest-build-provenance')[0];
+    assert.deepEqual(attest.with, { 'subject-checksums': '${{ steps.sign.outputs.subjects }}' });
+    assert.equal(stepsUsing(job, 'sigstore/cosign-installer').length, 1);
+    assert.deepEqual(publish.jobs['k8s-images'].needs, ['plan', 'image', 'sign'], 'no override for digests that were not signed');
+  });
+
+  test('sign: in a private repository, signing (public Rekor log) is a visible choice', () => {
+    const job = publish.jobs.sign;
+    const sign = job.steps.find((s) => /cosign sign\b/.test(s.run ?? ''));
+    assert.equal(sign.if, "${{ !github.event.repository.private || vars.SIGN_IN_PUBLIC_LOG == 'true' }}");
+    const notice = job.steps.find((s) => s.if === "${{ github.event.repository.private && vars.SIGN_IN_PUBLIC_LOG != 'true' }}");
+    assert.match(notice.run, /::notice .*public Rekor log/);
+  });
 
   test('services build FROM the base digest pushed and scanned by this run', () => {
     assert.equal(publish.jobs.base.outputs.ref, '${{ steps.pushed.outputs.digest-ref }}');
@@ -667,10 +702,10 @@ describe('scheduled refresh (refresh.yml)', () => {
     assert.equal(refresh.concurrency['cancel-in-progress'], false);
   });
 
-  test('the check job runs tools/base-freshness.mjs per platform; only exit 1 (stale) keeps the job green', () => {
+  test('the check job runs tools/base-freshness.mjs per platform; only its stale code (10) keeps the job green', () => {
     const step = refresh.jobs.check.steps.find((s) => s.id === 'freshness');
     assert.match(step.run, /node tools\/base-freshness\.mjs --image "\$image" --github-output \|\| status=\$\?/);
-    assert.match(step.run, /if \[ "\$status" -gt 1 \]; then exit "\$status"; fi/);
+    assert.match(step.run, /if \[ "\$status" -eq 10 \]; then stale=true; elif \[ "\$status" -ne 0 \]; then exit "\$status"; fi/);
     assert.match(step.run, /for platform in linux\/amd64 linux\/arm64/);
     assert.deepEqual(refresh.jobs.check.permissions, { contents: 'read', packages: 'read' });
     assert.equal(refresh.jobs.check.outputs.stale, '${{ steps.freshness.outputs.stale }}');
@@ -704,5 +739,135 @@ describe('scheduled refresh (refresh.yml)', () => {
       assert.equal(step.with['node-version-file'], '.node-version', `${file} job ${job}`);
       assert.equal(step.with['node-version'], undefined, `${file} job ${job}`);
     }
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Release integrity rules, checked on every workflow, each with a workflow that breaks it (counter-example)
+
+/** Actions a job holding the signing identity may use: none of them runs repository or npm code. */
+const SIGNING_JOB_ACTIONS = ['actions/download-artifact', 'sigstore/cosign-installer', 'docker/login-action', 'actions/attest-build-provenance'];
+/** A run: line that executes repository or npm code. */
+const RUNS_CODE =
+  /\b(npm|npx|nx|yarn|pnpm|node|bun|deno|corepack)\b|(^|[\s;&|(])\.{0,2}\/?(tools|\.github|apps|libs|docker)\/|(^|\s)(bash|sh|source|\.)\s+\S+/m;
+
+/** Why a workflow gives the OIDC signing identity to a job that runs repository or npm code (empty: it does not). */
+function identityProblems(workflow) {
+  const problems = [];
+  if (workflow.permissions === 'write-all') problems.push('top-level write-all includes id-token');
+  for (const [id, job] of Object.entries(workflow.jobs)) {
+    const oidc = job.permissions === 'write-all' || job.permissions?.['id-token'] === 'write';
+    if (!oidc || job.uses) continue;
+    for (const step of job.steps ?? []) {
+      if (step.uses && !SIGNING_JOB_ACTIONS.includes(actionOf(step))) problems.push(`${id}: uses ${step.uses}`);
+      if (step.run !== undefined && RUNS_CODE.test(step.run)) problems.push(`${id}: runs '${String(step.run).split('\n')[0]}'`);
+    }
+  }
+  return problems;
+}
+
+/** Why a workflow's writing jobs are not all in the release environment (pr.yml: why one is). */
+function environmentProblems(workflow, { release }) {
+  const problems = [];
+  for (const [id, job] of Object.entries(workflow.jobs)) {
+    const environment = typeof job.environment === 'object' ? job.environment?.name : job.environment;
+    const writes = job.permissions?.packages === 'write' || job.permissions?.['id-token'] === 'write';
+    if (release && writes && environment !== 'release') problems.push(`${id} writes packages or signs outside the release environment`);
+    if (!release && environment === 'release') problems.push(`${id} runs PR code in the release environment`);
+  }
+  return problems;
+}
+
+/** Reusable-workflow calls that hand over every secret. */
+const inheritProblems = (workflow) =>
+  Object.entries(workflow.jobs)
+    .filter(([, job]) => job.secrets === 'inherit')
+    .map(([id]) => `${id}: secrets: inherit`);
+
+/** Why a PR workflow could write a release package, or push for a fork or Dependabot PR. */
+function prImageProblems(workflow) {
+  const problems = [];
+  const prefix = /--image-prefix "([^"]+)"/.exec(workflow.jobs.plan.steps.find((s) => s.id === 'matrix').run)?.[1];
+  if (!prefix?.endsWith('/pr')) problems.push(`PR images are named under ${prefix}, not <repo>/pr`);
+  for (const [id, job] of Object.entries(workflow.jobs)) {
+    for (const step of job.steps ?? []) {
+      const writes = isPush(step) || isTag(step) || actionOf(step) === 'docker/login-action';
+      if (!writes) continue;
+      const image = /--image "([^"]+)"/.exec(step.run ?? '')?.[1];
+      if (image && image !== '$IMAGE') problems.push(`${id}: '${step.name}' pushes to ${image}`);
+      if (!/env\.CAN_PUSH == 'true'/.test(String(step.if))) problems.push(`${id}: '${step.name}' also runs for fork or Dependabot PRs`);
+    }
+  }
+  return problems;
+}
+
+describe('release integrity: every workflow, each rule with a counter-example', () => {
+  const bad = (jobs, extra = {}) => ({ on: 'push', permissions: {}, jobs, ...extra });
+  const signingJob = {
+    permissions: { 'id-token': 'write', packages: 'write' },
+    steps: [{ uses: 'actions/download-artifact@x', with: {} }, { uses: 'sigstore/cosign-installer@x' }, { run: 'cosign sign --yes "$ref"' }],
+  };
+
+  test('only a job that runs no repository or npm code holds id-token: write (pinned signing actions, cosign, jq)', () => {
+    for (const file of files) assert.deepEqual(identityProblems(parsed[file]), [], file);
+    assert.deepEqual(identityProblems(bad({ sign: signingJob })), [], 'the shape of publish.yml sign passes');
+    for (const [what, step] of [
+      ['a checkout', { uses: 'actions/checkout@x', with: { 'persist-credentials': false } }],
+      ['npm ci', { run: 'npm ci --ignore-scripts' }],
+      ['npx', { run: 'npx nx run catalog:build' }],
+      ['a tool', { run: 'node tools/tag.mjs catalog' }],
+      ['a repository script', { run: 'bash .github/scripts/sign.sh' }],
+      ['a local action', { uses: './.github/actions/sign' }],
+      ['a downloaded scanner action', { uses: 'aquasecurity/setup-trivy@x' }],
+    ]) {
+      const job = { ...signingJob, steps: [...signingJob.steps, step] };
+      assert.notDeepEqual(identityProblems(bad({ sign: job })), [], `counter-example: ${what} next to id-token`);
+    }
+    assert.notDeepEqual(identityProblems(bad({ x: { steps: [{ run: 'npm test' }] } }, { permissions: 'write-all' })), []);
+  });
+
+  test('build jobs hold no id-token: every job that runs npm, nx or a tool has none', () => {
+    for (const { file, id, job } of allJobs.filter(({ job }) => RUNS_CODE.test(runText(job)) || stepsUsing(job, 'actions/checkout').length))
+      assert.equal(job.permissions?.['id-token'], undefined, `${file} ${id}`);
+  });
+
+  test('publish: every job that pushes, tags or signs runs in the release environment; no PR job does', () => {
+    assert.deepEqual(environmentProblems(publish, { release: true }), []);
+    assert.deepEqual(environmentProblems(pr, { release: false }), []);
+    assert.deepEqual(
+      ['base', 'image', 'sign'].map((id) => publish.jobs[id].environment),
+      ['release', 'release', 'release'],
+    );
+    assert.notDeepEqual(environmentProblems(bad({ sign: signingJob }), { release: true }), [], 'counter-example: signing outside release');
+    assert.notDeepEqual(
+      environmentProblems(bad({ image: { environment: 'release', steps: [] } }), { release: false }),
+      [],
+      'counter-example: PR job in release',
+    );
+  });
+
+  test('no workflow passes secrets: inherit; refresh names the one secret publish declares', () => {
+    for (const file of files) assert.deepEqual(inheritProblems(parsed[file]), [], file);
+    assert.deepEqual(refresh.jobs.publish.secrets, { PRIVATE_REPO_TOKEN: '${{ secrets.PRIVATE_REPO_TOKEN }}' });
+    assert.deepEqual(Object.keys(publish.on.workflow_call.secrets), ['PRIVATE_REPO_TOKEN']);
+    assert.notDeepEqual(inheritProblems(bad({ publish: { uses: './.github/workflows/publish.yml', secrets: 'inherit' } })), [], 'counter-example');
+  });
+
+  test('PR images live under <repo>/pr; fork and Dependabot PRs push and tag nothing', async () => {
+    assert.deepEqual(prImageProblems(pr), []);
+    const counter = structuredClone(pr);
+    counter.jobs.plan.steps.find((s) => s.id === 'matrix').run = 'node tools/affected-matrix.mjs --image-prefix "$REGISTRY/$GITHUB_REPOSITORY"';
+    counter.jobs.image.steps.find(isTag).if = undefined;
+    assert.equal(prImageProblems(counter).length, 2, 'counter-example: release path and an unconditional tag');
+    // CAN_PUSH, as GitHub evaluates it
+    const { render } = await import('./support/gha-rehearsal.mjs');
+    const canPush = (actor, author, head) =>
+      render(pr.jobs.image.env.CAN_PUSH, {
+        github: { repository: 'acme/shop', actor, event: { pull_request: { user: { login: author }, head: { repo: { full_name: head } } } } },
+      });
+    assert.equal(canPush('alice', 'alice', 'acme/shop'), true, 'a same-repository PR pushes');
+    assert.equal(canPush('dependabot[bot]', 'dependabot[bot]', 'acme/shop'), false, 'Dependabot is handled like a fork');
+    assert.equal(canPush('alice', 'dependabot[bot]', 'acme/shop'), false, "a re-run of Dependabot's PR by a person still pushes nothing");
+    assert.equal(canPush('mallory', 'mallory', 'mallory/shop'), false, 'a fork pushes nothing');
   });
 });
