@@ -541,7 +541,8 @@ export async function runJobs(options) {
 
 async function runJobsIn(options) {
   const { workflow, jobs, github, eventPath } = options;
-  const done = {};
+  // `preset`: results of jobs this rehearsal does not run ({ jobId: { result, outputs } }), for the jobs that need them
+  const done = Object.fromEntries(Object.entries(options.preset ?? {}).map(([id, job]) => [id, { runs: [], outputs: {}, ...job }]));
   for (const jobId of jobs) {
     const job = workflow.jobs[jobId];
     if (!job) throw new RehearsalError(`no job '${jobId}' in the workflow`);
@@ -626,7 +627,7 @@ async function runCalledWorkflow(options) {
 
   const jobWorkflowRef = `${github.repository}/${file}@${github.ref}`;
   const jobs = options.called?.[callerJobId]?.jobs ?? jobOrder(called);
-  const done = await runJobsIn({ ...options, workflow: called, jobs, inputs, secrets, jobWorkflowRef, called: undefined });
+  const done = await runJobsIn({ ...options, workflow: called, jobs, inputs, secrets, jobWorkflowRef, called: undefined, preset: undefined });
   const results = Object.values(done).map((job) => job.result);
   return {
     result: results.includes('failure') ? 'failure' : 'success',
