@@ -288,4 +288,70 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
     const otherKey = tool(override([images.catalog]), keys.otherPublic);
     assert.equal(otherKey.status, 1, 'counter-example: the right digest, another key');
   });
+  test('refresh.yml -> publish.yml (workflow_call): the identity is publish.yml@refs/heads/main, not refresh.yml; only the named secret reaches publish', async () => {
+    ready();
+    const refreshed = await gatedImage('base-image');
+    rmSync(artifacts(), { recursive: true, force: true });
+    writeHandoff(refreshed.record, path.join(artifacts(), 'signing-base-image'), dir);
+    const refresh = loadWorkflow(path.join(workspaceRoot, '.github/workflows/refresh.yml'));
+    const payload = { schedule: '17 5 * * *', repository: { full_name: REPOSITORY, private: false, default_branch: 'main' } };
+    const github = githubContext({
+      eventName: 'schedule',
+      payload,
+      repository: REPOSITORY,
+      sha: 'c'.repeat(40),
+      ref: 'refs/heads/main',
+      workspace: workspaceRoot,
+      workflowFile: '.github/workflows/refresh.yml',
+    });
+    const calls = [];
+    const matrix = JSON.stringify({ include: [{ project: 'catalog', image: `${registry.host}/${REPOSITORY.toLowerCase()}/catalog` }] });
+    const done = await runJobs({
+      workflow: refresh,
+      jobs: ['check', 'publish'],
+      github,
+      payload,
+      baseEnv: runnerEnv(),
+      workflowEnv: { REGISTRY: registry.host },
+      secrets: { PRIVATE_REPO_TOKEN: 'npm-token-for-the-build', UNRELATED: 'must-not-reach-publish' },
+      uses: substitutes(calls),
+      envOverrides: keyFlags(),
+      skipRuns: [
+        { match: /^npm ci\b/, reason: 'node_modules is the workspace own' },
+        // the published base cannot be pulled here: the check reports it stale with a snapshot id
+        { match: /base-freshness\.mjs/, reason: 'no published base to pull', outputs: { stale: 'true', snapshot: 'snap-123' } },
+        // publish's plan: the matrix tool is rehearsed on its own (rehearsal.test.mjs); here one service and the base
+        { match: /affected-matrix\.mjs/, reason: 'matrix given', outputs: { matrix, any: 'true', 'base-affected': 'true' } },
+      ],
+      // building both platforms of every image is the pipeline e2e's part; their conditions and inputs are evaluated
+      dryRun: ['base', 'image', 'k8s-images'],
+      called: { publish: { jobs: ['plan', 'base', 'image', 'sign', 'k8s-images'] } },
+    });
+    assert.equal(done.check.result, 'success');
+    assert.equal(done.check.outputs.stale, 'true');
+    const call = done.publish.called;
+    assert.equal(done.publish.result, 'success', JSON.stringify(Object.fromEntries(Object.entries(call.jobs).map(([id, job]) => [id, job.result]))));
+    // the called workflow's own ref (the OIDC claim job_workflow_ref Fulcio certifies) vs the caller's GITHUB_WORKFLOW_REF
+    assert.equal(call.jobWorkflowRef, `${REPOSITORY}/.github/workflows/publish.yml@refs/heads/main`);
+    const plan = call.jobs.plan.runs[0];
+    const identity = plan.outputs['signing-identity'];
+    assert.equal(identity, `https://github.com/${call.jobWorkflowRef}`, 'signed and verified as the called workflow');
+    assert.equal(github.workflow_ref, `${REPOSITORY}/.github/workflows/refresh.yml@refs/heads/main`, 'GITHUB_WORKFLOW_REF names the caller');
+    assert.notEqual(identity, `${github.server_url}/${github.workflow_ref}`, 'counter-example: the formula publish.yml used before');
+    const sign = call.jobs.sign.runs[0];
+    assert.equal(sign.jobWorkflowRef, call.jobWorkflowRef);
+    assert.equal(sign.jobEnv.COSIGN_VERIFY_FLAGS, `--certificate-identity ${identity} --certificate-oidc-issuer https://token.actions.githubusercontent.com`);
+    assert.equal(call.jobs.sign.result, 'success');
+    assert.equal((await verify(refreshed.ref)).exitCode, 0, 'the refreshed base is signed');
+    // inputs and secrets as workflow_call passes them
+    assert.deepEqual(call.inputs, { 'packages-snapshot': 'snap-123' });
+    assert.deepEqual(call.secrets, ['PRIVATE_REPO_TOKEN']);
+    const baseBuild = call.jobs.base.runs[0].steps.find((s) => /^Build once per platform/.test(s.name));
+    assert.equal(baseBuild.env.PACKAGES_SNAPSHOT, 'snap-123', 'the snapshot reaches the base build');
+    const serviceBuild = call.jobs.image.runs[0].steps.find((s) => /^Build once per platform/.test(s.name));
+    assert.equal(serviceBuild.env.NPM_TOKEN, 'npm-token-for-the-build');
+    for (const job of Object.values(call.jobs))
+      for (const run of job.runs) for (const step of run.steps) assert.doesNotMatch(JSON.stringify(step.env ?? {}), /must-not-reach-publish/);
+    assert.equal(call.jobs['k8s-images'].result, 'success', 'the override job follows the signing job');
+  });
 });
