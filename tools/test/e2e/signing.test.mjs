@@ -3,7 +3,8 @@
 // a key pair made for the run stands in for the keyless identity, and that is the only difference: the step's
 // script is the workflow's own, only COSIGN_SIGN_FLAGS / COSIGN_VERIFY_FLAGS are replaced by key flags.
 // The images are small synthetic multi-platform indexes written through the registry API, so no Docker Engine is
-// needed; their handoffs come from .github/scripts/image-record.mjs --handoff, as the gated jobs write them.
+// needed; the real Trivy (test support, fixture DB) writes each platform's CycloneDX SBOM from the registry as
+// tools/scan.mjs does, and the handoffs come from .github/scripts/image-record.mjs --handoff, as the gated jobs write them.
 // Then refresh.yml -> publish.yml (workflow_call) as far as this machine allows: refresh's check and publish's plan and
 // sign run for real; base, image and k8s-images are evaluated for their conditions (building both release platforms
 // of every image is the pipeline e2e's and the PR rehearsal's part). The identity checked is the called workflow's.
@@ -15,9 +16,10 @@ import { after, before, describe, test } from 'node:test';
 import { writeHandoff } from '../../../.github/scripts/image-record.mjs';
 import { $, which } from '../../lib/process.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
-import { githubContext, loadWorkflow, runJob, runJobs } from '../support/gha-rehearsal.mjs';
+import { githubContext, loadWorkflow, runJobs } from '../support/gha-rehearsal.mjs';
 import { startLocalRegistry } from '../support/local-registry.mjs';
 import { pushSyntheticImage } from '../support/synthetic-image.mjs';
+import { fixtureTrivyCache, trivyBinary } from '../support/real-trivy.mjs';
 import { runTool } from '../support/run-tool.mjs';
 
 const REPOSITORY = 'Acme-Org/Shop-Repo';
@@ -30,17 +32,6 @@ async function findCosign() {
   throw new Error('cosign not found: install cosign >= 2.5 (bash .ci/install-docker) or set COSIGN_BIN');
 }
 
-/** A CycloneDX SBOM shaped like Trivy's for `ref` (image@platform digest): the scanned reference is in its metadata. */
-const trivyLikeSbom = (ref, marker) => ({
-  bomFormat: 'CycloneDX',
-  specVersion: '1.6',
-  metadata: {
-    component: { type: 'container', name: ref, properties: [{ name: 'aquasecurity:trivy:RepoDigest', value: ref }] },
-  },
-  components: [{ type: 'application', name: 'node', version: '24.22.3', purl: 'pkg:bitnami/node@24.22.3' }],
-  marker,
-});
-
 const runnerEnv = () => ({
   ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GITHUB_|RUNNER_|ACTIONS_|NODE_TEST_CONTEXT$)/.test(key))),
   COSIGN_PASSWORD: '',
@@ -51,6 +42,8 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
   let dir;
   let cosign;
   let keys;
+  let trivy;
+  let trivyCache;
   let setupError;
   const images = {};
   const artifacts = () => path.join(dir, 'artifacts');
@@ -58,7 +51,18 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
     if (setupError) throw setupError;
   };
 
-  /** A gated, pushed image: synthetic index in the registry, its record with a passing scan and Trivy-like SBOMs. */
+  /** The CycloneDX SBOM the real Trivy writes for `ref` (as tools/scan.mjs runs it: remote, by platform digest). */
+  async function trivySbom(ref, output) {
+    const env = { ...runnerEnv(), TRIVY_CACHE_DIR: trivyCache, TRIVY_SKIP_DB_UPDATE: 'true' };
+    const scanned = await $({
+      env,
+      nothrow: true,
+      timeout: '180s',
+    })`${trivy} image --quiet --image-src remote --insecure --skip-db-update --format cyclonedx --output ${output} ${ref}`;
+    if (scanned.exitCode !== 0) throw new Error(`trivy could not write the SBOM of ${ref}: ${scanned.stderr.trim().split('\n').pop()}`);
+  }
+
+  /** A gated, pushed image: synthetic index in the registry, its record with a passing scan and real Trivy SBOMs. */
   async function gatedImage(project, { scan = 'pass', sbomFor } = {}) {
     const image = `${registry.host}/${REPOSITORY.toLowerCase()}/${project}`;
     const pushed = await pushSyntheticImage(registry.host, `${REPOSITORY.toLowerCase()}/${project}`, {
@@ -72,7 +76,7 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
       platforms[platform] = { digest };
       const sbom = path.join(dir, 'sboms', `${project}.${platform.replace('/', '-')}.cdx.json`);
       mkdirSync(path.dirname(sbom), { recursive: true });
-      writeFileSync(sbom, JSON.stringify(trivyLikeSbom(`${image}@${sbomFor?.(platform) ?? digest}`, `${project} ${platform}`)));
+      await trivySbom(sbomFor?.(platform) ?? `${image}@${digest}`, sbom);
       scanned[platform] = {
         digest,
         passed: true,
@@ -168,8 +172,10 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
   before(async () => {
     try {
       cosign = await findCosign();
+      trivy = await trivyBinary();
       registry = await startLocalRegistry();
       dir = mkdtempSync(path.join(os.tmpdir(), 'signing-'));
+      trivyCache = fixtureTrivyCache([], { dir: path.join(dir, 'trivy-db') });
       keys = {};
       for (const name of ['run', 'other']) {
         const keyDir = path.join(dir, 'keys', name);
@@ -207,7 +213,7 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
         assert.equal(attested.exitCode, 0, attested.stderr);
         const statement = JSON.parse(Buffer.from(JSON.parse(attested.stdout.trim().split('\n')[0]).payload, 'base64').toString('utf8'));
         assert.equal(statement.predicateType, 'https://cyclonedx.org/bom');
-        assert.equal(statement.predicate.marker, `${gated.record.project} ${platform}`, 'the SBOM of that platform');
+        assert.equal(statement.predicate.metadata.component.name, ref, "the real Trivy SBOM of that platform's digest");
         assert.deepEqual(statement.subject[0].digest, { sha256: gated.platforms[platform].slice('sha256:'.length) });
       }
     }
@@ -237,7 +243,7 @@ describe('publish.yml sign job: real cosign signs and attests the handed-over di
   test('an SBOM that names another digest stops the job before cosign runs: nothing of any image is signed', async () => {
     ready();
     const good = await gatedImage('orders');
-    const wrong = await gatedImage('inventory', { sbomFor: () => images.unsigned.platforms['linux/amd64'] });
+    const wrong = await gatedImage('inventory', { sbomFor: () => `${images.unsigned.image}@${images.unsigned.platforms['linux/amd64']}` });
     const run = await runSign([good, wrong]);
     assert.equal(run.result.result, 'failure');
     const step = run.job.steps.find((s) => s.id === 'sign');

@@ -20,7 +20,8 @@ async function putBlob(host, repository, bytes) {
  */
 export async function pushSyntheticImage(host, repository, { labels = {}, platforms = ['linux/amd64'], seed = String(Math.random()) } = {}) {
   const registry = registryClient(host);
-  const layer = await putBlob(host, repository, Buffer.from(`synthetic layer ${seed}`));
+  // An empty tar archive plus a file named after the seed: a real layer that scanners can read.
+  const layer = await putBlob(host, repository, syntheticLayer(seed));
   const manifests = [];
   const byPlatform = {};
   for (const platform of platforms) {
@@ -44,4 +45,28 @@ export async function pushSyntheticImage(host, repository, { labels = {}, platfo
   const index = imageIndex(manifests);
   await registry.putManifest(repository, index.digest, index.bytes, index.mediaType);
   return { ref: `${host}/${repository}@${index.digest}`, digest: index.digest, platforms: byPlatform };
+}
+
+/** An uncompressed tar with one small file (its name and content from `seed`), padded as tar requires. */
+function syntheticLayer(seed) {
+  const name = `synthetic-${String(seed)
+    .replace(/[^\w.-]/g, '_')
+    .slice(0, 60)}`;
+  const body = Buffer.from(`${seed}\n`);
+  const header = Buffer.alloc(512);
+  header.write(name, 0);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\0', 257);
+  header.write('00', 263);
+  const checksum = [...header].reduce((sum, byte) => sum + byte, 0);
+  header.write(`${checksum.toString(8).padStart(6, '0')}\0 `, 148);
+  const padded = Buffer.alloc(Math.ceil(body.length / 512) * 512);
+  body.copy(padded);
+  return Buffer.concat([header, padded, Buffer.alloc(1024)]);
 }
