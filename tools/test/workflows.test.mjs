@@ -209,7 +209,7 @@ describe('hardening', () => {
             file,
           );
       }
-      for (const line of joined.split('\n').filter((l) => /gh attestation verify\b/.test(l)))
+      for (const line of joined.split("\n").filter((l) => /gh attestation verify\s+"?oci:/.test(l)))
         assert.match(line, /--signer-workflow <owner>\/<repo>\/\.github\/workflows\/publish\.yml\b/, `${file}: '${line.trim()}'`);
     }
     assert.ok(verifies >= 3, `checked ${verifies} documented cosign verify commands`);
