@@ -100,7 +100,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
   const runs = { findings: { uses: [], uploads: [], log: [] }, clean: { uses: [], uploads: [], log: [] } };
   let repositoriesAfterFindings;
   const canary = path.join(os.tmpdir(), `rehearsal-injected-${process.pid}`);
-  const image = () => `${registry.host}/acme-org/shop-repo/catalog`;
+  const image = () => `${registry.host}/acme-org/shop-repo/pr/catalog`;
 
   // A setup failure (e.g. no Docker Engine) fails every test with its one-line reason instead of cancelling them.
   let setupError;
@@ -208,7 +208,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     runs.findings.job = first.image?.runs?.[0];
     repositoriesAfterFindings = {
       repositories: (await registryJson(registry.host, '/v2/_catalog')).repositories ?? [],
-      tags: await registry.tags('acme-org/shop-repo/catalog'),
+      tags: await registry.tags('acme-org/shop-repo/pr/catalog'),
       record: JSON.parse(readFileSync(path.join(workspace.dir, 'dist/docker/catalog.json'), 'utf8')),
     };
 
@@ -267,7 +267,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
       failureReport(runs.findings),
     );
     const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
-    assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)', ...TAGGING]);
+    assert.deepEqual(skipped, ['Fork or Dependabot pull request (nothing is pushed)', ...TAGGING]);
     assert.ok(stepOf(job, (s) => s.name === PUSH).ran, 'pushed by digest before the gate');
   });
 
@@ -312,7 +312,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     const { job } = runs.clean;
     assert.equal(job.result, 'success', failureReport(runs.clean));
     const skipped = job.steps.filter((s) => !s.ran).map((s) => s.name);
-    assert.deepEqual(skipped, ['Fork pull request (no secrets, read-only token)']);
+    assert.deepEqual(skipped, ['Fork or Dependabot pull request (nothing is pushed)']);
     assert.ok(job.steps.every((s) => !s.ran || s.outcome === 'success'));
     const names = job.steps.map((s) => s.name);
     const gate = stepOf(job, (s) => GATE.test(s.name));
@@ -353,8 +353,9 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
   });
 
   test('clean: the registry has the PR tags (pr-N, sha-<head>) of the lower-cased repository, besides staging tags', async () => {
+    assert.deepEqual(await registry.tags('acme-org/shop-repo/catalog'), [], 'nothing in the release package: PR images live under pr/');
     ready();
-    const tags = await registry.tags('acme-org/shop-repo/catalog');
+    const tags = await registry.tags('acme-org/shop-repo/pr/catalog');
     assert.deepEqual(tags.filter((t) => !t.startsWith('build-')).sort(), [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`].sort());
   });
 
@@ -365,7 +366,7 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.equal(record.scan.digest, record.digest);
     const accept = Object.values(MEDIA_TYPES).join(', ');
     for (const tag of [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`]) {
-      const response = await fetch(`http://${registry.host}/v2/acme-org/shop-repo/catalog/manifests/${tag}`, { headers: { Accept: accept } });
+      const response = await fetch(`http://${registry.host}/v2/acme-org/shop-repo/pr/catalog/manifests/${tag}`, { headers: { Accept: accept } });
       assert.equal(response.headers.get('docker-content-digest'), record.scan.digest, `${tag} is the scanned digest`);
       const index = await response.json();
       const platforms = Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
@@ -388,11 +389,11 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
     assert.match(job.summary, /### Image catalog/);
     assert.ok(job.summary.includes(pushed.digest) && job.summary.includes(`${image()}:pr-${PR_NUMBER}`), job.summary);
     // The digest in the outputs is the index the registry serves; its linux/amd64 manifest's config is the built image.
-    const index = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${pushed.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    const index = await registryJson(registry.host, `/v2/acme-org/shop-repo/pr/catalog/manifests/${pushed.digest}`, Object.values(MEDIA_TYPES).join(', '));
     const amd64 = index.manifests.find((m) => m.platform.architecture === 'amd64');
-    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/manifests/${amd64.digest}`, Object.values(MEDIA_TYPES).join(', '));
+    const manifest = await registryJson(registry.host, `/v2/acme-org/shop-repo/pr/catalog/manifests/${amd64.digest}`, Object.values(MEDIA_TYPES).join(', '));
     assert.equal(manifest.config.digest, record.imageId);
-    const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/catalog/blobs/${manifest.config.digest}`);
+    const config = await registryJson(registry.host, `/v2/acme-org/shop-repo/pr/catalog/blobs/${manifest.config.digest}`);
     assert.equal(config.config.User, '65532:65532');
     assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);
     assert.equal(config.config.Labels['org.opencontainers.image.version'], `pr-${PR_NUMBER}`);
@@ -407,19 +408,27 @@ describe('rehearsal of pr.yml: plan -> image (catalog) gated by the scanner -> l
 describe('rehearsal of publish.yml plan: which images a push to main, a release tag and a manual run publish', () => {
   let workspace;
   let workflow;
+  let offMain;
   before(() => {
     workspace = copyWorkspace();
     workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/publish.yml'));
+    // What actions/checkout with fetch-depth: 0 leaves: the default branch as origin/main (here: the catalog change
+    // merged), and a commit that never reached main (an unreviewed branch a v* tag could point at).
+    git(workspace.dir, 'update-ref', 'refs/remotes/origin/main', workspace.headSha);
+    git(workspace.dir, 'checkout', '-q', '-b', 'unreviewed');
+    git(workspace.dir, 'commit', '-q', '--allow-empty', '-m', 'not reviewed');
+    offMain = git(workspace.dir, 'rev-parse', 'HEAD');
+    git(workspace.dir, 'checkout', '-q', workspace.headSha);
   });
   after(() => workspace && rmSync(workspace.dir, { recursive: true, force: true }));
 
-  const plan = async (eventName, ref) => {
+  const plan = async (eventName, ref, { sha = workspace.headSha, expected = 'success' } = {}) => {
     const payload = { ref, repository: { full_name: REPOSITORY, default_branch: 'main', private: false }, sender: { login: 'rehearsal' } };
     const github = githubContext({
       eventName,
       payload,
       repository: REPOSITORY,
-      sha: workspace.headSha,
+      sha,
       ref,
       workspace: workspace.dir,
       workflow: workflow.name,
@@ -446,7 +455,8 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
         },
       },
     });
-    assert.equal(done.plan.result, 'success', log.join('').slice(-3000));
+    assert.equal(done.plan.result, expected, log.join('').slice(-3000));
+    if (expected !== 'success') return { log: log.join('') };
     return { outputs: done.plan.outputs, setShas, projects: JSON.parse(done.plan.outputs.matrix).include.map((entry) => entry.project) };
   };
 
@@ -456,6 +466,12 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
     assert.equal(outputs['base-affected'], 'false');
     assert.equal(setShas.length, 1);
     assert.equal(setShas[0]['fallback-sha'], '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+  });
+
+  test("push refs/tags/v9.9.9 on a commit off main's history: the plan stops at the release guard, before any build", async () => {
+    const { log } = await plan('push', 'refs/tags/v9.9.9', { sha: offMain, expected: 'failure' });
+    assert.match(log, /^release-guard: error: refusing to publish v9\.9\.9: its commit [0-9a-f]{12} is not on main's history$/m);
+    assert.match(log, /--- skipped: Image matrix/);
   });
 
   for (const [eventName, ref] of [
