@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import YAML from 'yaml';
 import { createRequire } from 'node:module';
 import { workspaceRoot } from '../lib/workspace.mjs';
-import { runTool } from './support/run-tool.mjs';
+import { run, runTool } from './support/run-tool.mjs';
 import { releaseIdentityRegexp } from '../signing-identity.mjs';
 
 const workflowsDir = path.join(workspaceRoot, '.github/workflows');
@@ -209,7 +209,7 @@ describe('hardening', () => {
             file,
           );
       }
-      for (const line of joined.split("\n").filter((l) => /gh attestation verify\s+"?oci:/.test(l)))
+      for (const line of joined.split('\n').filter((l) => /gh attestation verify\s+"?oci:/.test(l)))
         assert.match(line, /--signer-workflow <owner>\/<repo>\/\.github\/workflows\/publish\.yml\b/, `${file}: '${line.trim()}'`);
     }
     assert.ok(verifies >= 3, `checked ${verifies} documented cosign verify commands`);
@@ -709,6 +709,33 @@ describe('scheduled refresh (refresh.yml)', () => {
     assert.match(step.run, /for platform in linux\/amd64 linux\/arm64/);
     assert.deepEqual(refresh.jobs.check.permissions, { contents: 'read', packages: 'read' });
     assert.equal(refresh.jobs.check.outputs.stale, '${{ steps.freshness.outputs.stale }}');
+  });
+
+  test("the check step's wiring: 0 fresh, 10 stale (publish follows), any other exit (Docker, a source, bad input) fails the job", () => {
+    // The step's own script, with stand-ins for docker (the pull) and node (base-freshness.mjs's exit code).
+    const script = refresh.jobs.check.steps.find((s) => s.id === 'freshness').run;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'refresh-check-'));
+    try {
+      const bin = path.join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\nexit "${FAKE_DOCKER_EXIT:-0}"\n', { mode: 0o755 });
+      writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "snapshot=s$FAKE_EXIT" >> "$GITHUB_OUTPUT"\nexit "$FAKE_EXIT"\n', { mode: 0o755 });
+      writeFileSync(path.join(dir, 'step.sh'), script);
+      const step = (env) => {
+        const output = path.join(dir, `output-${Math.random()}`);
+        writeFileSync(output, '');
+        const ran = run('bash', ['--noprofile', '--norc', '-eo', 'pipefail', path.join(dir, 'step.sh')], {
+          env: { PATH: `${bin}:/usr/bin:/bin`, REGISTRY: 'ghcr.io', GITHUB_REPOSITORY: 'Acme/Shop', RUNNER_TEMP: dir, GITHUB_OUTPUT: output, ...env },
+        });
+        return { status: ran.status, outputs: readFileSync(output, 'utf8') };
+      };
+      assert.deepEqual(step({ FAKE_EXIT: '0' }), { status: 0, outputs: 'stale=false\nsnapshot=s0s0\n' });
+      assert.deepEqual(step({ FAKE_EXIT: '10' }), { status: 0, outputs: 'stale=true\nsnapshot=s10s10\n' });
+      for (const code of ['1', '2', '3']) assert.equal(step({ FAKE_EXIT: code }).status, Number(code), `exit ${code} fails the job, never reads as stale`);
+      assert.notEqual(step({ FAKE_EXIT: '0', FAKE_DOCKER_EXIT: '1' }).status, 0, 'a failed docker pull fails the job');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('when stale, publish.yml is called with the packages snapshot, which reaches every base build as a build arg', () => {
