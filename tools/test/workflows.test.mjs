@@ -21,6 +21,7 @@ const pr = parsed['pr.yml'];
 const publish = parsed['publish.yml'];
 const refresh = parsed['refresh.yml'];
 
+const structuredCloneJson = (value) => JSON.parse(JSON.stringify(value));
 const SHA_PIN = /^([\w.-]+\/[\w.-]+)(\/[\w./-]+)?@([0-9a-f]{40})$/;
 const WRITE_SCOPES = ['packages', 'security-events', 'id-token', 'attestations', 'artifact-metadata'];
 
@@ -672,6 +673,55 @@ describe('image-record script', () => {
       assert.match(ok.stdout, /### Image /);
     } finally {
       rmSync(file, { force: true });
+    }
+  });
+
+  test('--handoff writes what the signing job receives for a releasable record, and refuses any other in one line', () => {
+    const project = `image-record-handoff-${process.pid}`;
+    const file = path.join(workspaceRoot, 'dist/docker', `${project}.json`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'handoff-'));
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const platformDigest = `sha256:${'d'.repeat(64)}`;
+    const sbom = path.join(dir, 'sbom.cdx.json');
+    writeFileSync(sbom, '{"bomFormat":"CycloneDX"}');
+    const record = {
+      project,
+      image: 'x/y',
+      tags: ['x/y:local'],
+      digest,
+      platforms: { 'linux/amd64': { digest: platformDigest } },
+      pushed: { image: 'ghcr.io/a/y', digest, tags: ['ghcr.io/a/y:edge'] },
+      scan: {
+        digest,
+        passed: true,
+        platforms: { 'linux/amd64': { digest: platformDigest, passed: true, runtime: { verdict: 'pass' }, sbom: { cyclonedx: sbom } } },
+      },
+    };
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(record));
+      const ok = run([project, '--handoff', path.join(dir, 'out')]);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(
+        readFileSync(path.join(dir, 'out/handoff.txt'), 'utf8'),
+        `index ghcr.io/a/y@${digest}\nsbom ghcr.io/a/y@${platformDigest} ${project}.linux-amd64.cdx.json\n`,
+      );
+      assert.equal(readFileSync(path.join(dir, 'out', `${project}.linux-amd64.cdx.json`), 'utf8'), '{"bomFormat":"CycloneDX"}');
+      for (const [what, change, message] of [
+        ['no scan', (r) => delete r.scan, /has no scan record/],
+        ['a skipped runtime gate', (r) => (r.scan.platforms['linux/amd64'].runtime.verdict = 'skipped'), /runtime gate was skipped/],
+      ]) {
+        const bad = structuredCloneJson(record);
+        change(bad);
+        writeFileSync(file, JSON.stringify(bad));
+        const refused = run([project, '--handoff', path.join(dir, what)]);
+        assert.equal(refused.status, 2, what);
+        assert.match(refused.stderr, new RegExp(`^image-record: error: refusing to hand on a digest for signing: .*${message.source}`));
+        assert.equal(refused.stderr.trim().split('\n').length, 1);
+      }
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
