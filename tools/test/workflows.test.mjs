@@ -846,7 +846,8 @@ function identityProblems(workflow) {
 /** Why a workflow's writing jobs are not all in the release environment (pr.yml: why one is). */
 function environmentProblems(workflow, { release }) {
   const problems = [];
-  for (const [id, job] of Object.entries(workflow.jobs)) {
+  // A job that calls a reusable workflow cannot name an environment; the called workflow's jobs are checked themselves.
+  for (const [id, job] of Object.entries(workflow.jobs).filter(([, job]) => !job.uses)) {
     const environment = typeof job.environment === 'object' ? job.environment?.name : job.environment;
     const writes = job.permissions?.packages === 'write' || job.permissions?.['id-token'] === 'write';
     if (release && writes && environment !== 'release') problems.push(`${id} writes packages or signs outside the release environment`);
