@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { $, lastLine, which } from './lib/process.mjs';
-import { GITHUB_OIDC_ISSUER, PUBLISH_WORKFLOW, releaseIdentityRegexp } from './signing-identity.mjs';
+import { GITHUB_OIDC_ISSUER, PUBLISH_WORKFLOW, releaseIdentityRegexp } from './lib/signing-identity.mjs';
 
 const PLACEHOLDER = /^sha256:0{64}$/;
 
