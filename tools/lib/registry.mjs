@@ -88,6 +88,15 @@ export function registryClient(host) {
       const json = JSON.parse(bytes.toString('utf8'));
       return { mediaType: json.mediaType ?? response.headers.get('content-type'), digest: sha256(bytes), bytes, json };
     },
+    /** A JSON blob (an image config) by digest, checked against its digest; null when it does not exist. */
+    async getBlobJson(repository, digest) {
+      const response = await request('GET', repository, `/blobs/${digest}`);
+      if (response.status === 404) return null;
+      if (!response.ok) fail(`registry ${host}: GET ${repository} blob ${digest}: HTTP ${response.status}`, 1);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      if (sha256(bytes) !== digest) fail(`registry ${host}: ${repository} blob ${digest} does not match its digest`, 1);
+      return JSON.parse(bytes.toString('utf8'));
+    },
     /** PUTs manifest bytes under a tag or their digest; returns the digest the registry stored. */
     async putManifest(repository, reference, bytes, mediaType) {
       const response = await request('PUT', repository, `/manifests/${reference}`, { body: bytes, headers: { 'Content-Type': mediaType }, push: true });

@@ -259,6 +259,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
       'github/codeql-action/upload-sarif',
       'docker/login-action',
       'actions/download-artifact',
+      'actions/upload-artifact',
     ].map((a) => [a, noop]),
   );
   const PUBLISHING = [
@@ -268,7 +269,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     'Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)',
     'Pushed image',
   ];
-  const plan = (prPayload) => {
+  const plan = (prPayload, jobId = 'image') => {
     const github = githubContext({
       eventName: 'pull_request',
       payload: prPayload,
@@ -279,7 +280,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     });
     return runJob({
       workflow,
-      jobId: 'image',
+      jobId,
       github,
       eventPath: '/dev/null',
       baseEnv: {},
@@ -294,13 +295,14 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     });
   };
   const ran = (result) => result.steps.filter((s) => s.ran).map((s) => s.name);
+  const FORK_NOTICE = 'Fork or Dependabot pull request (nothing is pushed)';
   const forkPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'someone/Shop' } } } };
   const samePayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'Acme/Shop' } } } };
 
   test('fork PR: built and gated (the local build); SARIF upload, login, push and tags skipped, with a notice', async () => {
     const names = ran(await plan(forkPayload));
     assert.ok(names.some((n) => /^Gate \(tools\/scan\.mjs/.test(n)));
-    assert.ok(names.includes('Fork pull request (no secrets, read-only token)'));
+    assert.ok(names.includes(FORK_NOTICE));
     assert.ok(names.includes('Building without npm_token'));
     for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, skipped);
   });
@@ -308,7 +310,37 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
   test('same-repository PR: upload, login, push by digest, tags and summary run; no fork notice', async () => {
     const names = ran(await plan(samePayload));
     for (const step of PUBLISHING) assert.ok(names.includes(step), step);
-    assert.equal(names.includes('Fork pull request (no secrets, read-only token)'), false);
+    assert.equal(names.includes(FORK_NOTICE), false);
+  });
+
+  test('Dependabot PR (same repository): handled like a fork, nothing is pushed or tagged', async () => {
+    const dependabot = { ...samePayload, pull_request: { ...samePayload.pull_request, user: { login: 'dependabot[bot]' } } };
+    const names = ran(await plan(dependabot));
+    assert.ok(names.includes(FORK_NOTICE));
+    for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, skipped);
+  });
+
+  test('Dependabot and fork PRs: the base job (once per run) pushes nothing either and hands the gated base over as the checked artifact', async () => {
+    const dependabot = { ...samePayload, pull_request: { ...samePayload.pull_request, user: { login: 'dependabot[bot]' } } };
+    const ARCHIVE = [
+      'Save the gated base image for the service jobs (fork and Dependabot PRs; compressed, sha256 as job output)',
+      'Hand the base image over as a run artifact (fork and Dependabot PRs)',
+    ];
+    for (const [who, prPayload] of [
+      ['Dependabot', dependabot],
+      ['fork', forkPayload],
+    ]) {
+      const names = ran(await plan(prPayload, 'base'));
+      assert.ok(
+        names.some((n) => /^Gate \(tools\/scan\.mjs/.test(n)),
+        who,
+      );
+      for (const step of ARCHIVE) assert.ok(names.includes(step), `${who}: ${step}`);
+      for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, `${who}: ${skipped}`);
+    }
+    const same = ran(await plan(samePayload, 'base'));
+    for (const step of PUBLISHING) assert.ok(same.includes(step), `same-repository: ${step}`);
+    for (const step of ARCHIVE) assert.equal(same.includes(step), false, `same-repository: ${step}`);
   });
 });
 
@@ -472,4 +504,90 @@ describe('publish.yml: publishes only from main or a v* tag (plan guard), manual
       }
     });
   }
+});
+
+describe('workflow_call: a called workflow runs with the caller github context, its own ref apart, passed secrets only', () => {
+  const callDir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-call-'));
+  after(() => rmSync(callDir, { recursive: true, force: true }));
+  const called = `
+on:
+  workflow_call:
+    inputs:
+      snapshot: { type: string, required: false, default: "" }
+      level: { type: string, required: false, default: low }
+    secrets:
+      TOKEN: { required: false }
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    env:
+      SNAPSHOT: \${{ inputs.snapshot }}
+      LEVEL: \${{ inputs.level }}
+      TOKEN: \${{ secrets.TOKEN }}
+      OTHER: \${{ secrets.OTHER }}
+    steps:
+      - uses: acme/whoami@0000000000000000000000000000000000000000
+      - run: echo "$GITHUB_WORKFLOW_REF $SNAPSHOT $LEVEL token=\${#TOKEN} other=\${#OTHER}"
+`;
+  const caller = (secrets) => `
+on: schedule
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    outputs:
+      snapshot: abc
+    steps:
+      - run: "true"
+  call:
+    needs: check
+    uses: ./.github/workflows/called.yml
+    with:
+      snapshot: \${{ needs.check.outputs.snapshot }}
+    secrets: ${secrets}
+`;
+  const run = async (secrets) => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(path.join(callDir, '.github/workflows'), { recursive: true });
+    writeFileSync(path.join(callDir, '.github/workflows/called.yml'), called);
+    const github = githubContext({
+      eventName: 'schedule',
+      payload: {},
+      repository: 'acme/shop',
+      sha: 'b'.repeat(40),
+      ref: 'refs/heads/main',
+      workspace: callDir,
+      workflowFile: '.github/workflows/caller.yml',
+    });
+    const claims = [];
+    const done = await runJobs({
+      workflow: YAML.parse(caller(secrets)),
+      jobs: ['check', 'call'],
+      github,
+      payload: {},
+      baseEnv: { PATH: process.env.PATH },
+      secrets: { TOKEN: 'passed-token', OTHER: 'not-passed' },
+      uses: { 'acme/whoami': ({ jobWorkflowRef }) => (claims.push(jobWorkflowRef), {}) },
+    });
+    return { done, claims, show: done.call.called.jobs.show.runs[0] };
+  };
+
+  test('github context and GITHUB_WORKFLOW_REF are the caller; job_workflow_ref is the called file at the caller ref', async () => {
+    const { done, claims, show } = await run('\n      TOKEN: ${{ secrets.TOKEN }}');
+    assert.equal(done.call.result, 'success');
+    assert.deepEqual(claims, ['acme/shop/.github/workflows/called.yml@refs/heads/main']);
+    assert.equal(done.call.called.jobWorkflowRef, 'acme/shop/.github/workflows/called.yml@refs/heads/main');
+    assert.match(show.steps[1].output, /^acme\/shop\/\.github\/workflows\/caller\.yml@refs\/heads\/main abc low token=12 other=0$/m);
+  });
+
+  test('inputs: the caller with: over the declared defaults; secrets: only the named ones (inherit passes all)', async () => {
+    const named = await run('\n      TOKEN: ${{ secrets.TOKEN }}');
+    assert.deepEqual(named.done.call.called.inputs, { snapshot: 'abc', level: 'low' });
+    assert.deepEqual(named.done.call.called.secrets, ['TOKEN']);
+    const inherit = await run('inherit');
+    assert.match(inherit.show.steps[1].output, /token=12 other=10$/m, 'counter-example: inherit hands over every secret');
+  });
+
+  test('a secret the called workflow does not declare is an error, as on GitHub', async () => {
+    await assert.rejects(run('\n      OTHER: ${{ secrets.OTHER }}'), /declares no secret 'OTHER'/);
+  });
 });

@@ -107,7 +107,8 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
   const runs = { base: { uses: [], uploads: [], log: [] }, findings: { uses: [], uploads: [], log: [] }, clean: { uses: [], uploads: [], log: [] } };
   let repositoriesAfterFindings;
   const canary = path.join(os.tmpdir(), `rehearsal-injected-${process.pid}`);
-  const image = (project = 'catalog') => `${registry.host}/acme-org/shop-repo/${project}`;
+  // PR images live under <repo>/pr/<service> (the base too), never in a release package.
+  const image = (project = 'catalog') => `${registry.host}/acme-org/shop-repo/pr/${project}`;
 
   // A setup failure (e.g. no Docker Engine) fails every test with its one-line reason instead of cancelling them.
   let setupError;
@@ -228,7 +229,7 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
     runs.findings.job = await runJob({ ...options(runs.findings), jobId: 'image', matrix: catalogEntry, needs: needs(plan) });
     repositoriesAfterFindings = {
       repositories: (await registryJson(registry.host, '/v2/_catalog')).repositories ?? [],
-      tags: await registry.tags('acme-org/shop-repo/catalog'),
+      tags: await registry.tags('acme-org/shop-repo/pr/catalog'),
       record: JSON.parse(readFileSync(path.join(workspace.dir, 'dist/docker/catalog.json'), 'utf8')),
     };
 
@@ -264,13 +265,13 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
   const PUSH = 'Push by digest (staging tag only; the PR tags come after the gate)';
   const SERVICE_BUILD = 'Build the service images FROM the base of this run';
   const FORK_ONLY = [
-    'Fork pull request (no secrets, read-only token)',
-    'Download the base image of this run (fork PRs)',
-    'Load the base image after checking its sha256 (fork PRs)',
+    'Fork or Dependabot pull request (nothing is pushed)',
+    'Download the base image of this run (fork and Dependabot PRs)',
+    'Load the base image after checking its sha256 (fork and Dependabot PRs)',
   ];
   const BASE_FORK_ONLY = [
-    'Save the gated base image for the service jobs (fork PRs; compressed, sha256 as job output)',
-    'Hand the base image over as a run artifact (fork PRs)',
+    'Save the gated base image for the service jobs (fork and Dependabot PRs; compressed, sha256 as job output)',
+    'Hand the base image over as a run artifact (fork and Dependabot PRs)',
   ];
   const record = (project) => JSON.parse(readFileSync(path.join(workspace.dir, `dist/docker/${project}.json`), 'utf8'));
   const accept = Object.values(MEDIA_TYPES).join(', ');
@@ -346,11 +347,11 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
 
   test("every service image's first layers are the base's (the same diff IDs, in order)", async () => {
     ready();
-    const baseConfig = (await pushedConfig('acme-org/shop-repo/base-image', record('base-image').digest)).config;
+    const baseConfig = (await pushedConfig('acme-org/shop-repo/pr/base-image', record('base-image').digest)).config;
     const baseLayers = baseConfig.rootfs.diff_ids;
     assert.ok(baseLayers.length > 0);
     for (const project of ['catalog', 'orders']) {
-      const { config } = await pushedConfig(`acme-org/shop-repo/${project}`, record(project).digest);
+      const { config } = await pushedConfig(`acme-org/shop-repo/pr/${project}`, record(project).digest);
       assert.deepEqual(config.rootfs.diff_ids.slice(0, baseLayers.length), baseLayers, project);
       assert.ok(config.rootfs.diff_ids.length > baseLayers.length, `${project} adds its own layers`);
     }
@@ -439,10 +440,12 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
     assert.match(build.output, /secret 'npm_token' not passed: environment variable NPM_TOKEN is empty/);
   });
 
-  test('clean: the registry has the PR tags (pr-N, sha-<head>) of both images of the batch, besides staging tags', async () => {
+  test('clean: the registry has the PR tags (pr-N, sha-<head>) of both images of the batch under pr/, besides staging tags', async () => {
+    for (const project of ['base-image', 'catalog', 'orders'])
+      assert.deepEqual(await registry.tags(`acme-org/shop-repo/${project}`), [], `${project}: nothing in the release package: PR images live under pr/`);
     ready();
     for (const project of ['catalog', 'orders']) {
-      const tags = await registry.tags(`acme-org/shop-repo/${project}`);
+      const tags = await registry.tags(`acme-org/shop-repo/pr/${project}`);
       assert.deepEqual(tags.filter((t) => !t.startsWith('build-')).sort(), [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`].sort(), project);
     }
   });
@@ -455,7 +458,7 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
       assert.equal(scanned.scan.passed, true);
       assert.equal(scanned.scan.digest, scanned.digest);
       for (const tag of [`pr-${PR_NUMBER}`, `sha-${workspace.headSha.slice(0, 7)}`]) {
-        const response = await fetch(`http://${registry.host}/v2/acme-org/shop-repo/${project}/manifests/${tag}`, { headers: { Accept: accept } });
+        const response = await fetch(`http://${registry.host}/v2/acme-org/shop-repo/pr/${project}/manifests/${tag}`, { headers: { Accept: accept } });
         assert.equal(response.headers.get('docker-content-digest'), scanned.scan.digest, `${project}:${tag} is the scanned digest`);
         const index = await response.json();
         const platforms = Object.fromEntries(index.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
@@ -482,7 +485,7 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
       assert.match(job.summary, new RegExp(`### Image ${project}`));
       assert.ok(job.summary.includes(built.digest) && job.summary.includes(`${image(project)}:pr-${PR_NUMBER}`), job.summary);
       // The digest is the index the registry serves; its linux/amd64 manifest's config is the built image.
-      const { manifest, config } = await pushedConfig(`acme-org/shop-repo/${project}`, built.digest);
+      const { manifest, config } = await pushedConfig(`acme-org/shop-repo/pr/${project}`, built.digest);
       assert.equal(manifest.config.digest, built.configDigest, `${project}: the pushed config is the built one (in either image store)`);
       assert.equal(config.config.User, '65532:65532');
       assert.equal(config.config.Labels['org.opencontainers.image.revision'], workspace.headSha);
@@ -499,19 +502,27 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
 describe('rehearsal of publish.yml plan: which images a push to main, a release tag and a manual run publish', () => {
   let workspace;
   let workflow;
+  let offMain;
   before(() => {
     workspace = copyWorkspace();
     workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/publish.yml'));
+    // What actions/checkout with fetch-depth: 0 leaves: the default branch as origin/main (here: the catalog change
+    // merged), and a commit that never reached main (an unreviewed branch a v* tag could point at).
+    git(workspace.dir, 'update-ref', 'refs/remotes/origin/main', workspace.headSha);
+    git(workspace.dir, 'checkout', '-q', '-b', 'unreviewed');
+    git(workspace.dir, 'commit', '-q', '--allow-empty', '-m', 'not reviewed');
+    offMain = git(workspace.dir, 'rev-parse', 'HEAD');
+    git(workspace.dir, 'checkout', '-q', workspace.headSha);
   });
   after(() => workspace && rmSync(workspace.dir, { recursive: true, force: true }));
 
-  const plan = async (eventName, ref) => {
+  const plan = async (eventName, ref, { sha = workspace.headSha, expected = 'success' } = {}) => {
     const payload = { ref, repository: { full_name: REPOSITORY, default_branch: 'main', private: false }, sender: { login: 'rehearsal' } };
     const github = githubContext({
       eventName,
       payload,
       repository: REPOSITORY,
-      sha: workspace.headSha,
+      sha,
       ref,
       workspace: workspace.dir,
       workflow: workflow.name,
@@ -538,7 +549,8 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
         },
       },
     });
-    assert.equal(done.plan.result, 'success', log.join('').slice(-3000));
+    assert.equal(done.plan.result, expected, log.join('').slice(-3000));
+    if (expected !== 'success') return { log: log.join('') };
     return { outputs: done.plan.outputs, setShas, projects: JSON.parse(done.plan.outputs.matrix).include.map((entry) => entry.project) };
   };
 
@@ -548,6 +560,12 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
     assert.equal(outputs['base-affected'], 'false');
     assert.equal(setShas.length, 1);
     assert.equal(setShas[0]['fallback-sha'], '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+  });
+
+  test("push refs/tags/v9.9.9 on a commit off main's history: the plan stops at the release guard, before any build", async () => {
+    const { log } = await plan('push', 'refs/tags/v9.9.9', { sha: offMain, expected: 'failure' });
+    assert.match(log, /^release-guard: error: refusing to publish v9\.9\.9: its commit [0-9a-f]{12} is not on main's history$/m);
+    assert.match(log, /--- skipped: Image matrix/);
   });
 
   for (const [eventName, ref] of [
