@@ -2,8 +2,9 @@
 // Is a built or published base image still fresh? Compares every dpkg record the image keeps
 // (/var/lib/dpkg/status.d) with the newest version the Debian mirror offers for its suite, -updates and -security,
 // for the image's architecture, and its Node.js version with Node's release index (a newer security release in the
-// same major line). Prints one line per finding and exits 1 when anything is behind, 0 when fresh, 2 on bad input,
-// 3 when a source could not be read. The snapshot id it prints changes whenever the mirror's versions of the
+// same major line). Prints one line per finding and exits 10 (STALE_EXIT_CODE) when anything is behind, 0 when
+// fresh, 2 on bad input, 3 when a source could not be read, 1 when anything else failed (e.g. Docker): stale has a
+// code of its own, so refresh.yml never reads a failure as "stale" (and rebuilds) or as "fresh". The snapshot id it prints changes whenever the mirror's versions of the
 // image's packages change: the scheduled refresh passes it as the build arg PACKAGES_SNAPSHOT, so the package
 // download layer is rebuilt rather than served from a cache.
 //
@@ -24,6 +25,9 @@ import { $, lastLine } from './lib/process.mjs';
 import { loadReleaseIndex, securityFinding, securityStatus } from './lib/node-releases.mjs';
 import { parseParagraphs, suiteSources, suiteVersions } from './lib/debian/archive.mjs';
 import { compareDebianVersions, parseDebianVersion } from './lib/debian/version.mjs';
+
+/** The exit code for "stale", distinct from every failure (1 a step failed, 2 bad input, 3 a source unreadable). */
+export const STALE_EXIT_CODE = 10;
 
 const OPTIONS = {
   image: { type: 'string' },
@@ -180,6 +184,6 @@ if (isMain(import.meta.url)) {
       if (!process.env.GITHUB_OUTPUT) fail('--github-output needs GITHUB_OUTPUT (set by GitHub Actions)');
       appendFileSync(process.env.GITHUB_OUTPUT, `stale=${result.stale}\nsnapshot=${result.snapshot}\n`);
     }
-    if (result.stale) process.exitCode = 1;
+    if (result.stale) process.exitCode = STALE_EXIT_CODE;
   });
 }

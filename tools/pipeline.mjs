@@ -4,9 +4,12 @@
 //   build each platform once, with its final labels (docker-build) -> push by digest, no release tag (push)
 //   -> gate every platform digest (scan) -> tag that digest in the registry (tag): never a rebuild
 //
-// Usage: node tools/pipeline.mjs [--all | --base REF [--head REF]] [--registry PREFIX | --no-push]
-//          [--platforms P[,P...]] [--tags RULES] [--flavor F] [--secret SPEC]... [--build-arg K=V]...
+// Usage: node tools/pipeline.mjs [--all | --base REF [--head REF] | --projects LIST] [--registry PREFIX | --no-push]
+//          [--base-image REF] [--platforms P[,P...]] [--tags RULES] [--flavor F] [--secret SPEC]... [--build-arg K=V]...
 //          [--allow-missing-scanner] [--allow-missing-node-index]
+//   --projects   exactly these services, in order (a matrix batch: its `projects`, space- or comma-separated)
+//   --base-image a base this run already pushed and gated (image@digest, the workflows' base job): the services build
+//                FROM it and the base is not built again
 //   --registry   where images go: <registry>/<project> (e.g. ghcr.io/acme/shop, 127.0.0.1:5000/acme)
 //   --platforms  default linux/amd64,linux/arm64 in GitHub Actions, else this machine's platform
 //   --tags       tag rules for pushed images (docker/metadata-action syntax); default: the build's own tags
@@ -29,6 +32,8 @@ const OPTIONS = {
   all: { type: 'boolean' },
   base: { type: 'string' },
   head: { type: 'string' },
+  projects: { type: 'string' },
+  'base-image': { type: 'string' },
   registry: { type: 'string' },
   'no-push': { type: 'boolean' },
   tags: { type: 'string' },
@@ -49,6 +54,14 @@ export function defaultPlatforms(env = process.env, arch = process.arch) {
 export function parsePipelineArgs(argv) {
   const { values } = parseCliArgs({ args: argv, options: OPTIONS });
   if (values.all && (values.base || values.head)) fail('--all and --base/--head exclude each other');
+  if (values.projects !== undefined && (values.all || values.base || values.head)) fail('--projects and --all/--base/--head exclude each other');
+  if (values.projects !== undefined) {
+    values.projects = parseProjectList(values.projects);
+    if (!values.projects.length) fail('--projects needs at least one project, e.g. --projects catalog,orders');
+  }
+  if (values['base-image'] !== undefined && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/.test(values['base-image']))
+    fail(`invalid --base-image '${values['base-image']}' (expected a pushed base by digest: host/path/base-image@sha256:<64 hex>)`);
+  if (values['base-image'] && values['no-push']) fail('--base-image needs a registry: the local build of one platform uses the local base');
   if (!values.registry && !values['no-push']) fail('say where to push with --registry PREFIX (e.g. ghcr.io/acme/shop), or pass --no-push');
   if (values.registry && values['no-push']) fail('--registry and --no-push exclude each other');
   if (values.registry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(values.registry))
@@ -64,8 +77,21 @@ export function parsePipelineArgs(argv) {
 
 const nxEnv = () => ({ ...process.env, NX_DAEMON: 'false' });
 
+/** A matrix batch's list (`projects`, space-separated) or a comma-separated one; names as Nx projects have them. */
+export function parseProjectList(text) {
+  const list = text.split(/[\s,]+/).filter(Boolean);
+  for (const name of list) if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) fail(`invalid project name '${name}' in --projects`);
+  return [...new Set(list)];
+}
+
 /** Affected service projects with a docker-build target (all of them with --all), as the PR matrix computes them. */
-async function selectProjects({ all, base, head }) {
+async function selectProjects({ all, base, head, projects: given }) {
+  if (given) {
+    const known = new Set(await affectedProjects({ cwd: workspaceRoot, env: nxEnv(), all: true }));
+    const unknown = given.filter((name) => !known.has(name));
+    if (unknown.length) fail(`--projects: no image project named ${unknown.join(', ')}`);
+    return { projects: given.filter((name) => name !== BASE_PROJECT), baseAffected: given.includes(BASE_PROJECT) };
+  }
   const projects = all
     ? await affectedProjects({ cwd: workspaceRoot, env: nxEnv(), all })
     : (await selectImages({ cwd: workspaceRoot, env: nxEnv(), ...affectedRange({ base, head }) })).projects;
@@ -99,7 +125,7 @@ async function shipImage(project, options, { secrets, buildArgs, run, base }) {
   }
   const image = `${options.registry}/${project}`.toLowerCase();
   // A service builds FROM the base digest this run pushed and scanned (BuildKit picks each platform's manifest).
-  const fromBase = base ? { BASE_IMAGE: `${base.pushed.image}@${base.digest}` } : {};
+  const fromBase = base ? { BASE_IMAGE: base } : {};
   await buildPlatforms(project, {
     platforms: options.platforms,
     image,
@@ -135,10 +161,17 @@ export async function pipeline(options) {
   const secrets = (options.secret ?? []).map(parseSecretSpec);
   const buildArgs = parseBuildArgs(options['build-arg']);
   const run = runId();
-  // The base is always (re)built first, so services never build FROM a stale base; BuildKit makes an unchanged one instant.
-  const baseRow = await shipImage(BASE_PROJECT, options, { secrets: [], buildArgs: {}, run });
-  const results = [baseRow];
-  for (const project of projects) results.push(await shipImage(project, options, { secrets, buildArgs, run, base: baseRow.record }));
+  // The base is (re)built first, so services never build FROM a stale base; BuildKit makes an unchanged one instant.
+  // With --base-image (a batch of the workflows' matrix) the base job of the run already built and gated it.
+  const results = [];
+  let baseRef = options['base-image'];
+  if (!baseRef) {
+    const baseRow = await shipImage(BASE_PROJECT, options, { secrets: [], buildArgs: {}, run });
+    results.push(baseRow);
+    baseRef = baseRow.record ? `${baseRow.record.pushed.image}@${baseRow.record.digest}` : undefined;
+  }
+  // One image after another, each with its own build record: a matrix batch runs the same way.
+  for (const project of projects) results.push(await shipImage(project, options, { secrets, buildArgs, run, base: baseRef }));
   console.log(summarize(results));
   return results;
 }

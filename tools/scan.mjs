@@ -19,7 +19,7 @@
 //   --ignorefile  accepted findings (default: the workspace's .trivyignore)
 // Env: TRIVY_BIN (the binary), NODE_RELEASE_INDEX (URL or file; default https://nodejs.org/dist/index.json), and
 //      Trivy's own TRIVY_* settings (e.g. TRIVY_CACHE_DIR, TRIVY_SKIP_DB_UPDATE).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { $, lastLine, streamLines, which } from './lib/process.mjs';
@@ -127,6 +127,16 @@ async function gateTarget(trivy, project, target, { releaseIndex, sbomDir, ignor
   return result;
 }
 
+/**
+ * Gives every run of the report the code-scanning category image-<project> (runAutomationDetails.id), so the reports
+ * of a batch of images can be uploaded together (one upload of a directory) and each image keeps its own category.
+ */
+export function categorizeSarif(file, project) {
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const run of report.runs ?? []) run.automationDetails = { ...run.automationDetails, id: `image-${project}/` };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
 export async function scan(project, { sarif, allowMissingScanner = false, allowMissingNodeIndex = false, ref, sbomDir = recordsDir(), ignorefile } = {}) {
   const record = ref ? null : readRecord(recordPath(project));
   const trivy = await findTrivy();
@@ -144,8 +154,10 @@ export async function scan(project, { sarif, allowMissingScanner = false, allowM
 
   if (sarif) {
     // One report per image: the first platform (the packages are the same on every platform).
+    mkdirSync(path.dirname(path.resolve(sarif)), { recursive: true });
     const run = await streamLines($({ nothrow: true })`${trivy} ${trivyArgs(targets[0].ref, { sarif, remote: targets[0].remote, ignorefile })}`);
     if (run.exitCode !== 0) fail(`trivy failed for ${project} (exit ${run.exitCode}), so nothing was reported: see its output above`, 1);
+    categorizeSarif(sarif, project);
     console.log(`scan: ${project}: SARIF report written to ${sarif}`);
     return { skipped: false };
   }

@@ -76,3 +76,20 @@ export function unscannedReason(record) {
   if (scan.passed !== true) return `${record.project}@${record.digest} did not pass its scan (${scan.summary ?? 'see the scan step'})`;
   return null;
 }
+
+/**
+ * Why `record` may not be published as a release (publish.yml's tags, signature, attestations), or null: everything
+ * unscannedReason asks, and no platform's Node.js runtime gate skipped. A skip is an explicit local choice
+ * (--allow-missing-node-index, SCAN_ALLOW_MISSING_NODE_INDEX=true) for machines without the release index; a release
+ * never rests on a gate that did not run.
+ */
+export function releaseReason(record) {
+  const unscanned = unscannedReason(record);
+  if (unscanned) return unscanned;
+  const skipped = Object.entries(record.scan.platforms ?? {})
+    .filter(([, result]) => result.runtime?.verdict === 'skipped')
+    .map(([platform]) => platform);
+  if (skipped.length)
+    return `${record.project}@${record.digest}: the Node.js runtime gate was skipped for ${skipped.join(', ')}, and a release needs it to have run`;
+  return null;
+}

@@ -1,6 +1,7 @@
 // Affected Nx projects with a given target, and the GitHub Actions build matrix derived from them.
 import { BASE_DOCKERFILE, BASE_PROJECT, IMAGE_PREFIX, SERVICE_DOCKERFILE } from './defaults.cjs';
 import { fail } from './errors.mjs';
+import { GITHUB_MATRIX_LIMIT, batchMatrixEntries } from './matrix-batches.mjs';
 import { normalizeImageName } from './metadata/names.mjs';
 import { $ } from './process.mjs';
 
@@ -62,12 +63,15 @@ export async function affectedProjects({ cwd = process.cwd(), env = process.env,
  * a matrix entry: `baseAffected` tells the workflow to build it first (one job), then every matrix job builds FROM it.
  * `any` is true when the matrix has entries (the condition for the matrix job); when only the base is affected the
  * matrix is empty, any=false and baseAffected=true (the base job still runs, nothing is built twice).
+ * More services than `maxJobs` (GitHub's cap: 256): the entries are balanced batches (lib/matrix-batches.mjs), so the
+ * matrix never has more than `maxJobs` entries and every service is in exactly one.
  * @param {string[]} projects  affected projects that have the docker-build target
- * @param {{imagePrefix?: string, baseProject?: string}} [options]
- * @returns {{include: {project: string, image: string, dockerfile: string, context: string}[], any: boolean,
+ * @param {{imagePrefix?: string, baseProject?: string, maxJobs?: number}} [options]
+ * @returns {{include: {project: string, image: string, dockerfile: string, context: string, batch?: string,
+ *   projects?: string, images?: string}[], any: boolean,
  *   baseAffected: boolean, projects: string[], base: {project: string, image: string, dockerfile: string, context: string}|null}}
  */
-export function buildMatrix(projects, { imagePrefix = IMAGE_PREFIX, baseProject = BASE_PROJECT } = {}) {
+export function buildMatrix(projects, { imagePrefix = IMAGE_PREFIX, baseProject = BASE_PROJECT, maxJobs = GITHUB_MATRIX_LIMIT } = {}) {
   const prefix = normalizeImageName(imagePrefix.replace(/\/+$/, ''));
   const sorted = [...new Set(projects)].sort();
   const entry = (project) => ({
@@ -77,6 +81,6 @@ export function buildMatrix(projects, { imagePrefix = IMAGE_PREFIX, baseProject 
     context: '.',
   });
   const baseAffected = sorted.includes(baseProject);
-  const include = sorted.filter((p) => p !== baseProject).map(entry);
+  const include = batchMatrixEntries(sorted.filter((p) => p !== baseProject).map(entry), maxJobs);
   return { include, any: include.length > 0, baseAffected, projects: sorted, base: baseAffected ? entry(baseProject) : null };
 }

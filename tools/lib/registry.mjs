@@ -88,13 +88,23 @@ export function registryClient(host) {
       const json = JSON.parse(bytes.toString('utf8'));
       return { mediaType: json.mediaType ?? response.headers.get('content-type'), digest: sha256(bytes), bytes, json };
     },
-    /** The bytes of a blob (config or layer), checked against its digest. */
-    async getBlob(repository, digest) {
+    /** The bytes of a blob (config or layer), checked against its digest; null when the registry has none. */
+    async findBlob(repository, digest) {
       const response = await request('GET', repository, `/blobs/${digest}`);
+      if (response.status === 404) return null;
       if (!response.ok) fail(`registry ${host}: GET ${repository} blob ${digest}: HTTP ${response.status}`, 1);
       const bytes = Buffer.from(await response.arrayBuffer());
-      if (sha256(bytes) !== digest) fail(`registry ${host}: blob ${digest} of ${repository} does not match its digest`, 1);
+      if (sha256(bytes) !== digest) fail(`registry ${host}: ${repository} blob ${digest} does not match its digest`, 1);
       return bytes;
+    },
+    /** The bytes of a blob that must exist. */
+    async getBlob(repository, digest) {
+      return (await this.findBlob(repository, digest)) ?? fail(`registry ${host}: GET ${repository} blob ${digest}: HTTP 404`, 1);
+    },
+    /** A JSON blob (an image config) by digest; null when it does not exist. */
+    async getBlobJson(repository, digest) {
+      const bytes = await this.findBlob(repository, digest);
+      return bytes && JSON.parse(bytes.toString('utf8'));
     },
     /** PUTs manifest bytes under a tag or their digest; returns the digest the registry stored. */
     async putManifest(repository, reference, bytes, mediaType) {

@@ -19,11 +19,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMatrix, nxShowProjectsArgs, affectedRange } from '../affected-matrix.mjs';
+import { listServices } from '../lib/services.mjs';
 import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const WORKSPACE = fileURLToPath(new URL('../..', import.meta.url));
 const TOOL = fileURLToPath(new URL('../affected-matrix.mjs', import.meta.url));
-const SERVICES = ['catalog', 'notifications', 'orders'];
+// The services as the workspace declares them (apps/*/project.json, the plugin's reader), so the expectations hold for
+// any number of services; the per-file cases below use the template's own services as examples.
+const SERVICE_FACTS = listServices(WORKSPACE);
+const SERVICES = SERVICE_FACTS.map((s) => s.name);
+const onFramework = (framework) => SERVICE_FACTS.filter((s) => s.framework === framework).map((s) => s.name);
 const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
 
 let repo;
@@ -120,7 +125,7 @@ test('one service changed -> only that service (range from NX_BASE/NX_HEAD)', ()
   assert.equal(m.base, null);
 });
 
-test('shared library changed -> all three services (range from --base/--head)', () => {
+test('shared library changed -> every service (range from --base/--head)', () => {
   commit('kit change', { 'libs/service-kit/src/index.ts': '\n// change\n' });
   const m = matrixFor(['--base', 'HEAD~1', '--head', 'HEAD']);
   assert.deepEqual(m.include, serviceEntries(SERVICES));
@@ -190,6 +195,23 @@ test('GITHUB_OUTPUT matrix holds only include (usable as strategy.matrix); base-
   assert.deepEqual(JSON.parse(value('projects')), ['base-image', ...SERVICES]);
 });
 
+test('--max-jobs below the number of images -> that many balanced batch entries, every service in exactly one', () => {
+  commit('kit change for batches', { 'libs/service-kit/src/index.ts': '\n// batches\n' });
+  const maxJobs = Math.max(1, SERVICES.length - 1);
+  const m = matrixFor(['--base=HEAD~1', '--head=HEAD', '--max-jobs', String(maxJobs)]);
+  assert.equal(m.include.length, maxJobs);
+  assert.deepEqual(m.include.flatMap((e) => e.projects.split(' ')).sort(), SERVICES);
+  assert.deepEqual(
+    m.include.flatMap((e) => e.images.split(' ')),
+    m.include.flatMap((e) => e.projects.split(' ')).map((p) => `secure-ci/${p}`),
+  );
+  const sizes = m.include.map((e) => e.projects.split(' ').length);
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `balanced: ${sizes}`);
+  assert.deepEqual(m.projects, SERVICES, 'projects still lists every image');
+  // At the limit: one job per image, the plain entries.
+  assert.deepEqual(matrixFor(['--base=HEAD~1', '--head=HEAD', '--max-jobs', String(SERVICES.length)]).include, serviceEntries(SERVICES));
+});
+
 test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
   for (const [args, message, code] of [
     [['--bogus'], /unknown flag --bogus/, 2],
@@ -197,6 +219,9 @@ test('bad flags and a bad range -> one line on stderr, non-zero exit', () => {
     [['main'], /unexpected argument 'main' \(see --help\)$/, 2],
     [['--base='], /--base must not be empty/, 2],
     [['--image-prefix', 'Not Valid'], /invalid image name "Not Valid"/, 2],
+    [['--max-jobs', '257'], /--max-jobs must be a whole number from 1 to 256 \(GitHub's matrix limit\), got '257'/, 2],
+    [['--max-jobs', '0'], /--max-jobs must be a whole number from 1 to 256/, 2],
+    [['--max-jobs', '2.5'], /--max-jobs must be a whole number from 1 to 256/, 2],
     [['--base', 'no-such-ref-anywhere', '--head', 'HEAD'], /unknown git range no-such-ref-anywhere\.\.HEAD/, 1],
   ]) {
     assertOneLineError(runTool(TOOL, args, { cwd: repo, env: cleanEnv() }), { tool: 'affected-matrix', code, message, what: args.join(' ') });
@@ -255,7 +280,8 @@ test('build-context and image-tool changes (.dockerignore, docker-build, metadat
 
 const selected = () => matrixFor(['--base=HEAD~1', '--head=HEAD']).projects;
 const read = (rel) => readFileSync(path.join(repo, rel), 'utf8');
-const FASTIFY_SERVICES = ['catalog', 'notifications'];
+const FASTIFY_SERVICES = onFramework('fastify');
+const EXPRESS_SERVICES = onFramework('express');
 
 test('test-only changes (app spec, kit spec, adapter conformance spec) -> no image', () => {
   commit('specs', {
@@ -311,9 +337,9 @@ test('fastify bump (package.json + lock) -> only the fastify services', () => {
   assert.deepEqual(selected(), FASTIFY_SERVICES);
 });
 
-test('express bump -> only the express service; a package every service uses (pino) -> every service', () => {
+test('express bump -> only the express services; a package every service uses (pino) -> every service', () => {
   bump('express', '5.99.0');
-  assert.deepEqual(selected(), ['orders']);
+  assert.deepEqual(selected(), EXPRESS_SERVICES);
   bump('pino', '10.99.0');
   assert.deepEqual(selected(), SERVICES);
 });
@@ -322,7 +348,7 @@ test("a framework adapter's source -> only the services on that framework", () =
   commit('fastify adapter', { 'libs/service-kit-fastify/src/fastify.ts': '\n// change\n' });
   assert.deepEqual(selected(), FASTIFY_SERVICES);
   commit('express adapter', { 'libs/service-kit-express/src/express.ts': '\n// change\n' });
-  assert.deepEqual(selected(), ['orders']);
+  assert.deepEqual(selected(), EXPRESS_SERVICES);
 });
 
 test("a service's source -> that service only; its project.json (port) -> that service only", () => {
@@ -370,10 +396,12 @@ test('a workflow, .github/scripts or pipeline-tool change with no image affected
       `${name}: Nx alone selects no base image`,
     );
     const m = matrixFor(['--base=HEAD~1', '--head=HEAD', '--exercise-pipeline']);
-    assert.ok(m.include.length >= 1, `${name}: the image job runs`);
-    if (!plain.include.length) {
-      assert.deepEqual(m.include, [{ project: 'base-image', image: 'secure-ci/base-image', dockerfile: 'docker/base/Dockerfile', context: '.' }], name);
-      assert.equal(m.any, true);
+    assert.equal(m.baseAffected, true, `${name}: the base image job runs`);
+    if (!plain.include.length && !plain.baseAffected) {
+      // The base job (pr.yml) builds, tests, pushes, gates and tags it; no service job is created for it.
+      assert.deepEqual(m.include, [], name);
+      assert.equal(m.any, false);
+      assert.deepEqual(m.base, { project: 'base-image', image: 'secure-ci/base-image', dockerfile: 'docker/base/Dockerfile', context: '.' }, name);
     }
     assert.deepEqual(m.pipelineChanged, [file], name);
   }

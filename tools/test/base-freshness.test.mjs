@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { compareDebianVersions } from '../lib/debian/version.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
+import { STALE_EXIT_CODE } from '../base-freshness.mjs';
 import { runToolAsync } from './support/run-tool.mjs';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures/debian');
@@ -46,18 +47,18 @@ describe('base freshness on fixtures', () => {
     assert.doesNotMatch(stdout, /^stale:/m);
   });
 
-  test('stale: a newer libc6 on the security mirror is one line naming both versions and the suite: exit 1', async () => {
+  test('stale: a newer libc6 on the security mirror is one line naming both versions and the suite: exit 10 (stale)', async () => {
     const { code, stdout } = await freshness(fixtureArgs('security-stale'));
-    assert.equal(code, 1, stdout);
+    assert.equal(code, 10, stdout);
     assert.deepEqual(
       stdout.split('\n').filter((l) => l.startsWith('stale:')),
       ['stale: libc6 2.41-12+deb13u5 is behind 2.41-12+deb13u6 (trixie-security)'],
     );
   });
 
-  test('stale: a Node.js runtime behind a security release of its line: exit 1', async () => {
+  test('stale: a Node.js runtime behind a security release of its line: exit 10 (stale)', async () => {
     const { code, stdout } = await freshness(fixtureArgs('security-fresh', '24.21.0'));
-    assert.equal(code, 1);
+    assert.equal(code, 10);
     assert.match(stdout, /^stale: Node\.js 24\.21\.0 is behind security release 24\.22\.2: move to 24\.22\.3$/m);
   });
 
@@ -75,7 +76,7 @@ describe('base freshness on fixtures', () => {
       '--security-mirror',
       url('security-fresh'),
     ]);
-    assert.equal(code, 1);
+    assert.equal(code, 10);
     assert.match(stdout, /^stale: libgone1 1\.0-1 is not on the mirror for trixie\/amd64 any more$/m);
   });
 
@@ -123,6 +124,7 @@ describe('base freshness on fixtures', () => {
     for (const [args, exitCode, message] of cases) {
       const result = await freshness(args, { GITHUB_OUTPUT: '' });
       assert.equal(result.code, exitCode, `${args.join(' ')}: ${result.stderr}`);
+      assert.notEqual(result.code, STALE_EXIT_CODE, 'a failure never reads as stale');
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
       assert.doesNotMatch(result.stderr, /\n\s+at /);

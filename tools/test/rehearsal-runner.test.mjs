@@ -258,6 +258,8 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
       'aquasecurity/setup-trivy',
       'github/codeql-action/upload-sarif',
       'docker/login-action',
+      'actions/download-artifact',
+      'actions/upload-artifact',
     ].map((a) => [a, noop]),
   );
   const PUBLISHING = [
@@ -267,7 +269,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     'Tag the scanned digest with the PR tags (in the registry; refuses a digest without a passing scan)',
     'Pushed image',
   ];
-  const plan = (prPayload) => {
+  const plan = (prPayload, jobId = 'image') => {
     const github = githubContext({
       eventName: 'pull_request',
       payload: prPayload,
@@ -278,7 +280,7 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
     });
     return runJob({
       workflow,
-      jobId: 'image',
+      jobId,
       github,
       eventPath: '/dev/null',
       baseEnv: {},
@@ -286,17 +288,21 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
       dryRun: true,
       secrets: {},
       matrix: { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
-      needs: { plan: { result: 'success', outputs: { any: 'true', matrix: '{"include":[]}' } } },
+      needs: {
+        plan: { result: 'success', outputs: { any: 'true', matrix: '{"include":[]}' } },
+        base: { result: 'success', outputs: { ref: '', 'archive-sha256': '0'.repeat(64) } },
+      },
     });
   };
   const ran = (result) => result.steps.filter((s) => s.ran).map((s) => s.name);
+  const FORK_NOTICE = 'Fork or Dependabot pull request (nothing is pushed)';
   const forkPayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'someone/Shop' } } } };
   const samePayload = { ...payload, pull_request: { ...payload.pull_request, head: { ref: 'f', repo: { full_name: 'Acme/Shop' } } } };
 
   test('fork PR: built and gated (the local build); SARIF upload, login, push and tags skipped, with a notice', async () => {
     const names = ran(await plan(forkPayload));
     assert.ok(names.some((n) => /^Gate \(tools\/scan\.mjs/.test(n)));
-    assert.ok(names.includes('Fork pull request (no secrets, read-only token)'));
+    assert.ok(names.includes(FORK_NOTICE));
     assert.ok(names.includes('Building without npm_token'));
     for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, skipped);
   });
@@ -304,7 +310,37 @@ describe('pr.yml image job: which steps run (conditions only)', () => {
   test('same-repository PR: upload, login, push by digest, tags and summary run; no fork notice', async () => {
     const names = ran(await plan(samePayload));
     for (const step of PUBLISHING) assert.ok(names.includes(step), step);
-    assert.equal(names.includes('Fork pull request (no secrets, read-only token)'), false);
+    assert.equal(names.includes(FORK_NOTICE), false);
+  });
+
+  test('Dependabot PR (same repository): handled like a fork, nothing is pushed or tagged', async () => {
+    const dependabot = { ...samePayload, pull_request: { ...samePayload.pull_request, user: { login: 'dependabot[bot]' } } };
+    const names = ran(await plan(dependabot));
+    assert.ok(names.includes(FORK_NOTICE));
+    for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, skipped);
+  });
+
+  test('Dependabot and fork PRs: the base job (once per run) pushes nothing either and hands the gated base over as the checked artifact', async () => {
+    const dependabot = { ...samePayload, pull_request: { ...samePayload.pull_request, user: { login: 'dependabot[bot]' } } };
+    const ARCHIVE = [
+      'Save the gated base image for the service jobs (fork and Dependabot PRs; compressed, sha256 as job output)',
+      'Hand the base image over as a run artifact (fork and Dependabot PRs)',
+    ];
+    for (const [who, prPayload] of [
+      ['Dependabot', dependabot],
+      ['fork', forkPayload],
+    ]) {
+      const names = ran(await plan(prPayload, 'base'));
+      assert.ok(
+        names.some((n) => /^Gate \(tools\/scan\.mjs/.test(n)),
+        who,
+      );
+      for (const step of ARCHIVE) assert.ok(names.includes(step), `${who}: ${step}`);
+      for (const skipped of PUBLISHING) assert.equal(names.includes(skipped), false, `${who}: ${skipped}`);
+    }
+    const same = ran(await plan(samePayload, 'base'));
+    for (const step of PUBLISHING) assert.ok(same.includes(step), `same-repository: ${step}`);
+    for (const step of ARCHIVE) assert.equal(same.includes(step), false, `same-repository: ${step}`);
   });
 });
 
@@ -322,15 +358,17 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
     'sigstore/cosign-installer',
     'actions/attest-build-provenance',
     'actions/upload-artifact',
+    'actions/download-artifact',
   ];
-  const GATE = /^node tools\/scan\.mjs "\$PROJECT"$/;
-  const REPORT = /^node tools\/scan\.mjs "\$PROJECT" --sarif /;
-  const isGateStep = (step) => GATE.test(step.run ?? '');
-  const isReportStep = (step) => REPORT.test(step.run ?? '');
+  // For one image ("$PROJECT") or each image of a batch (for project in $PROJECTS; do ...).
+  const GATE = /^(node tools\/scan\.mjs "\$PROJECT"|for project in \$PROJECTS; do node tools\/scan\.mjs "\$project"; done)$/;
+  const REPORT = /^(for project in \$PROJECTS; do )?node tools\/scan\.mjs "\$(PROJECT|project)" --sarif /;
+  const isGateStep = (step) => GATE.test(step.run?.trim() ?? '');
+  const isReportStep = (step) => REPORT.test(step.run?.trim() ?? '');
   const isUploadStep = (step) => step.uses?.startsWith('github/codeql-action/upload-sarif@');
   // The build record upload hands the digest to the Kubernetes override (publish.yml k8s-images): it publishes too.
   const publishes = (step) =>
-    /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs "\$PROJECT" --summary/.test(step.run ?? '') ||
+    /tools\/tag\.mjs|cosign (sign|attest)\b|image-record\.mjs ("\$PROJECT"|"\$project"|"\$\{projects\[@\]\}") --summary/.test(step.run ?? '') ||
     /^actions\/(attest-build-provenance|upload-artifact)@/.test(step.uses ?? '');
 
   async function rehearse(file, jobId, failing) {
@@ -381,6 +419,7 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       skipRuns,
       secrets: {},
       matrix: jobId === 'base' ? null : { project: 'catalog', image: 'ghcr.io/acme/shop/catalog' },
+      workflowEnv: { MATRIX_MAX_JOBS: '256' },
       needs: {
         plan: { result: 'success', outputs: { any: 'true', 'base-affected': 'true', matrix: '{"include":[]}' } },
         base: { result: 'success', outputs: { ref: 'ghcr.io/acme/shop/base-image@sha256:' + '0'.repeat(64) } },
@@ -391,6 +430,7 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
   }
 
   const jobs = [
+    ['pr.yml', 'base'],
     ['pr.yml', 'image'],
     ['publish.yml', 'base'],
     ['publish.yml', 'image'],
@@ -416,9 +456,15 @@ describe('gate and code scanning: which steps a failure stops (real conditions, 
       test(`${file} ${jobId}: a failed SARIF ${failing} does not stop the push, signature or attestation`, async () => {
         const { result, steps } = await rehearse(file, jobId, failing);
         assert.equal(result.result, 'success');
-        const publishing = steps.filter(({ step }) => publishes(step));
-        assert.ok(publishing.length >= 2);
-        for (const { step, ran, conclusion } of publishing) assert.ok(ran && conclusion === 'success', `'${step.name}' runs`);
+        // The same publishing steps run as when nothing fails (steps for the other case, fork or batch, stay skipped).
+        const baseline = (await rehearse(file, jobId, 'nothing')).steps;
+        const publishing = steps.map((entry, index) => ({ ...entry, index })).filter(({ step }) => publishes(step));
+        assert.ok(publishing.filter(({ ran }) => ran).length >= 2);
+        for (const { step, ran, conclusion, index } of publishing) {
+          const expected = baseline[index].ran;
+          assert.equal(ran, expected, `'${step.name}' ${expected ? 'runs' : 'is skipped'} as without a failure`);
+          if (ran) assert.equal(conclusion, 'success', step.name);
+        }
         const failed = steps.find(({ step }) => (failing === 'report' ? isReportStep(step) : isUploadStep(step)));
         assert.equal(failed.conclusion, 'success', 'continue-on-error');
       });
@@ -458,4 +504,90 @@ describe('publish.yml: publishes only from main or a v* tag (plan guard), manual
       }
     });
   }
+});
+
+describe('workflow_call: a called workflow runs with the caller github context, its own ref apart, passed secrets only', () => {
+  const callDir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-call-'));
+  after(() => rmSync(callDir, { recursive: true, force: true }));
+  const called = `
+on:
+  workflow_call:
+    inputs:
+      snapshot: { type: string, required: false, default: "" }
+      level: { type: string, required: false, default: low }
+    secrets:
+      TOKEN: { required: false }
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    env:
+      SNAPSHOT: \${{ inputs.snapshot }}
+      LEVEL: \${{ inputs.level }}
+      TOKEN: \${{ secrets.TOKEN }}
+      OTHER: \${{ secrets.OTHER }}
+    steps:
+      - uses: acme/whoami@0000000000000000000000000000000000000000
+      - run: echo "$GITHUB_WORKFLOW_REF $SNAPSHOT $LEVEL token=\${#TOKEN} other=\${#OTHER}"
+`;
+  const caller = (secrets) => `
+on: schedule
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    outputs:
+      snapshot: abc
+    steps:
+      - run: "true"
+  call:
+    needs: check
+    uses: ./.github/workflows/called.yml
+    with:
+      snapshot: \${{ needs.check.outputs.snapshot }}
+    secrets: ${secrets}
+`;
+  const run = async (secrets) => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(path.join(callDir, '.github/workflows'), { recursive: true });
+    writeFileSync(path.join(callDir, '.github/workflows/called.yml'), called);
+    const github = githubContext({
+      eventName: 'schedule',
+      payload: {},
+      repository: 'acme/shop',
+      sha: 'b'.repeat(40),
+      ref: 'refs/heads/main',
+      workspace: callDir,
+      workflowFile: '.github/workflows/caller.yml',
+    });
+    const claims = [];
+    const done = await runJobs({
+      workflow: YAML.parse(caller(secrets)),
+      jobs: ['check', 'call'],
+      github,
+      payload: {},
+      baseEnv: { PATH: process.env.PATH },
+      secrets: { TOKEN: 'passed-token', OTHER: 'not-passed' },
+      uses: { 'acme/whoami': ({ jobWorkflowRef }) => (claims.push(jobWorkflowRef), {}) },
+    });
+    return { done, claims, show: done.call.called.jobs.show.runs[0] };
+  };
+
+  test('github context and GITHUB_WORKFLOW_REF are the caller; job_workflow_ref is the called file at the caller ref', async () => {
+    const { done, claims, show } = await run('\n      TOKEN: ${{ secrets.TOKEN }}');
+    assert.equal(done.call.result, 'success');
+    assert.deepEqual(claims, ['acme/shop/.github/workflows/called.yml@refs/heads/main']);
+    assert.equal(done.call.called.jobWorkflowRef, 'acme/shop/.github/workflows/called.yml@refs/heads/main');
+    assert.match(show.steps[1].output, /^acme\/shop\/\.github\/workflows\/caller\.yml@refs\/heads\/main abc low token=12 other=0$/m);
+  });
+
+  test('inputs: the caller with: over the declared defaults; secrets: only the named ones (inherit passes all)', async () => {
+    const named = await run('\n      TOKEN: ${{ secrets.TOKEN }}');
+    assert.deepEqual(named.done.call.called.inputs, { snapshot: 'abc', level: 'low' });
+    assert.deepEqual(named.done.call.called.secrets, ['TOKEN']);
+    const inherit = await run('inherit');
+    assert.match(inherit.show.steps[1].output, /token=12 other=10$/m, 'counter-example: inherit hands over every secret');
+  });
+
+  test('a secret the called workflow does not declare is an error, as on GitHub', async () => {
+    await assert.rejects(run('\n      OTHER: ${{ secrets.OTHER }}'), /declares no secret 'OTHER'/);
+  });
 });

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { FINDINGS_EXIT_CODE, nodeRuntimeVersion, trivyArgs } from '../scan.mjs';
+import { FINDINGS_EXIT_CODE, categorizeSarif, nodeRuntimeVersion, trivyArgs } from '../scan.mjs';
 import { workspaceRoot } from '../lib/workspace.mjs';
 import { runTool } from './support/run-tool.mjs';
 
@@ -67,6 +67,26 @@ describe('trivy arguments', () => {
     assert.equal(args.includes('--severity'), false);
     assert.equal(args[args.indexOf('--format') + 1], 'sarif');
     assert.equal(args[args.indexOf('--exit-code') + 1], '0');
+  });
+  test("report: every run gets the category image-<project>, so a batch's reports upload together (one per image)", () => {
+    const file = path.join(dir, 'report.sarif');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: '2.1.0',
+        runs: [
+          { tool: { driver: { name: 'Trivy' } }, results: [] },
+          { results: [], automationDetails: { guid: 'g' } },
+        ],
+      }),
+    );
+    categorizeSarif(file, 'orders');
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    assert.deepEqual(
+      report.runs.map((run) => run.automationDetails),
+      [{ id: 'image-orders/' }, { guid: 'g', id: 'image-orders/' }],
+    );
+    assert.equal(report.runs[0].tool.driver.name, 'Trivy', 'the rest of the report is kept');
   });
   test('a pushed digest is read from the registry, never from a local image of the same name', () => {
     const args = trivyArgs('r.example/a@sha256:00', { remote: true });

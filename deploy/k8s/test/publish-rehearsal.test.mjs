@@ -26,7 +26,11 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
       github,
       eventPath: path.join(dir, 'event.json'),
       baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
-      needs: { plan: { result: 'success', outputs: { any: 'true' } }, image: { result: 'success', outputs: {} } },
+      needs: {
+        plan: { result: 'success', outputs: { any: 'true' } },
+        image: { result: 'success', outputs: {} },
+        sign: { result: 'success', outputs: {} },
+      },
       skipRuns: [{ match: /^npm ci --ignore-scripts/, reason: 'the workspace is already installed' }],
       uses,
     });
@@ -37,14 +41,19 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     assert.match(upload.uses, /^actions\/upload-artifact@[0-9a-f]{40}$/);
     assert.deepEqual(upload.with, {
       name: 'image-record-${{ matrix.project }}',
-      path: 'dist/docker/${{ matrix.project }}.json',
+      path: '${{ runner.temp }}/image-records/*.json',
       'if-no-files-found': 'error',
       'retention-days': 7,
     });
-    assert.equal(upload.if, undefined, 'only after the push, signature and attestation succeeded');
-    assert.ok(steps.findIndex((s) => /cosign sign\b/.test(s.run ?? '')) < steps.length - 1);
+    // The records of every image of the job (one, or a batch past the matrix cap), gathered just before.
+    assert.match(steps.at(-2).run, /for project in \$PROJECTS; do cp "dist\/docker\/\$project\.json" "\$RUNNER_TEMP\/image-records\/"; done/);
+    assert.equal(upload.if, undefined, 'only after the push, tags and signing handoff succeeded');
+    // one handoff per image of the job, then its upload, before the records
+    const handoff = steps.findIndex((s) => /image-record\.mjs "\$project" --handoff/.test(s.run ?? ''));
+    assert.ok(handoff !== -1 && handoff < steps.length - 2);
     const job = workflow.jobs['k8s-images'];
-    assert.deepEqual(job.needs, ['plan', 'image']);
+    // after the signing job: no override names a digest that was not signed
+    assert.deepEqual(job.needs, ['plan', 'image', 'sign']);
     assert.deepEqual(job.permissions, { contents: 'read' });
     const download = job.steps.find((s) => /^actions\/download-artifact@/.test(s.uses ?? ''));
     assert.equal(download.with.pattern, 'image-record-*');
@@ -53,8 +62,12 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
 
   test('no partial override: the job runs only when the plan had images and every image job succeeded', () => {
     const condition = workflow.jobs['k8s-images'].if;
-    const when = (plan, image) => {
-      const needs = { plan: { result: plan, outputs: plan === 'success' ? { any: 'true' } : {} }, image: { result: image, outputs: {} } };
+    const when = (plan, image, sign = image) => {
+      const needs = {
+        plan: { result: plan, outputs: plan === 'success' ? { any: 'true' } : {} },
+        image: { result: image, outputs: {} },
+        sign: { result: sign, outputs: {} },
+      };
       const results = Object.values(needs).map((need) => need.result);
       // As the runner decides a job's success(): every job it needs succeeded.
       return evaluateIf(condition, {
@@ -66,6 +79,7 @@ describe('publish.yml rehearsal: the k8s-images job emits the digest override', 
     assert.equal(when('success', 'success'), true);
     assert.equal(when('success', 'failure'), false, 'one image failed its gate, push or signature');
     assert.equal(when('success', 'skipped'), false);
+    assert.equal(when('success', 'success', 'failure'), false, 'a digest was not signed');
     assert.equal(when('skipped', 'skipped'), false, 'not main or a v* tag');
   });
 

@@ -36,13 +36,13 @@ describe('built base images on the real mirror', () => {
     });
   }
 
-  test('counter-example: an older base-files in the same records is reported stale by the real mirror (exit 1)', async () => {
+  test('counter-example: an older base-files in the same records is reported stale by the real mirror (exit 10, stale)', async () => {
     const status = path.join(dir, 'status.d');
     cpSync(path.join(workspaceRoot, 'tools/test/fixtures/debian/status.d'), status, { recursive: true });
     const baseFiles = path.join(status, 'base-files');
     writeFileSync(baseFiles, readFileSync(baseFiles, 'utf8').replace(/^Version: .*$/m, 'Version: 13.0'));
     const { code, stdout } = await freshness(['--status-dir', status, '--node-version', '24.22.3']);
-    assert.equal(code, 1, stdout);
+    assert.equal(code, 10, stdout);
     assert.match(stdout, /^stale: base-files 13\.0 is behind \S+ \(trixie(-updates|-security)?\)$/m);
   });
 });

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 const require = createRequire(import.meta.url);
 const { createTreeWithEmptyWorkspace } = require('@nx/devkit/testing');
 const generator = require('../src/generators/service/generator.js');
-const { serviceFactsOf } = require('../src/service-facts.js');
+const { listServices, serviceFactsOf } = require('../src/service-facts.js');
 
 const WORKSPACE = fileURLToPath(new URL('../../..', import.meta.url));
 const SEED = [
@@ -45,6 +45,21 @@ const json = (tree, file) => JSON.parse(tree.read(file, 'utf-8'));
 const existingPorts = SEED.filter((f) => f.endsWith('project.json') && f.startsWith('apps/')).map(
   (f) => JSON.parse(readFileSync(path.join(WORKSPACE, f), 'utf8')).metadata?.port ?? 0,
 );
+// The services, their ports and callers as the workspace declares them (any number of services, e.g. after the
+// generator e2e or a team's own): nothing below assumes the template's three.
+const SERVICES = listServices(WORKSPACE);
+/** The first port from `start` that no service uses. */
+const freePort = (start) => {
+  let port = start;
+  while (existingPorts.includes(port)) port++;
+  return port;
+};
+const PORT = freePort(3050);
+const OTHER_PORT = freePort(3999);
+const envName = (name) => name.toUpperCase().replace(/-/g, '_');
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// A service nobody calls yet (its NetworkPolicy has no ingress rule): the first callee of a new caller.
+const LEAF = SERVICES.find((s) => !SERVICES.some((other) => other.calls.includes(s.name)));
 
 test('a fastify service: app, tests, README, project files like its siblings, its compose file, the root include, dev secret', async () => {
   const tree = seededTree();
@@ -100,7 +115,7 @@ test('a fastify service: app, tests, README, project files like its siblings, it
 
 test('a service gets its Kubernetes base, the bases entry, the dev key and Secret, and a placeholder production digest', async () => {
   const tree = seededTree();
-  await generator(tree, { name: 'billing', framework: 'fastify', port: 3050 });
+  await generator(tree, { name: 'billing', framework: 'fastify', port: PORT });
   for (const file of K8S_FILES) assert.ok(tree.exists(`deploy/k8s/base/billing/${file}`), file);
   const base = yamlOf(tree, 'deploy/k8s/base/billing/kustomization.yaml');
   assert.deepEqual(base.resources.sort(), K8S_FILES.filter((f) => f !== 'kustomization.yaml').sort());
@@ -114,16 +129,16 @@ test('a service gets its Kubernetes base, the bases entry, the dev key and Secre
   const [app] = deployment.spec.template.spec.containers;
   assert.equal(app.name, 'app', 'the container components/hardened patches');
   assert.equal(app.image, 'secure-ci/billing:local');
-  assert.deepEqual(app.ports, [{ name: 'http', containerPort: 3050, protocol: 'TCP' }]);
+  assert.deepEqual(app.ports, [{ name: 'http', containerPort: PORT, protocol: 'TCP' }]);
   assert.deepEqual(app.env, [
-    { name: 'PORT', value: '3050' },
+    { name: 'PORT', value: String(PORT) },
     { name: 'API_KEY_FILE', value: '/run/secrets/billing/api-key' },
   ]);
   assert.deepEqual(app.volumeMounts, [{ name: 'api-key', mountPath: '/run/secrets/billing', readOnly: true }]);
   assert.deepEqual(deployment.spec.template.spec.volumes, [
     { name: 'api-key', secret: { secretName: 'billing-api-key', defaultMode: 0o440, items: [{ key: 'api-key', path: 'api-key' }] } },
   ]);
-  assert.deepEqual(yamlOf(tree, 'deploy/k8s/base/billing/service.yaml').spec.ports, [{ name: 'http', protocol: 'TCP', port: 3050, targetPort: 'http' }]);
+  assert.deepEqual(yamlOf(tree, 'deploy/k8s/base/billing/service.yaml').spec.ports, [{ name: 'http', protocol: 'TCP', port: PORT, targetPort: 'http' }]);
   assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/serviceaccount.yaml').automountServiceAccountToken, false);
   assert.equal(yamlOf(tree, 'deploy/k8s/base/billing/poddisruptionbudget.yaml').spec.maxUnavailable, 1);
   const policy = yamlOf(tree, 'deploy/k8s/base/billing/networkpolicy.yaml');
@@ -158,45 +173,50 @@ test('a service gets its Kubernetes base, the bases entry, the dev key and Secre
 
 test("--calls: the caller's env, key volume and egress to the callee; the callee's NetworkPolicy admits it (comments kept)", async () => {
   const tree = seededTree();
-  await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'notifications' });
-  const notificationsPort = JSON.parse(committed('apps/notifications/project.json')).metadata.port;
+  assert.ok(LEAF, 'some service has no caller yet');
+  const leaf = LEAF.name;
+  await generator(tree, { name: 'shipping-desk', framework: 'express', port: OTHER_PORT, calls: leaf });
+  const leafPort = LEAF.port;
   const [app] = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.containers;
   assert.deepEqual(
     app.env.map((e) => `${e.name}=${e.value}`),
     [
-      'PORT=3999',
+      `PORT=${OTHER_PORT}`,
       'API_KEY_FILE=/run/secrets/shipping-desk/api-key',
-      `NOTIFICATIONS_URL=http://notifications:${notificationsPort}`,
-      'NOTIFICATIONS_API_KEY_FILE=/run/secrets/notifications/api-key',
-      'NOTIFICATIONS_TIMEOUT_MS=2000',
+      `${envName(leaf)}_URL=http://${leaf}:${leafPort}`,
+      `${envName(leaf)}_API_KEY_FILE=/run/secrets/${leaf}/api-key`,
+      `${envName(leaf)}_TIMEOUT_MS=2000`,
     ],
   );
   assert.deepEqual(
     app.volumeMounts.map((m) => `${m.name} ${m.mountPath}`),
-    ['api-key /run/secrets/shipping-desk', 'notifications-api-key /run/secrets/notifications'],
+    ['api-key /run/secrets/shipping-desk', `${leaf}-api-key /run/secrets/${leaf}`],
   );
   const volumes = yamlOf(tree, 'deploy/k8s/base/shipping-desk/deployment.yaml').spec.template.spec.volumes;
   assert.deepEqual(
     volumes.map((v) => `${v.name} ${v.secret.secretName}`),
-    ['api-key shipping-desk-api-key', 'notifications-api-key notifications-api-key'],
+    ['api-key shipping-desk-api-key', `${leaf}-api-key ${leaf}-api-key`],
   );
   const egress = yamlOf(tree, 'deploy/k8s/base/shipping-desk/networkpolicy.yaml').spec.egress;
   assert.deepEqual(egress, [
-    { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'notifications' } } }], ports: [{ protocol: 'TCP', port: notificationsPort }] },
+    { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': leaf } } }], ports: [{ protocol: 'TCP', port: leafPort }] },
     DNS_RULE,
   ]);
 
-  // notifications had no ingress: the rule is added before egress, the header rewritten, the DNS comment kept
-  const callee = 'deploy/k8s/base/notifications/networkpolicy.yaml';
+  // the callee had no ingress: the rule is added before egress, the header rewritten, the DNS comment kept
+  const callee = `deploy/k8s/base/${leaf}/networkpolicy.yaml`;
   const text = tree.read(callee, 'utf-8');
   const policy = parseYaml(text);
   assert.deepEqual(Object.keys(policy.spec), ['podSelector', 'policyTypes', 'ingress', 'egress']);
-  assert.deepEqual(policy.spec.ingress, [from('shipping-desk', notificationsPort)]);
+  assert.deepEqual(policy.spec.ingress, [from('shipping-desk', leafPort)]);
   assert.deepEqual(policy.spec.egress, parseYaml(committed(callee)).spec.egress);
-  assert.match(text, /^# notifications: ingress only from its declared caller \(shipping-desk\) on its port; egress only to DNS\.\napiVersion:/);
+  assert.match(
+    text,
+    new RegExp(`^# ${escape(leaf)}: ingress only from its declared caller \\(shipping-desk\\) on its port; egress only to DNS\\.\\napiVersion:`),
+  );
   assert.match(text, /# DNS: kube-dns in kube-system/);
-  const summary = tree.read('deploy/k8s/base/notifications/kustomization.yaml', 'utf-8').split('\n');
-  assert.deepEqual(summary.slice(1), committed('deploy/k8s/base/notifications/kustomization.yaml').split('\n').slice(1));
+  const summary = tree.read(`deploy/k8s/base/${leaf}/kustomization.yaml`, 'utf-8').split('\n');
+  assert.deepEqual(summary.slice(1), committed(`deploy/k8s/base/${leaf}/kustomization.yaml`).split('\n').slice(1));
   assert.match(summary[0], /; calls nothing; called by shipping-desk\.$/);
 });
 
@@ -209,20 +229,58 @@ test('--calls a service that already has callers: one more ingress rule, the exi
   const port = before.ingress[0].ports[0].port;
   assert.deepEqual(after.ingress, [...before.ingress, from('billing', port)]);
   assert.deepEqual(after.egress, before.egress);
-  assert.match(tree.read(file, 'utf-8'), /^# catalog: ingress only from its declared callers \(orders, billing\) on its port; egress only to DNS\.\n/);
-  assert.match(tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'), /^# catalog .*; called by orders, billing\.\n/);
-  // orders, which calls catalog too, keeps its own policy
-  assert.equal(tree.read('deploy/k8s/base/orders/networkpolicy.yaml', 'utf-8'), committed('deploy/k8s/base/orders/networkpolicy.yaml'));
+  // The callers the workspace declares (orders, and any generated since), then the new one: named up to three,
+  // counted beyond (the comment stays one bounded line; the rules name every caller).
+  const callers = SERVICES.filter((s) => s.calls.includes('catalog')).map((s) => s.name);
+  assert.ok(callers.length >= 1);
+  const header = tree.read(file, 'utf-8').split('\n')[0];
+  const summary = tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8').split('\n')[0];
+  if (callers.length + 1 <= 3) {
+    const listed = /\(([^)]*)\) on its port/.exec(committed(file))[1].split(', ');
+    assert.deepEqual([...listed].sort(), [...callers].sort(), 'the committed header names the declared callers');
+    const expected = escape([...listed, 'billing'].join(', '));
+    assert.match(header, new RegExp(`^# catalog: ingress only from its declared callers \\(${expected}\\) on its port; egress only to DNS`));
+    assert.match(summary, new RegExp(`^# catalog .*; called by ${expected}\\.$`));
+  } else {
+    assert.match(header, new RegExp(`^# catalog: ingress only from its ${callers.length + 1} declared callers \\(one rule each below\\) on its port;`));
+    assert.match(summary, new RegExp(`^# catalog .*; called by ${callers.length + 1} services \\(see networkpolicy\\.yaml\\)\\.$`));
+  }
+  // the services that call catalog too keep their own policies
+  for (const caller of callers)
+    assert.equal(tree.read(`deploy/k8s/base/${caller}/networkpolicy.yaml`, 'utf-8'), committed(`deploy/k8s/base/${caller}/networkpolicy.yaml`));
+});
+
+test('the callee comments stay one bounded line however many services call it (named up to three, then counted)', async () => {
+  const tree = seededTree();
+  const file = 'deploy/k8s/base/catalog/networkpolicy.yaml';
+  const before = parseYaml(committed(file)).spec.ingress.length;
+  const lengths = [];
+  for (let i = 1; i <= 12; i++) {
+    await generator(tree, { name: `caller-${i}`, framework: i % 2 ? 'fastify' : 'express', port: freePort(4000 + i * 7), calls: 'catalog' });
+    const text = tree.read(file, 'utf-8');
+    const callers = before + i;
+    assert.equal(parseYaml(text).spec.ingress.length, callers, 'one rule per caller');
+    const header = text.split('\n')[0];
+    if (callers <= 3) assert.match(header, new RegExp(`\\(([a-z0-9-]+, ){${callers - 1}}caller-${i}\\)`), header);
+    else assert.match(header, new RegExp(`its ${callers} declared callers \\(one rule each below\\)`), header);
+    lengths.push(header.length, tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8').split('\n')[0].length);
+  }
+  assert.match(
+    tree.read('deploy/k8s/base/catalog/kustomization.yaml', 'utf-8'),
+    new RegExp(`; called by ${before + 12} services \\(see networkpolicy\\.yaml\\)\\.\\n`),
+  );
+  // counter-example to a growing list: the last comments are no longer than those at four callers
+  assert.ok(Math.max(...lengths) <= 160, `at most 160 characters: ${Math.max(...lengths)}`);
 });
 
 test('an express service that calls orders: URL, key file and depends_on healthy; its compose file includes orders (and so catalog)', async () => {
   const tree = seededTree();
-  await generator(tree, { name: 'shipping-desk', framework: 'express', port: 3999, calls: 'orders' });
+  await generator(tree, { name: 'shipping-desk', framework: 'express', port: OTHER_PORT, calls: 'orders' });
   assert.match(tree.read('apps/shipping-desk/src/app.ts', 'utf-8'), /createExpressService/);
   assert.match(tree.read('apps/shipping-desk/src/app.ts', 'utf-8'), /orders:responseTime/);
   assert.match(tree.read('apps/shipping-desk/src/config.ts', 'utf-8'), /ORDERS_URL: env\.url\(\)/);
   assert.ok(tree.exists('apps/shipping-desk/src/downstream.ts'));
-  assert.deepEqual(json(tree, 'apps/shipping-desk/project.json').metadata, { port: 3999, calls: ['orders'] });
+  assert.deepEqual(json(tree, 'apps/shipping-desk/project.json').metadata, { port: OTHER_PORT, calls: ['orders'] });
   const orders = JSON.parse(readFileSync(path.join(WORKSPACE, 'apps/orders/project.json'), 'utf8'));
 
   const entry = yamlOf(tree, 'apps/shipping-desk/compose.yaml');
@@ -232,7 +290,7 @@ test('an express service that calls orders: URL, key file and depends_on healthy
   assert.equal(definition.environment.ORDERS_URL, `http://orders:${orders.metadata.port}`);
   assert.equal(definition.environment.ORDERS_API_KEY_FILE, '/run/secrets/orders_api_key');
   assert.deepEqual(definition.secrets, ['shipping-desk_api_key', 'orders_api_key']);
-  assert.deepEqual(definition.ports, ['127.0.0.1:${SHIPPING_DESK_PORT:-3999}:3999']);
+  assert.deepEqual(definition.ports, [`127.0.0.1:\${SHIPPING_DESK_PORT:-${OTHER_PORT}}:${OTHER_PORT}`]);
   assert.deepEqual(definition.depends_on, { orders: { condition: 'service_healthy' } });
   assert.deepEqual(Object.keys(entry.secrets), ['shipping-desk_api_key'], "the callee's key comes with its included file");
 });

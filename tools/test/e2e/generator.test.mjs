@@ -1,34 +1,61 @@
-// The service generator end to end, on a throwaway clone of this repository's HEAD: one service per framework (the
-// express one calling the fastify one), then everything a new service must be picked up by with no further edit:
-// lint, typecheck, test, build, docker-build, the image tests (hardened and healthy under --read-only --cap-drop ALL
-// --security-opt no-new-privileges), the affected matrix, the compose checks, and the Kubernetes manifests (rendered
-// with kubectl and checked by deploy/k8s/test against the clone's facts).
+// The service generator end to end, on a throwaway clone of this repository's HEAD: ten services (both frameworks,
+// the express one calling the fastify one, several calling catalog, one on an explicit port >= 3050), then everything
+// a new service must be picked up by with no further edit: the affected matrix, `nx affected` (the workspace-wide
+// tests of tools, nx-plugin and k8s included), the whole workspace suite (format, lint, typecheck, unit tests and
+// builds of every project: the tools' unit tests, nx-plugin's and the Kubernetes manifests rendered with kubectl and
+// checked by deploy/k8s/test against the clone's facts), Nx's cache never replaying a stale nx-plugin pass,
+// docker-build and the image tests (hardened and healthy under --read-only --cap-drop ALL --security-opt
+// no-new-privileges) and the compose checks. Images are built for two of the ten only, to keep the runtime down.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
+import { listServices } from '../../lib/services.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { gitIn, runAsync } from '../support/run-tool.mjs';
 
 const PREFIX = `secure-ci-gen-e2e-${process.pid}`;
 const FASTIFY = 'gen-e2e-fastify';
 const EXPRESS = 'gen-e2e-express';
+// Eight more: alternating frameworks, three of them calling catalog (whose NetworkPolicy then admits four callers),
+// one on an explicit port from 3050 on (the first one no service uses).
+const MORE = Array.from({ length: 8 }, (_, i) => ({
+  name: `gen-e2e-${String(i + 3).padStart(2, '0')}`,
+  framework: i % 2 ? 'express' : 'fastify',
+  calls: [0, 3, 6].includes(i) ? 'catalog' : undefined,
+}));
+const GENERATED = [FASTIFY, EXPRESS, ...MORE.map((s) => s.name)].sort();
+const CATALOG_CALLERS = MORE.filter((s) => s.calls === 'catalog').map((s) => s.name);
 let clone;
+let explicitPort;
 
-/** Nothing inherited from a surrounding CI run or shell that could change the answers. */
+/**
+ * Nothing inherited from a surrounding CI run or shell that could change the answers. The Nx cache is the checkout's
+ * own: the projects the generator did not touch are replayed from it, and every target whose inputs the new services
+ * changed must run again (the point of declaring what each test reads as its inputs).
+ */
 function env(extra = {}) {
   const out = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
-  return { ...out, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', ...extra };
+  return {
+    ...out,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_CACHE_DIRECTORY: path.join(workspaceRoot, '.nx', 'cache'),
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...extra,
+  };
 }
 
 /** Runs a command in the clone; on failure the assertion carries the tail of its output. */
 async function run(cmd, args, extra = {}) {
-  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '900s' });
+  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '2700s' });
   const output = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${output.split('\n').slice(-40).join('\n')}`);
   return output;
@@ -67,31 +94,92 @@ after(async () => {
   rmSync(clone, { recursive: true, force: true });
 });
 
-test('generates a fastify service and an express service that calls it; bad input writes nothing', async () => {
+/** Whether Nx replayed `project:target` from its cache in a run's output (static output style). */
+const replayed = (output, task) =>
+  new RegExp(`nx run ${task}[^\n]*\\[(local cache|remote cache|existing outputs match the cache[^\\]]*)\\]`).test(stripVTControlCharacters(output));
+
+test('nx-plugin:test before the change: a second run is replayed from the cache (the cache works)', async () => {
+  await run('npx', ['nx', 'test', 'nx-plugin', '--outputStyle=static']);
+  assert.ok(replayed(await run('npx', ['nx', 'test', 'nx-plugin', '--outputStyle=static']), 'nx-plugin:test'), 'unchanged inputs: a cache hit');
+});
+
+test('generates ten services (both frameworks, callers of catalog, a port >= 3050); bad input writes nothing', async () => {
   const bad = await runAsync('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', 'catalog', '--framework', 'fastify'], { cwd: clone, env: env() });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout + bad.stderr, /service generator: a project named "catalog"/);
   assert.equal(git('status', '--porcelain'), '', 'nothing written');
-  await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', FASTIFY, '--framework', 'fastify']);
+  const used = listServices(clone).map((s) => s.port);
+  for (explicitPort = 3050; used.includes(explicitPort); explicitPort++);
+  await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', FASTIFY, '--framework', 'fastify', '--port', String(explicitPort)]);
   await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', EXPRESS, '--framework', 'express', '--calls', FASTIFY]);
-  for (const name of [FASTIFY, EXPRESS]) assert.ok(readFileSync(path.join(clone, 'apps', name, 'project.json'), 'utf8').split('\n').length <= 30);
+  for (const { name, framework, calls } of MORE)
+    await run('npx', ['nx', 'g', '@secure-ci/nx-plugin:service', name, '--framework', framework, ...(calls ? ['--calls', calls] : [])]);
+  const facts = Object.fromEntries(listServices(clone).map((s) => [s.name, s]));
+  for (const name of GENERATED) {
+    assert.ok(facts[name], name);
+    assert.ok(readFileSync(path.join(clone, 'apps', name, 'project.json'), 'utf8').split('\n').length <= 30);
+  }
+  assert.equal(facts[FASTIFY].port, explicitPort);
+  assert.ok(explicitPort >= 3050);
+  assert.equal(new Set(Object.values(facts).map((s) => s.port)).size, Object.keys(facts).length, 'every service on its own port');
+  assert.deepEqual(
+    Object.values(facts)
+      .filter((s) => s.calls.includes('catalog'))
+      .map((s) => s.name)
+      .sort(),
+    ['orders', ...CATALOG_CALLERS].sort(),
+  );
   // what the generator wrote and edited is already in the repository's format: the test command's check passes
   await run('npx', ['prettier', '--check', '.']);
   git('add', '-A');
-  git('commit', '-q', '-m', 'two generated services');
+  git('commit', '-q', '-m', 'ten generated services');
 });
 
-test('the affected matrix selects exactly the two new services', async () => {
+test('the affected matrix selects exactly the ten new services', async () => {
   const matrix = JSON.parse((await run(process.execPath, ['tools/affected-matrix.mjs', '--base', 'HEAD~1', '--head', 'HEAD'])).trim().split('\n').at(-1));
-  assert.deepEqual(matrix.projects, [EXPRESS, FASTIFY].sort());
+  assert.deepEqual(matrix.projects, GENERATED);
   assert.equal(matrix.baseAffected, false);
 });
 
-test('lint, typecheck, test and build pick them up', async () => {
-  const out = await run('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', `--projects=${FASTIFY},${EXPRESS}`, '--outputStyle=static']);
-  // Nx colours its summary when the environment asks for colour (as CI's does): match the text, not the codes.
-  assert.match(stripVTControlCharacters(out), /Successfully ran targets lint, typecheck, test, build for 2 projects/);
-  for (const name of [FASTIFY, EXPRESS]) assert.ok(existsSync(path.join(clone, 'dist/apps', name, 'main.js')), name);
+test('nx affected: the new services and the workspace-wide tests that cover them (tools, nx-plugin, k8s)', async () => {
+  const out = await run('npx', ['nx', 'show', 'projects', '--affected', '--withTarget=test', '--base=HEAD~1', '--head=HEAD', '--json']);
+  const affected = JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .findLast((line) => line.startsWith('[')),
+  );
+  for (const project of [...GENERATED, 'tools', 'nx-plugin', 'k8s']) assert.ok(affected.includes(project), `${project} in ${affected}`);
+  assert.equal(affected.includes('service-kit'), false, 'a library the services use is not affected by them');
+});
+
+test('the workspace suite passes with thirteen services: format, lint, typecheck, every unit test (tools, nx-plugin, k8s), builds', async () => {
+  // Its whole output goes to a file beside the clone: a failure names it (the assertion carries only the tail).
+  const log = path.join(tmpdir(), `generator-e2e-workspace-${process.pid}.log`);
+  const suite = await runAsync(process.execPath, ['tools/test.mjs', 'workspace'], { cwd: clone, env: env(), timeout: '2700s' });
+  writeFileSync(log, `${suite.stdout}\n${suite.stderr}`);
+  const out = stripVTControlCharacters(`${suite.stdout}\n${suite.stderr}`);
+  assert.equal(suite.status, 0, `the workspace suite failed (whole output: ${log}):\n${out.split('\n').slice(-30).join('\n')}`);
+  rmSync(log, { force: true });
+  assert.match(out, /^tests: \d+ passed, 0 failed$/m);
+  for (const name of GENERATED) assert.ok(existsSync(path.join(clone, 'dist/apps', name, 'main.js')), name);
+  // The tests that read the new services' files ran again; the cache replays no stale pass of them.
+  for (const task of ['tools:test', 'nx-plugin:test', 'k8s:test']) {
+    assert.match(out, new RegExp(`nx run ${task}`), task);
+    assert.equal(replayed(out, task), false, `${task} ran, not replayed`);
+  }
+  // the k8s suite expects every service of the clone's facts in both renders (its CLI test counts their objects)
+  assert.match(out, /ok \d+ - dev: the namespace, every service, and the generated development Secrets/);
+  const policy = YAML.parse(readFileSync(path.join(clone, 'deploy/k8s/base', FASTIFY, 'networkpolicy.yaml'), 'utf8'));
+  assert.deepEqual(
+    policy.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']),
+    [EXPRESS],
+  );
+  const catalog = YAML.parse(readFileSync(path.join(clone, 'deploy/k8s/base/catalog/networkpolicy.yaml'), 'utf8'));
+  assert.deepEqual(
+    catalog.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']).sort(),
+    ['orders', ...CATALOG_CALLERS].sort(),
+  );
 });
 
 test('docker-build builds both images; the image tests pass on them (hardened, healthy, only their framework)', async () => {
@@ -112,22 +200,4 @@ test('the compose files resolve with both services hardened, wired (URL, key fil
   ]);
   assert.match(out, /# fail 0/);
   assert.match(out, new RegExp(`apps/${EXPRESS}/compose.yaml: services ${EXPRESS}, ${FASTIFY}`));
-});
-
-test('Kubernetes: both bases render in both overlays and the whole k8s suite passes (callee ingress, dev keys, digests)', async () => {
-  const out = await run(process.execPath, [
-    '--test',
-    '--test-concurrency=1',
-    ...readdirSync(path.join(clone, 'deploy/k8s/test'))
-      .filter((f) => f.endsWith('.test.mjs'))
-      .map((f) => `deploy/k8s/test/${f}`),
-  ]);
-  // the suite expects every service of the clone's facts in both renders (its CLI test counts their objects)
-  assert.match(out, /# fail 0/);
-  assert.match(out, /ok \d+ - dev: the namespace, every service, and the generated development Secrets/);
-  const policy = YAML.parse(readFileSync(path.join(clone, 'deploy/k8s/base', FASTIFY, 'networkpolicy.yaml'), 'utf8'));
-  assert.deepEqual(
-    policy.spec.ingress.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']),
-    [EXPRESS],
-  );
 });

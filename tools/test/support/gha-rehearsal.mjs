@@ -3,10 +3,15 @@
 // variables), evaluates the expressions the workflows use (`${{ }}` in env/with/if/outputs/matrix, job `if`, status
 // functions, fromJSON ...) and replaces each `uses:` step with a substitute the caller supplies. Anything it cannot
 // rehearse faithfully (an action without a substitute, an unknown function, another shell) is an error, not a skip.
+// A job that calls a local reusable workflow (`uses: ./.github/workflows/x.yml`) runs the called workflow's jobs as
+// GitHub documents workflow_call: the `github` context stays the caller's (GITHUB_WORKFLOW_REF names the caller),
+// `inputs` are the caller's `with:` over the declared defaults, `secrets` are only those passed by name (or all with
+// `inherit`), and the called workflow's own ref, the OIDC claim job_workflow_ref that Fulcio writes into a keyless
+// certificate, is separate: <owner>/<repo>/<called file>@<caller's ref> (a local call runs the caller's commit).
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import { TokenType } from '@actions/expressions/lexer';
 import { equals, truthy } from '@actions/expressions/result';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -339,9 +344,15 @@ const SHELLS = {
  * @param {object} [options.needs]    { jobId: { result, outputs } }
  * @param {object|null} [options.matrix]
  * @param {Record<string, Function>} options.uses  substitutes by action (owner/repo[/path], without @ref)
- * @param {{match: RegExp, reason: string, exitCode?: number}[]} [options.skipRuns]  run scripts the rehearsal does not
- *   execute (counted as exiting with `exitCode`, default 0)
- * @param {boolean} [options.dryRun]  evaluate conditions only; every step that would run counts as successful
+ * @param {{match: RegExp, reason: string, exitCode?: number, outputs?: Record<string,string>}[]} [options.skipRuns]  run
+ *   scripts the rehearsal does not execute (counted as exiting with `exitCode`, default 0, and writing `outputs`)
+ * @param {boolean|string[]} [options.dryRun]  evaluate conditions only (every job, or the listed job ids); every step
+ *   that would run counts as successful
+ * @param {Record<string,string>} [options.envOverrides]  values that replace the job's own env after it is rendered
+ *   (e.g. cosign's key flags in place of the keyless ones); the job's rendered env stays in the result (`env`)
+ * @param {object} [options.inputs]  the `inputs` context (a called workflow's)
+ * @param {object} [options.vars]  the `vars` context
+ * @param {string} [options.jobWorkflowRef]  the OIDC claim job_workflow_ref (default: github.workflow_ref)
  * @param {(text: string) => void} [options.log]
  */
 export async function runJob(options) {
@@ -371,17 +382,19 @@ async function runSteps(options) {
     matrix = null,
     uses = {},
     skipRuns = [],
-    dryRun = false,
     log = () => {},
   } = options;
+  const dryRun = Array.isArray(options.dryRun) ? options.dryRun.includes(jobId) : Boolean(options.dryRun);
+  const jobWorkflowRef = options.jobWorkflowRef ?? github.workflow_ref;
   const commandDir = path.join(runnerTemp, '_runner_file_commands');
   mkdirSync(commandDir, { recursive: true });
   const secretsContext = { GITHUB_TOKEN: '', ...secrets };
-  const base = { github, secrets: secretsContext, inputs: {}, vars: {} };
+  const base = { github, secrets: secretsContext, inputs: options.inputs ?? {}, vars: options.vars ?? {} };
   const workflowEnv = { ...renderMap(workflow.env, { ...base, env: {} }), ...(options.workflowEnv ?? {}) };
   const strategy = { 'fail-fast': job.strategy?.['fail-fast'] ?? true, 'job-index': 0, 'job-total': 1 };
   const jobContext = { ...base, needs, matrix: matrix ?? {}, strategy, env: workflowEnv };
-  const jobEnv = { ...workflowEnv, ...renderMap(job.env, jobContext) };
+  const renderedJobEnv = renderMap(job.env, jobContext);
+  const jobEnv = { ...workflowEnv, ...renderedJobEnv, ...(options.envOverrides ?? {}) };
   const defaults = { ...(workflow.defaults?.run ?? {}), ...(job.defaults?.run ?? {}) };
   const runner = { os: 'Linux', arch: 'X64', name: 'rehearsal', temp: runnerTemp, tool_cache: path.join(runnerTemp, 'toolcache') };
   const steps = {};
@@ -443,6 +456,7 @@ async function runSteps(options) {
       if (skip) {
         note = `not executed in the rehearsal: ${skip.reason}`;
         exitCode = skip.exitCode ?? 0;
+        for (const [key, value] of Object.entries(skip.outputs ?? {})) appendFileSync(files.output, `${key}=${value}\n`);
       } else if (!dryRun) {
         const shellName = step.shell ?? defaults.shell ?? 'bash';
         if (!SHELLS[shellName]) throw new RehearsalError(`step '${name}': shell '${shellName}' is not rehearsable`);
@@ -461,7 +475,7 @@ async function runSteps(options) {
         // A substitute may add variables of its own (e.g. which scanner binary to use) to the step's environment.
         const exec = (command, args, { env: extraEnv = {} } = {}) =>
           runProcess(command, args, { cwd, env: { ...processEnv, ...extraEnv }, onOutput: log, timeoutMs });
-        const result = (await substitute({ with: inputs, env: processEnv, files, cwd, matrix, github, exec, log })) ?? {};
+        const result = (await substitute({ with: inputs, env: processEnv, files, cwd, matrix, github, exec, log, jobWorkflowRef })) ?? {};
         exitCode = result.exitCode ?? 0;
         output = result.output ?? '';
         note = result.note;
@@ -477,12 +491,36 @@ async function runSteps(options) {
     const conclusion = outcome === 'failure' && continueOnError(step, stepEnvContext) ? 'success' : outcome;
     if (conclusion === 'failure') status.failed = true;
     steps[id] = { outputs, outcome, conclusion };
-    results.push({ id, name, kind, uses: step.uses, ran: true, outcome, conclusion, exitCode, output, outputs, note, annotations: parseAnnotations(output) });
+    results.push({
+      id,
+      name,
+      kind,
+      uses: step.uses,
+      ran: true,
+      outcome,
+      conclusion,
+      exitCode,
+      output,
+      outputs,
+      note,
+      env: stepEnv,
+      annotations: parseAnnotations(output),
+    });
   }
 
   const outputsContext = { ...jobContext, env: { ...jobEnv, ...addedEnv }, steps, runner };
   const jobOutputs = status.failed ? {} : renderMap(job.outputs, outputsContext);
-  return { jobId, matrix, result: status.failed ? 'failure' : 'success', steps: results, outputs: jobOutputs, summary, env: addedEnv };
+  return {
+    jobId,
+    matrix,
+    result: status.failed ? 'failure' : 'success',
+    steps: results,
+    outputs: jobOutputs,
+    summary,
+    env: addedEnv,
+    jobEnv: { ...workflowEnv, ...renderedJobEnv },
+    jobWorkflowRef,
+  };
 }
 
 /**
@@ -503,7 +541,8 @@ export async function runJobs(options) {
 
 async function runJobsIn(options) {
   const { workflow, jobs, github, eventPath } = options;
-  const done = {};
+  // `preset`: results of jobs this rehearsal does not run ({ jobId: { result, outputs } }), for the jobs that need them
+  const done = Object.fromEntries(Object.entries(options.preset ?? {}).map(([id, job]) => [id, { runs: [], outputs: {}, ...job }]));
   for (const jobId of jobs) {
     const job = workflow.jobs[jobId];
     if (!job) throw new RehearsalError(`no job '${jobId}' in the workflow`);
@@ -516,9 +555,13 @@ async function runJobsIn(options) {
       cancelled: false,
       skipped: needIds.some((need) => done[need].result === 'skipped'),
     };
-    const context = { github, needs, secrets: {}, vars: {}, inputs: {}, __status: status };
+    const context = { github, needs, secrets: {}, vars: options.vars ?? {}, inputs: options.inputs ?? {}, __status: status };
     if (!evaluateIf(job.if, context)) {
       done[jobId] = { result: 'skipped', outputs: {}, runs: [] };
+      continue;
+    }
+    if (job.uses) {
+      done[jobId] = await runCalledWorkflow({ ...options, callerJobId: jobId, caller: job, context });
       continue;
     }
     const matrixValue = job.strategy?.matrix === undefined ? undefined : render(job.strategy.matrix, context);
@@ -529,4 +572,67 @@ async function runJobsIn(options) {
     done[jobId] = { result: runs.every((run) => run.result === 'success') ? 'success' : 'failure', outputs, runs };
   }
   return done;
+}
+
+/** Job ids of a workflow in an order where every job comes after the jobs it needs. */
+export function jobOrder(workflow) {
+  const order = [];
+  const visit = (id, path = []) => {
+    if (order.includes(id)) return;
+    if (path.includes(id)) throw new RehearsalError(`jobs need each other in a cycle: ${[...path, id].join(' -> ')}`);
+    for (const need of [workflow.jobs[id]?.needs ?? []].flat()) visit(need, [...path, id]);
+    order.push(id);
+  };
+  for (const id of Object.keys(workflow.jobs)) visit(id);
+  return order;
+}
+
+/**
+ * A caller job's `uses: ./<file>`: the called workflow's jobs, as GitHub runs a workflow_call (see the header).
+ * `options.called` may name, per caller job id, the callee's jobs to run ({ jobs: [...] }); default: all, in order.
+ */
+async function runCalledWorkflow(options) {
+  const { caller, callerJobId, github, context } = options;
+  const local = /^\.\/(\.github\/workflows\/[\w.-]+\.ya?ml)$/.exec(caller.uses ?? '');
+  if (!local) throw new RehearsalError(`job '${callerJobId}': only local reusable workflows (./.github/workflows/...) are rehearsable: ${caller.uses}`);
+  const file = local[1];
+  const called = loadWorkflow(path.join(github.workspace, file));
+  const declared = called.on?.workflow_call;
+  if (declared === undefined) throw new RehearsalError(`${file} does not declare on.workflow_call`);
+  const callerSecrets = { ...(options.secrets ?? {}) };
+
+  const given = {};
+  for (const [name, value] of Object.entries(caller.with ?? {})) {
+    if (!declared?.inputs?.[name]) throw new RehearsalError(`job '${callerJobId}': ${file} has no input '${name}'`);
+    given[name] = render(typeof value === 'string' ? value : toExpressionString(value), context);
+  }
+  const inputs = {};
+  for (const [name, spec] of Object.entries(declared?.inputs ?? {})) {
+    if (name in given) inputs[name] = given[name];
+    else if (spec.required) throw new RehearsalError(`job '${callerJobId}': the required input '${name}' of ${file} is not given`);
+    else inputs[name] = spec.default ?? (spec.type === 'boolean' ? false : spec.type === 'number' ? 0 : '');
+  }
+
+  let secrets;
+  if (caller.secrets === 'inherit') secrets = callerSecrets;
+  else {
+    secrets = {};
+    for (const [name, value] of Object.entries(caller.secrets ?? {})) {
+      if (!declared?.secrets?.[name]) throw new RehearsalError(`job '${callerJobId}': ${file} declares no secret '${name}'`);
+      secrets[name] = toExpressionString(render(String(value), { ...context, secrets: { GITHUB_TOKEN: '', ...callerSecrets } }));
+    }
+  }
+  for (const [name, spec] of Object.entries(declared?.secrets ?? {}))
+    if (spec?.required && !secrets[name]) throw new RehearsalError(`job '${callerJobId}': the required secret '${name}' of ${file} is not passed`);
+
+  const jobWorkflowRef = `${github.repository}/${file}@${github.ref}`;
+  const jobs = options.called?.[callerJobId]?.jobs ?? jobOrder(called);
+  const done = await runJobsIn({ ...options, workflow: called, jobs, inputs, secrets, jobWorkflowRef, called: undefined, preset: undefined });
+  const results = Object.values(done).map((job) => job.result);
+  return {
+    result: results.includes('failure') ? 'failure' : 'success',
+    outputs: {},
+    runs: [],
+    called: { file, inputs, secrets: Object.keys(secrets), jobWorkflowRef, jobs: done },
+  };
 }

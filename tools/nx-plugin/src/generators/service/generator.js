@@ -108,12 +108,33 @@ function editYaml(tree, file, edit) {
   tree.write(file, doc.toString({ lineWidth: 0 }));
 }
 
+// Callers named in a header comment; beyond this many only their number, so the comment stays one bounded line
+// however many services call one (the rules themselves name every caller).
+const NAMED_CALLERS = 3;
+
 /** The one-paragraph header of a service's NetworkPolicy, from what the policy admits (rewritten when a caller is added). */
 function policyHeader(name, callers, callees) {
   const egress = callees.length
     ? `egress only to its callee${callees.length > 1 ? 's' : ''} (${callees.join(', ')}) on their ports, and DNS`
     : 'egress only to DNS';
-  return ` ${name}: ingress only from its declared caller${callers.length > 1 ? 's' : ''} (${callers.join(', ')}) on its port; ${egress}.`;
+  const ingress =
+    callers.length > NAMED_CALLERS
+      ? `its ${callers.length} declared callers (one rule each below)`
+      : `its declared caller${callers.length > 1 ? 's' : ''} (${callers.join(', ')})`;
+  return ` ${name}: ingress only from ${ingress} on its port; ${egress}.`;
+}
+
+/** A base's one-line summary with one more caller: named up to NAMED_CALLERS, then counted. */
+function withCaller(summary, caller) {
+  const counted = /; called by (\d+) services \(see networkpolicy\.yaml\)\.$/.exec(summary);
+  if (counted) return summary.replace(counted[0], `; called by ${Number(counted[1]) + 1} services (see networkpolicy.yaml).`);
+  const listed = /; called by ([^.;]+)\.$/.exec(summary);
+  if (!listed) return summary.replace(/\.?$/, `; called by ${caller}.`);
+  const names = [...listed[1].split(', '), caller];
+  return summary.replace(
+    listed[0],
+    names.length > NAMED_CALLERS ? `; called by ${names.length} services (see networkpolicy.yaml).` : `; called by ${names.join(', ')}.`,
+  );
 }
 
 /**
@@ -137,8 +158,7 @@ function addKubernetes(tree, o, vars) {
         const holder = [doc, doc.contents, doc.contents?.items?.[0]?.key].find((node) => node?.commentBefore);
         if (!holder) return;
         const [first, ...rest] = holder.commentBefore.split('\n');
-        const summary = /; called by [^.;]+\.$/.test(first) ? first.replace(/\.$/, `, ${o.name}.`) : first.replace(/\.?$/, `; called by ${o.name}.`);
-        holder.commentBefore = [summary, ...rest].join('\n');
+        holder.commentBefore = [withCaller(first, o.name), ...rest].join('\n');
       });
     }
     editYaml(tree, K8S.policy(o.callee.name), (doc) => {
