@@ -457,8 +457,7 @@ export const RULES = [
           const expected = `http://${call.callee}:${service?.spec?.ports?.[0]?.port}`;
           if (env[call.urlVariable] !== expected)
             problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, not ${expected} (the ${call.callee} Service)`);
-          if (env[call.urlVariable] !== call.url)
-            problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, but metadata.calls declares ${call.url}`);
+          if (env[call.urlVariable] !== call.url) problems.push(`${call.urlVariable} is ${env[call.urlVariable]}, but metadata.calls declares ${call.url}`);
         }
         for (const [name, value] of Object.entries(env).filter(([n]) => n.endsWith('_URL'))) {
           if (!calls.some((call) => call.urlVariable === name)) problems.push(`${name}=${value} is a call not declared in metadata.calls`);
