@@ -268,7 +268,6 @@ async function idleRss() {
 
 /** A conventional single-stage image of each service (Node image + dist + npm ci --omit=dev), built in this run. */
 async function imageSizes() {
-  const toolchain = await detectDocker();
   const nodeRef = offlineBaseArgs().NODE_IMAGE ?? upstreamRefs().NODE_IMAGE;
   const ca = process.env.NODE_EXTRA_CA_CERTS;
   const rows = [];
