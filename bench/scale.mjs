@@ -60,8 +60,11 @@ async function timed(clone, cmd, args, { env = {}, what = `${cmd} ${args.join(' 
   const result = await $({ cwd: clone, env: cleanEnv(clone, env), nothrow: true, timeout: '7200s' })`${cmd} ${args}`;
   const seconds = (performance.now() - start) / 1000;
   if (!result.ok) {
-    const last = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-    fail(`${what} failed (exit ${result.exitCode}) in ${clone}: ${last}`, 1);
+    // The clone is removed on the way out: its whole output stays in a file the one line names.
+    const log = path.join(os.tmpdir(), `bench-scale-failure-${process.pid}.log`);
+    writeFileSync(log, `${what}\n${result.stdout}\n${result.stderr}`);
+    const last = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
+    fail(`${what} failed (exit ${result.exitCode}; whole output in ${log}): ${last}`, 1);
   }
   return { seconds, stdout: result.stdout };
 }

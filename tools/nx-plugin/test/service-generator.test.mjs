@@ -58,8 +58,9 @@ const PORT = freePort(3050);
 const OTHER_PORT = freePort(3999);
 const envName = (name) => name.toUpperCase().replace(/-/g, '_');
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-// A service nobody calls yet (its NetworkPolicy has no ingress rule): the first callee of a new caller.
-const LEAF = SERVICES.find((s) => !SERVICES.some((other) => other.calls.includes(s.name)));
+// A service that nobody calls yet (its NetworkPolicy has no ingress rule) and that calls nothing (egress only to DNS):
+// the first callee of a new caller.
+const LEAF = SERVICES.find((s) => !s.calls.length && !SERVICES.some((other) => other.calls.includes(s.name)));
 
 test('a fastify service: app, tests, README, project files like its siblings, its compose file, the root include, dev secret', async () => {
   const tree = seededTree();
@@ -173,7 +174,7 @@ test('a service gets its Kubernetes base, the bases entry, the dev key and Secre
 
 test("--calls: the caller's env, key volume and egress to the callee; the callee's NetworkPolicy admits it (comments kept)", async () => {
   const tree = seededTree();
-  assert.ok(LEAF, 'some service has no caller yet');
+  assert.ok(LEAF, 'some service calls nothing and has no caller yet');
   const leaf = LEAF.name;
   await generator(tree, { name: 'shipping-desk', framework: 'express', port: OTHER_PORT, calls: leaf });
   const leafPort = LEAF.port;

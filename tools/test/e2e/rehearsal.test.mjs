@@ -251,6 +251,8 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
         const record = JSON.parse(readFileSync(path.join(records, file), 'utf8'));
         for (const ref of [...(record.tags ?? []), ...(record.pushed?.tags ?? [])]) refs.add(ref);
       }
+      // the base job's own tests also build the bookworm variant under this run's prefix
+      refs.add(`${IMAGE_PREFIX}/base-image:bookworm`);
       for (const ref of refs) await docker(['image', 'rm', ref], { reject: false });
       rmSync(workspace.dir, { recursive: true, force: true });
     }
