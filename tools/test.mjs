@@ -4,8 +4,8 @@
 //              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
-//   stores     the image-identity tests (pipeline round trip, workflow rehearsals: build records, push by digest,
-//              per-platform gate, registry-side tags, signatures) again on a second engine with the other image store
+//   stores     the image-identity tests (the pipeline round trip: build records, push by digest, per-platform gate,
+//              registry-side tags) again on a second engine with the other image store
 //              (classic <-> containerd). Tests cannot start a user's second engine: this suite runs where
 //              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
@@ -46,8 +46,11 @@ const SUITES = {
     [...nodeTest(IDENTITY_TESTS), { env: { DOCKER_HOST: process.env.SECURE_CI_OTHER_ENGINE } }],
   ],
 };
-// The tests whose assertions depend on what an image ID or digest is, which the image store changes.
-const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs', 'tools/test/e2e/rehearsal.test.mjs'];
+// The tests whose assertions depend on what an image ID or digest is, which the image store changes: the pipeline
+// round trip (build records, push by digest, the per-platform gate, registry-side tags, pull back by digest). The PR
+// and publish rehearsals pass on the classic store too (tools/test/e2e/rehearsal.test.mjs with DOCKER_HOST set to
+// it), but they are left out of every CI run: CI's 90-minute budget, see README.
+const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs'];
 /** The suites run when none is named: `stores` only where there is a second engine. */
 const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_OTHER_ENGINE);
 
