@@ -7,6 +7,7 @@
 //
 // Usage: node bench/http.mjs [--duration S] [--rounds N] [--connections N] [--skip-docker] [--json FILE]
 // Needs `npx nx run-many -t build` (done here) and, unless --skip-docker, the images (npx nx run-many -t docker-build).
+import { unpackedSize } from './image-size.mjs';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -197,7 +198,6 @@ async function startTimes(runs) {
 }
 
 const prefix = () => imagePrefix();
-const imageSize = async (ref) => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', ref]));
 
 /**
  * Memory of an idle container, three ways: the cgroup's usage as `docker stats` shows it (what the container's
@@ -292,8 +292,8 @@ async function imageSizes() {
       ],
       { cwd: workspaceRoot },
     );
-    const kit = await imageSize(builtImage(service).tags[0]);
-    const plain = await imageSize(conventional);
+    const kit = await unpackedSize(builtImage(service).tags[0]);
+    const plain = await unpackedSize(conventional);
     rows.push({ service, kitBytes: kit, conventionalBytes: plain, ratio: kit / plain, conventional });
   }
   return { nodeRef, rows };

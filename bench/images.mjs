@@ -6,6 +6,7 @@
 // Usage: node bench/images.mjs [--skip-rebuild] [--skip-platforms] [--json FILE]
 // (--skip-platforms: no amd64/arm64 from-scratch builds, see bench/platforms.mjs)
 // Needs the images built (npx nx run-many -t docker-build).
+import { unpackedSize } from './image-size.mjs';
 import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,20 +28,19 @@ const SERVICES = listServices().map((s) => s.name); // apps/*/project.json tagge
 const ANCHORS = { 'node:22-slim': 220, 'gcr.io/distroless/nodejs22-debian12': 141, 'cgr.dev/chainguard/node': 145 };
 
 const mb = (bytes) => (bytes / MB).toFixed(1);
-const imageSize = async (ref) => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', ref]));
 const layers = async (ref) => JSON.parse(await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ref]));
 
 async function sizes() {
   const base = builtImage(BASE_PROJECT).tags[0];
-  const baseBytes = await imageSize(base);
+  const baseBytes = await unpackedSize(base);
   const baseLayers = await layers(base);
   // Baseline measured in this run: the stock Node.js image the services' build stage uses (debian slim + node + npm).
   const nodeRef = offlineBaseArgs().NODE_IMAGE ?? upstreamRefs().NODE_IMAGE;
-  const nodeBytes = await imageSize(nodeRef).catch(() => null);
+  const nodeBytes = await unpackedSize(nodeRef).catch(() => null);
   const rows = [];
   for (const service of SERVICES) {
     const ref = builtImage(service).tags[0];
-    const bytes = await imageSize(ref);
+    const bytes = await unpackedSize(ref);
     const own = await layers(ref);
     const sharesBase = baseLayers.every((layer, i) => own[i] === layer);
     rows.push({ service, bytes, aboveBase: bytes - baseBytes, sharesBase, ratioToNodeImage: nodeBytes ? bytes / nodeBytes : null });

@@ -4,10 +4,14 @@
 //              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
-//   stores     the image-identity tests (the pipeline round trip: build records, push by digest, per-platform gate,
-//              registry-side tags) again on a second engine with the other image store
-//              (classic <-> containerd). Tests cannot start a user's second engine: this suite runs where
+//   stores     the image-identity tests (pipeline round trip, PR/publish rehearsals, signing) again on a second engine
+//              with the other image store (classic <-> containerd), in a copy of the workspace
+//              (tools/test/support/other-store.mjs). Tests cannot start a user's second engine: this suite runs where
 //              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
+// Two steps run beside a suite instead of after it, their lines prefixed with their suite's name: on CI's 2 cores they
+// wait mostly on the network or on another engine, not on the CPU the suite they overlap needs:
+//   - images' offline bases (debootstrap, downloads) beside the workspace suite, which uses no image;
+//   - the stores suite (another engine, its own copy of the workspace) beside the e2e suite.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
@@ -36,21 +40,13 @@ const SUITES = {
   ],
   images: () => [
     // trixie stand-ins (the default) plus bookworm, which the base image tests build through its one build arg
-    ['node', ['tools/bases.mjs', '--suite', 'bookworm']],
+    ['node', ['tools/bases.mjs', '--suite', 'bookworm'], { beside: 'workspace' }],
     ['npx', ['nx', 'run-many', '-t', 'docker-build', '--outputStyle=static']],
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
-  stores: () => [
-    ['node', ['tools/test/support/other-store.mjs']],
-    [...nodeTest(IDENTITY_TESTS), { env: { DOCKER_HOST: process.env.SECURE_CI_OTHER_ENGINE } }],
-  ],
+  stores: () => [['node', ['tools/test/support/other-store.mjs'], { beside: 'e2e' }]],
 };
-// The tests whose assertions depend on what an image ID or digest is, which the image store changes: the pipeline
-// round trip (build records, push by digest, the per-platform gate, registry-side tags, pull back by digest). The PR
-// and publish rehearsals pass on the classic store too (tools/test/e2e/rehearsal.test.mjs with DOCKER_HOST set to
-// it), but they are left out of every CI run: CI's 90-minute budget, see README.
-const IDENTITY_TESTS = ['tools/test/e2e/pipeline.test.mjs'];
 /** The suites run when none is named: `stores` only where there is a second engine. */
 const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_OTHER_ENGINE);
 
@@ -66,10 +62,10 @@ function countResults(raw, totals) {
   }
 }
 
-/** Runs one step with its output streamed through, counting results; resolves to its exit code. */
-async function run(cmd, args, totals, extraEnv = {}) {
-  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', ...extraEnv };
-  const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { onLine: (line) => countResults(line, totals) });
+/** Runs one step with its output streamed through (prefixed, when it runs beside another suite), counting results. */
+async function run(cmd, args, totals, { prefix = '' } = {}) {
+  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+  const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { prefix, onLine: (line) => countResults(line, totals) });
   return step.exitCode ?? 1;
 }
 
@@ -80,15 +76,27 @@ runMain(async () => {
   const totals = { passed: 0, failed: 0 };
   const failedSteps = [];
   const suites = requested.length ? requested : defaultSuites();
+  const steps = suites.flatMap((suite) => SUITES[suite]().map(([cmd, args, { beside } = {}]) => ({ suite, cmd, args, beside })));
+  /** Runs a step: its exit code goes to failedSteps; a failure anywhere skips the steps not yet started. */
+  const runStep = async (step, options) => {
+    if (failedSteps.length) return;
+    console.log(`\n=== ${step.suite}: ${step.cmd} ${step.args.join(' ')}${step.overlapping ? ` (beside ${step.beside})` : ''}`);
+    const code = await run(step.cmd, step.args, totals, options);
+    if (code !== 0) failedSteps.push(`${step.suite}: ${step.cmd} ${step.args.slice(0, 3).join(' ')}`);
+  };
+  const started = new Map(); // a step running beside another suite -> its promise
   for (const suite of suites) {
-    for (const [cmd, args, { always = false } = {}] of SUITES[suite]()) {
-      // later steps build on earlier ones (images need builds, e2e needs images): after a failure only cleanup runs
-      if (failedSteps.length && !always) continue;
-      console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}`);
-      const code = await run(cmd, args, totals);
-      if (code !== 0) failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
+    // steps of later suites that may run beside this one start with it; a step of this suite started earlier is joined
+    for (const step of steps.filter((s) => s.beside === suite && s.suite !== suite && suites.includes(s.beside))) {
+      step.overlapping = true;
+      started.set(step, runStep(step, { prefix: `${step.suite}| ` }));
+    }
+    for (const step of steps.filter((s) => s.suite === suite)) {
+      if (started.has(step)) await started.get(step);
+      else await runStep(step);
     }
   }
+  await Promise.all(started.values());
   if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (no SECURE_CI_OTHER_ENGINE; .ci/run starts one)');
   if (failedSteps.length) console.log(`\nfailed: ${failedSteps.join('; ')}`);
   // A step can fail without a test failing (a build, a lint): count it so the closing line never says all passed.

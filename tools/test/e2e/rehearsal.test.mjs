@@ -19,7 +19,7 @@
 // publish.yml: the `plan` job for a push to main, a release tag and a manual run (which images get published).
 // REHEARSAL_VERBOSE=1 streams the job log to stderr.
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,9 +27,9 @@ import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { expandMatrix, githubContext, loadWorkflow, runJob, runJobs } from '../support/gha-rehearsal.mjs';
 import { startLocalRegistry } from '../support/local-registry.mjs';
 import { MEDIA_TYPES } from '../../lib/registry.mjs';
-import { workspaceRoot } from '../../lib/workspace.mjs';
 import { fixtureTrivyCache, nodeReleaseIndex, trivyBinary } from '../support/real-trivy.mjs';
 import { gitIn } from '../support/run-tool.mjs';
+import { copyWorkspace } from '../support/workspace-copy.mjs';
 import { listServices } from '../../lib/services.mjs';
 
 const REPOSITORY = 'Acme-Org/Shop-Repo'; // capitals on purpose: image names must come out lower-cased
@@ -38,33 +38,9 @@ const IMAGE_PREFIX = `rehearsal-${process.pid}`; // local build names, so secure
 
 const git = (cwd, ...args) => gitIn(cwd)(...args);
 
-/** The working tree (tracked and untracked, not ignored) copied into a fresh repo: main, then a PR branch. */
-function copyWorkspace() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-ws-'));
-  const listed = git(workspaceRoot, 'ls-files', '-co', '--exclude-standard', '-z').split('\0').filter(Boolean);
-  for (const file of listed) {
-    const source = path.join(workspaceRoot, file);
-    if (!existsSync(source) || lstatSync(source).isDirectory()) continue;
-    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    cpSync(source, path.join(dir, file));
-  }
-  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(dir, 'node_modules'));
-  // Where upstream images cannot be pulled, the offline equivalents tools/bases.mjs bootstrapped are used.
-  const bases = path.join(workspaceRoot, 'dist/docker/bases.json');
-  if (existsSync(bases)) {
-    mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
-    cpSync(bases, path.join(dir, 'dist/docker/bases.json'));
-  }
-  git(dir, 'init', '-q', '-b', 'main');
-  appendFileSync(path.join(dir, '.git/info/exclude'), 'node_modules\n');
-  for (const [key, value] of [
-    ['user.name', 'rehearsal'],
-    ['user.email', 'rehearsal@example.invalid'],
-    ['commit.gpgsign', 'false'],
-  ])
-    git(dir, 'config', key, value);
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
+/** The working tree copied into a fresh repo (main), then a PR branch. */
+function copyWorkspaceWithPr() {
+  const { dir } = copyWorkspace('rehearsal-ws-', { message: 'base' });
   const baseSha = git(dir, 'rev-parse', 'HEAD');
   git(dir, 'checkout', '-q', '-b', 'feature/rehearsal');
   appendFileSync(path.join(dir, 'apps/catalog/src/main.ts'), '\n// rehearsal: a change to the catalog service\n');
@@ -127,7 +103,7 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
   async function setup() {
     await requireDocker();
     registry = await startLocalRegistry();
-    workspace = copyWorkspace();
+    workspace = copyWorkspaceWithPr();
     standIns = mkdtempSync(path.join(os.tmpdir(), 'rehearsal-trivy-'));
     trivyDir = path.dirname(await trivyBinary());
     const index = nodeReleaseIndex(standIns).file;
@@ -506,7 +482,7 @@ describe('rehearsal of publish.yml plan: which images a push to main, a release 
   let workflow;
   let offMain;
   before(() => {
-    workspace = copyWorkspace();
+    workspace = copyWorkspaceWithPr();
     workflow = loadWorkflow(path.join(workspace.dir, '.github/workflows/publish.yml'));
     // What actions/checkout with fetch-depth: 0 leaves: the default branch as origin/main (here: the catalog change
     // merged), and a commit that never reached main (an unreviewed branch a v* tag could point at).
