@@ -41,7 +41,12 @@ runMain(async () => {
   const { dir } = copyWorkspace('stores-ws-');
   console.log(`other-store: the tests run in ${dir} (a copy of this working tree)`);
   try {
-    const tests = $({ cwd: dir, nothrow: true, stdio: 'inherit', env: { ...process.env, DOCKER_HOST: other } })`${process.execPath} --test --test-concurrency=1 ${IDENTITY_TESTS}`;
+    const tests = $({
+      cwd: dir,
+      nothrow: true,
+      stdio: 'inherit',
+      env: { ...process.env, DOCKER_HOST: other },
+    })`${process.execPath} --test --test-concurrency=1 ${IDENTITY_TESTS}`;
     const { exitCode } = await tests;
     process.exitCode = exitCode ?? 1;
   } finally {
