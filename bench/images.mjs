@@ -19,7 +19,7 @@ import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { listServices } from '../tools/lib/services.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
-import { BASE_PROJECT } from '../tools/lib/defaults.cjs';
+import { BASE_PROJECT, imagePrefix } from '../tools/lib/defaults.cjs';
 import { platformBench, printPlatformBench } from './platforms.mjs';
 
 const MB = 1_000_000;
@@ -48,9 +48,14 @@ async function sizes() {
   return { base: { ref: base, bytes: baseBytes }, nodeImage: nodeBytes ? { ref: nodeRef, bytes: nodeBytes } : null, services: rows };
 }
 
+// The throwaway copy's images get their own names: its commit (and so its SOURCE_DATE_EPOCH) differs from this
+// checkout's, and its builds must not retag the images the size figures are read from.
+const copyImagePrefix = `${imagePrefix()}-bench`;
+
 async function nx(cwd, args) {
   const started = performance.now();
-  const result = await $({ cwd, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } })`npx nx ${args} --outputStyle=static`;
+  const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', IMAGE_PREFIX: copyImagePrefix };
+  const result = await $({ cwd, env })`npx nx ${args} --outputStyle=static`;
   return { seconds: (performance.now() - started) / 1000, output: result.stdout };
 }
 
