@@ -21,11 +21,13 @@ import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 import { imagePrefix } from '../tools/lib/defaults.cjs';
+import { listServices } from '../tools/lib/services.mjs';
 
 const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };
-const SERVICES = { catalog: 3001, orders: 3002, notifications: 3003 };
-// Ports on 127.0.0.1 only, away from the stack's 3001-3003.
+// Every service and the port it listens on, from its apps/<name>/project.json (metadata.port).
+const SERVICES = Object.fromEntries(listServices().map((s) => [s.name, s.port]));
+// Ports on 127.0.0.1 only, away from the stack's (the services' metadata.port, 3001 and up).
 const PORT = { catalog: 4111, orders: 4112, fastify: 4113, express: 4114, start: 4115 };
 const ENDPOINTS = [
   { name: 'fastify /health/ready', kit: 'catalog', standard: 'fastify', path: '/health/ready' },

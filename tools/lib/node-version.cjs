@@ -1,0 +1,27 @@
+'use strict';
+// The one parser of `.node-version` (the workspace's exact Node.js version): CommonJS so that the Nx plugin (its
+// esbuild target) and the ES-module tools (tools/lib/node-version.mjs: docker-build, bases, the image tests) share it.
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+
+class NodeVersionError extends Error {}
+
+const NODE_VERSION_FILE = path.join(__dirname, '..', '..', '.node-version');
+
+/** The exact version (`24.22.3`) in `file`; a NodeVersionError line when it is missing or not exact. */
+function readNodeVersion(file = NODE_VERSION_FILE, shown = path.basename(file)) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new NodeVersionError(`cannot read the Node.js version from ${shown}: ${error.code ?? error.message}`);
+  }
+  const version = text.trim().replace(/^v/, '');
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new NodeVersionError(`${shown} must hold one exact Node.js version like 24.22.3, got '${text.trim().slice(0, 40)}'`);
+  return version;
+}
+
+/** esbuild's target for a version's major line (`node24`). */
+const esbuildTargetOf = (version) => `node${version.split('.')[0]}`;
+
+module.exports = { readNodeVersion, esbuildTargetOf, NodeVersionError, NODE_VERSION_FILE };
