@@ -7,8 +7,8 @@
 const path = require('node:path');
 const { formatFiles, generateFiles, getProjects } = require('@nx/devkit');
 const { FRAMEWORKS } = require('../../conventions');
-const { readCatalogue, envName } = require('../../catalogue');
-const { syncDerivedFiles, SyncInputError } = require('../sync/generator');
+const { envName } = require('../../catalogue');
+const { checkSyncInputs, syncDerivedFiles, SyncInputError } = require('../sync/generator');
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME = 40;
@@ -28,11 +28,13 @@ function normalize(tree, options) {
   }
   if (tree.exists(`apps/${name}`) || getProjects(tree).has(name)) fail(`a project named "${name}" (or apps/${name}) already exists`);
   if (!Object.hasOwn(FRAMEWORKS, options.framework ?? '')) fail(`unknown framework "${options.framework ?? ''}": use ${Object.keys(FRAMEWORKS).join(' or ')}`);
+  // what the sync will read, checked now so that a broken input writes nothing
   let services;
   try {
-    services = readCatalogue(tree);
+    services = checkSyncInputs(tree);
   } catch (error) {
-    fail(error.message);
+    if (error instanceof SyncInputError) fail(error.message);
+    throw error;
   }
   const port = options.port === undefined ? Math.max(FIRST_PORT - 1, ...services.map((s) => s.port)) + 1 : Number(options.port);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) fail(`invalid port "${options.port}": an integer 1024-65535`);

@@ -38,9 +38,7 @@ const isGenerated = (text) => text.includes(GENERATED[0].split('<source>')[0].tr
 /** The dev overlay's copy of each key: kustomize reads no file outside the overlay. */
 function copyDevKeys(tree, services) {
   for (const s of services) {
-    const key = `${s.root}/dev-secrets/api-key`;
-    if (!tree.exists(key)) fail(`${key} not found: every service needs its development key (the service generator writes one)`);
-    tree.write(`${DEV_SECRETS}/${s.name}-api-key`, tree.read(key));
+    tree.write(`${DEV_SECRETS}/${s.name}-api-key`, tree.read(`${s.root}/dev-secrets/api-key`));
   }
   const wanted = new Set(services.map((s) => `${s.name}-api-key`));
   if (tree.exists(DEV_SECRETS))
@@ -60,16 +58,22 @@ function removeStaleBases(tree, services) {
   }
 }
 
+/** The production image list, parsed; one line when it is missing or broken (the only input the sync edits). */
+function productionImages(tree) {
+  if (!tree.exists(IMAGES)) fail(`${IMAGES} not found: run at the workspace root`);
+  const doc = parseDocument(tree.read(IMAGES, 'utf-8'));
+  if (doc.errors.length) fail(`${IMAGES} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  if (!Array.isArray(doc.get('images')?.items)) fail(`${IMAGES}: no images: list`);
+  return doc;
+}
+
 /**
  * The production image list: one entry per service, in catalogue order. Existing entries (digests the publish
  * workflow wrote) are kept as they are, comments too; only missing services are added and removed ones dropped.
  */
 function syncProductionImages(tree, services) {
-  if (!tree.exists(IMAGES)) fail(`${IMAGES} not found: run at the workspace root`);
-  const doc = parseDocument(tree.read(IMAGES, 'utf-8'));
-  if (doc.errors.length) fail(`${IMAGES} is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  const doc = productionImages(tree);
   const entries = doc.get('images');
-  if (!entries || !Array.isArray(entries.items)) fail(`${IMAGES}: no images: list`);
   const name = (service) => `${IMAGE_PREFIX}/${service.name}`;
   const current = entries.items.map((item) => item.get?.('name'));
   const wanted = services.map(name);
@@ -84,8 +88,8 @@ function syncProductionImages(tree, services) {
   tree.write(IMAGES, doc.toString({ lineWidth: 0 }));
 }
 
-/** Writes every derived file on `tree`; the service generator calls it on its own Tree after writing apps/<name>. */
-async function syncDerivedFiles(tree) {
+/** The catalogue and the inputs the sync reads besides it, checked before anything is written (SyncInputError). */
+function checkSyncInputs(tree) {
   let services;
   try {
     services = readCatalogue(tree);
@@ -94,6 +98,17 @@ async function syncDerivedFiles(tree) {
     throw error;
   }
   if (!services.length) fail('no service: no apps/<name>/project.json tagged type:service');
+  for (const s of services) {
+    const key = `${s.root}/dev-secrets/api-key`;
+    if (!tree.exists(key)) fail(`${key} not found: every service needs its development key (the service generator writes one)`);
+  }
+  productionImages(tree);
+  return services;
+}
+
+/** Writes every derived file on `tree`; the service generator calls it on its own Tree after writing apps/<name>. */
+async function syncDerivedFiles(tree) {
+  const services = checkSyncInputs(tree);
   const byName = Object.fromEntries(services.map((s) => [s.name, s]));
   const shared = { imagePrefix: IMAGE_PREFIX, localTag: LOCAL_TAG, partOf: K8S_PART_OF, composeProject: COMPOSE_PROJECT, tmpl: '' };
   for (const s of services) {
@@ -130,4 +145,5 @@ async function syncGenerator(tree) {
 module.exports = syncGenerator;
 module.exports.default = syncGenerator;
 module.exports.syncDerivedFiles = syncDerivedFiles;
+module.exports.checkSyncInputs = checkSyncInputs;
 module.exports.SyncInputError = SyncInputError;
