@@ -27,7 +27,7 @@ const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };
 // Every service and the port it listens on, from its apps/<name>/project.json (metadata.port).
 const SERVICES = Object.fromEntries(listServices().map((s) => [s.name, s.port]));
-// Ports on 127.0.0.1 only, away from the stack's (the services' metadata.port, 3001 and up).
+// Ports on 127.0.0.1 only, away from the stack's (the services' metadata.port).
 const PORT = { catalog: 4111, orders: 4112, fastify: 4113, express: 4114, start: 4115 };
 const ENDPOINTS = [
   { name: 'fastify /health/ready', kit: 'catalog', standard: 'fastify', path: '/health/ready' },

@@ -8,7 +8,7 @@ class NodeVersionError extends Error {}
 
 const NODE_VERSION_FILE = path.join(__dirname, '..', '..', '.node-version');
 
-/** The exact version (`24.22.3`) in `file`; a NodeVersionError line when it is missing or not exact. */
+/** The exact version (major.minor.patch) in `file`; a NodeVersionError line when it is missing or not exact. */
 function readNodeVersion(file = NODE_VERSION_FILE, shown = path.basename(file)) {
   let text;
   try {
@@ -17,11 +17,14 @@ function readNodeVersion(file = NODE_VERSION_FILE, shown = path.basename(file)) 
     throw new NodeVersionError(`cannot read the Node.js version from ${shown}: ${error.code ?? error.message}`);
   }
   const version = text.trim().replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new NodeVersionError(`${shown} must hold one exact Node.js version like 24.22.3, got '${text.trim().slice(0, 40)}'`);
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new NodeVersionError(`${shown} must hold one exact Node.js version (major.minor.patch), got '${text.trim().slice(0, 40)}'`);
   return version;
 }
+
+/** The version file of another checkout (verify-rebuild reads the commit it rebuilds). */
+const nodeVersionFileIn = (dir) => path.join(dir, path.basename(NODE_VERSION_FILE));
 
 /** esbuild's target for a version's major line (`node24`). */
 const esbuildTargetOf = (version) => `node${version.split('.')[0]}`;
 
-module.exports = { readNodeVersion, esbuildTargetOf, NodeVersionError, NODE_VERSION_FILE };
+module.exports = { readNodeVersion, esbuildTargetOf, nodeVersionFileIn, NodeVersionError, NODE_VERSION_FILE };

@@ -7,11 +7,12 @@ import nodeVersionModule from './node-version.cjs';
 import { fail } from './errors.mjs';
 import { workspaceRoot } from './workspace.mjs';
 
-const { readNodeVersion, esbuildTargetOf, NodeVersionError } = nodeVersionModule;
+const { readNodeVersion, esbuildTargetOf, NodeVersionError, NODE_VERSION_FILE } = nodeVersionModule;
+export const { nodeVersionFileIn } = nodeVersionModule;
 
-export const nodeVersionFile = path.join(workspaceRoot, '.node-version');
+export const nodeVersionFile = NODE_VERSION_FILE;
 
-/** The exact Node.js version (`24.22.3`) from `.node-version`; a one-line error when it is missing or not exact. */
+/** The exact Node.js version (major.minor.patch) from `.node-version`; a one-line error when it is missing or not exact. */
 export function nodeVersion(file = nodeVersionFile) {
   try {
     return readNodeVersion(file, path.relative(workspaceRoot, file) || file);

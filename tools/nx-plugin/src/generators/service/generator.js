@@ -12,8 +12,8 @@ const { checkSyncInputs, syncDerivedFiles, SyncInputError } = require('../sync/g
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME = 40;
-// The first port handed out when the workspace has no service yet (then the highest in use + 1).
-const FIRST_PORT = 3001;
+// Ports are handed out above this one: the highest in use + 1 (the first service gets PORTS_ABOVE + 1).
+const PORTS_ABOVE = 3000;
 
 class GeneratorInputError extends Error {}
 const fail = (message) => {
@@ -36,7 +36,7 @@ function normalize(tree, options) {
     if (error instanceof SyncInputError) fail(error.message);
     throw error;
   }
-  const port = options.port === undefined ? Math.max(FIRST_PORT - 1, ...services.map((s) => s.port)) + 1 : Number(options.port);
+  const port = options.port === undefined ? Math.max(PORTS_ABOVE, ...services.map((s) => s.port)) + 1 : Number(options.port);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) fail(`invalid port "${options.port}": an integer 1024-65535`);
   const taken = services.find((s) => s.port === port);
   if (taken) fail(`port ${port} is already used by service "${taken.name}"`);
