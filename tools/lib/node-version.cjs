@@ -17,7 +17,8 @@ function readNodeVersion(file = NODE_VERSION_FILE, shown = path.basename(file)) 
     throw new NodeVersionError(`cannot read the Node.js version from ${shown}: ${error.code ?? error.message}`);
   }
   const version = text.trim().replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new NodeVersionError(`${shown} must hold one exact Node.js version (major.minor.patch), got '${text.trim().slice(0, 40)}'`);
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new NodeVersionError(`${shown} must hold one exact Node.js version (major.minor.patch), got '${text.trim().slice(0, 40)}'`);
   return version;
 }
 

@@ -210,7 +210,11 @@ const spoilers = [
     'secrets-as-files',
     'dev: the Secret missing from the render',
     'dev',
-    (o) => o.splice(o.findIndex((x) => x.kind === 'Secret' && x.metadata.name.startsWith('orders-api-key')), 1),
+    (o) =>
+      o.splice(
+        o.findIndex((x) => x.kind === 'Secret' && x.metadata.name.startsWith('orders-api-key')),
+        1,
+      ),
   ],
   [
     'production-secrets-external',
@@ -269,8 +273,7 @@ describe('the manifests cannot drift from the repository facts', () => {
   test('a new call in metadata.calls: the network rules fail until the manifests declare it', () => {
     const changed = withFacts((f) => f.calls.push({ caller: 'notifications', callee: 'orders', keyFileVariable: null }));
     const failing = failingRules(production, 'production', changed);
-    for (const rule of ['network-ingress-callers', 'network-egress-callees-dns'])
-      assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
+    for (const rule of ['network-ingress-callers', 'network-egress-callees-dns']) assert.ok(failing.includes(rule), `${rule} fails: ${failing}`);
   });
   test('a new service under apps/: coverage fails until it has its base', () => {
     const changed = withFacts((f) => (f.services.billing = { name: 'billing', port: 3004 }));
