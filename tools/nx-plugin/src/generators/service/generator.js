@@ -20,8 +20,18 @@ const fail = (message) => {
   throw new GeneratorInputError(`service generator: ${message}`);
 };
 
+/** Runs a step of the sync (awaited); a problem with its inputs becomes this generator's one line. */
+async function syncStep(step) {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof SyncInputError) fail(error.message);
+    throw error;
+  }
+}
+
 /** Checks and completes the options; throws one line for the first problem. */
-function normalize(tree, options) {
+async function normalize(tree, options) {
   const name = options.name;
   if (typeof name !== 'string' || !NAME.test(name) || name.length > MAX_NAME) {
     fail(`invalid name "${name ?? ''}": lower-case letters and digits, words joined by single dashes, starting with a letter, at most ${MAX_NAME} characters`);
@@ -29,13 +39,7 @@ function normalize(tree, options) {
   if (tree.exists(`apps/${name}`) || getProjects(tree).has(name)) fail(`a project named "${name}" (or apps/${name}) already exists`);
   if (!Object.hasOwn(FRAMEWORKS, options.framework ?? '')) fail(`unknown framework "${options.framework ?? ''}": use ${Object.keys(FRAMEWORKS).join(' or ')}`);
   // what the sync will read, checked now so that a broken input writes nothing
-  let services;
-  try {
-    services = checkSyncInputs(tree);
-  } catch (error) {
-    if (error instanceof SyncInputError) fail(error.message);
-    throw error;
-  }
+  const services = await syncStep(() => checkSyncInputs(tree));
   const port = options.port === undefined ? Math.max(PORTS_ABOVE, ...services.map((s) => s.port)) + 1 : Number(options.port);
   if (!Number.isInteger(port) || port < 1024 || port > 65535) fail(`invalid port "${options.port}": an integer 1024-65535`);
   const taken = services.find((s) => s.port === port);
@@ -49,7 +53,7 @@ function normalize(tree, options) {
 }
 
 async function serviceGenerator(tree, options) {
-  const o = normalize(tree, options);
+  const o = await normalize(tree, options);
   const vars = {
     ...o,
     title: o.name
@@ -63,12 +67,7 @@ async function serviceGenerator(tree, options) {
   generateFiles(tree, path.join(__dirname, 'files', o.framework), target, vars);
   if (o.callee) generateFiles(tree, path.join(__dirname, 'files', 'calls'), target, vars);
   // everything derived from the catalogue, the new service included (one message for a sync problem, nothing written)
-  try {
-    await syncDerivedFiles(tree);
-  } catch (error) {
-    if (error instanceof SyncInputError) fail(error.message);
-    throw error;
-  }
+  await syncStep(() => syncDerivedFiles(tree));
   // what it wrote in the repository's prettier style, so the format check of the test command passes right away
   await formatFiles(tree);
   return () => {
