@@ -11,6 +11,7 @@ const NOT_SHIPPED = [
   /(^|\/)tests?\.[^/]*$/,
   /\.(spec|test)\.[cm]?[jt]s$/,
   /(^|\/)fixtures\//,
+  /(^|\/)src\/testing\//,
   /\.md$/,
   /^package-lock\.json$/,
   /(^|\/)dev-secrets\//,
