@@ -22,11 +22,15 @@ import { runMain } from '../tools/lib/cli.mjs';
 import { workspaceRoot } from '../tools/lib/workspace.mjs';
 import { offlineBaseArgs, upstreamRefs } from '../tools/lib/base-images.mjs';
 import { imagePrefix } from '../tools/lib/defaults.cjs';
+import { listServices } from '../tools/lib/services.mjs';
 
 const MB = 1_000_000;
 const GOALS = { ratio: 0.9, startMs: 1000, rssMB: 60 };
-const SERVICES = { catalog: 3001, orders: 3002, notifications: 3003 };
-// Ports on 127.0.0.1 only, away from the stack's 3001-3003.
+// Every service and the port it listens on, from its apps/<name>/project.json (metadata.port).
+const SERVICES = Object.fromEntries(listServices().map((s) => [s.name, s.port]));
+// What each one calls: an idle container gets an unreachable URL for each (it starts, only its readiness fails).
+const CALLS = Object.fromEntries(listServices().map((s) => [s.name, s.calls]));
+// Ports on 127.0.0.1 only, away from the stack's (the services' metadata.port).
 const PORT = { catalog: 4111, orders: 4112, fastify: 4113, express: 4114, start: 4115 };
 const ENDPOINTS = [
   { name: 'fastify /health/ready', kit: 'catalog', standard: 'fastify', path: '/health/ready' },
@@ -250,8 +254,7 @@ async function idleRss() {
       '128',
       '-p',
       `127.0.0.1:${hostPort}:${servicePort}`,
-      '-e',
-      'CATALOG_URL=http://127.0.0.1:9',
+      ...CALLS[service].flatMap((callee) => ['-e', `${callee.toUpperCase().replace(/-/g, '_')}_URL=http://127.0.0.1:9`]),
       builtImage(service).tags[0],
     ]);
     try {
@@ -331,7 +334,7 @@ runMain(async () => {
   if (![seconds, rounds, connections].every((n) => Number.isInteger(n) && n > 0))
     throw new Error('--duration, --rounds and --connections take positive integers');
 
-  await $({ cwd: workspaceRoot })`npx nx run-many -t build -p catalog orders notifications --outputStyle=static`;
+  await $({ cwd: workspaceRoot })`npx nx run-many -t build -p ${Object.keys(SERVICES).join(',')} --outputStyle=static`;
   const report = { measuredAt: new Date().toISOString(), machine: await machine() };
   console.log(
     `machine: ${report.machine.cpu}, ${report.machine.memoryGB} GB; node ${report.machine.node}, fastify ${report.machine.fastify}, express ${report.machine.express}, pino ${report.machine.pino}, autocannon ${report.machine.autocannon}${report.machine.docker ? `, Docker ${report.machine.docker}` : ''}`,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's test command: every suite in dependency order, then one closing line with the totals.
-//   workspace  the format check (prettier), then lint, typecheck, unit tests and builds of every Nx project (tools'
+//   workspace  `nx sync:check` (a derived compose/Kubernetes file that is stale fails here, naming `npx nx sync`), the
+//              format check (prettier), then lint, typecheck, unit tests and builds of every Nx project (tools'
 //              own unit tests included)
 //   images     offline bases if needed, `nx run-many -t docker-build`, then the image tests beside each recipe
 //   e2e        what needs built images: workflow rehearsal, registry round trip, compose stack
@@ -35,6 +36,8 @@ const nodeTest = (files) => ['node', ['--test', '--test-concurrency=1', ...files
 
 const SUITES = {
   workspace: () => [
+    // first: the derived files must agree with apps/*/project.json before anything is checked against them
+    ['npx', ['nx', 'sync:check']],
     ['npx', ['prettier', '--check', '.']],
     ['npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', 'build', '--outputStyle=static']],
   ],

@@ -17,7 +17,7 @@
 //   --warm-base           allow it for the base only: services are still rebuilt from scratch
 //   --network MODE        the builds' RUN network (docker-build --network), e.g. host where the bridge has no DNS
 //   --keep                keep the checkouts and rebuilt images (printed)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BASE_PROJECT } from './lib/defaults.cjs';
@@ -25,6 +25,7 @@ import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
 import { $, lastLine, streamLines } from './lib/process.mjs';
 import { readRecord } from './lib/build-record.mjs';
+import { nodeVersion, nodeVersionFileIn } from './lib/node-version.mjs';
 import { BASE_REVISION_LABEL, CREATED_LABEL, DEBIAN_SNAPSHOT_LABEL, REVISION_LABEL } from './lib/reproducible.mjs';
 import { debianPackages, parseDigestRef, publishedImage, savedImage } from './lib/rebuild/images.mjs';
 import { buildArtifact, checkout, resolveCommit } from './lib/rebuild/worktree.mjs';
@@ -131,7 +132,7 @@ async function rebuildPlatform(run, published, target, layers) {
 
 /** The commit's docker-build passes its own .node-version: it must be the version the image declares. */
 function checkNodeVersion(dir, expected) {
-  const wanted = readFileSync(path.join(dir, '.node-version'), 'utf8').trim();
+  const wanted = nodeVersion(nodeVersionFileIn(dir));
   if (expected && expected !== wanted) fail(`the image runs Node.js ${expected} but its commit's .node-version says ${wanted}`, 1);
 }
 

@@ -13,6 +13,8 @@ const BASE_DOCKERFILE = 'docker/base/Dockerfile';
 const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
 /** The compose project `npm start` runs (compose.yaml at the repository root). */
 const COMPOSE_PROJECT = 'secure-ci';
+/** The system's name in Kubernetes: the app.kubernetes.io/part-of label and the namespaces (<name>, <name>-dev). */
+const K8S_PART_OF = 'secure-ci';
 
 /** The image prefix in effect: IMAGE_PREFIX from the environment when set, else the default. */
 const imagePrefix = (env = process.env) => env.IMAGE_PREFIX || IMAGE_PREFIX;
@@ -29,6 +31,7 @@ module.exports = {
   BASE_DOCKERFILE,
   SERVICE_DOCKERFILE,
   COMPOSE_PROJECT,
+  K8S_PART_OF,
   imagePrefix,
   imageRepository,
   localImage,

@@ -39,7 +39,7 @@ test("the upstream Node.js image ref and docker-build's build args carry it", as
 
 test('a missing or inexact version file is one clear line', () => {
   writeFileSync(path.join(dir, 'floating'), '24\n');
-  assert.throws(() => nodeVersion(path.join(dir, 'floating')), { message: /must hold one exact Node\.js version like 24\.22\.3, got '24'/ });
+  assert.throws(() => nodeVersion(path.join(dir, 'floating')), { message: /must hold one exact Node\.js version \(major\.minor\.patch\), got '24'/ });
   assert.throws(() => nodeVersion(path.join(dir, 'absent')), { message: /cannot read the Node\.js version from .*: ENOENT/ });
   writeFileSync(path.join(dir, 'with-v'), 'v24.22.3\n');
   assert.equal(nodeVersion(path.join(dir, 'with-v')), '24.22.3', 'a leading v (as nvm writes it) is accepted');

@@ -3,7 +3,6 @@
 //   services and ports  apps/<service>/project.json  metadata.port (tools/lib/services.mjs, the Nx plugin's reader)
 //   who calls whom       apps/<service>/project.json  metadata.calls (reached via <CALLEE>_URL and <CALLEE>_API_KEY_FILE)
 //   shutdown grace       each service's own config schema (service-config.mjs: its SHUTDOWN_GRACE_MS default)
-//   development keys     apps/<service>/dev-secrets/api-key
 //   the images' user     docker/service/Dockerfile  the USER of its final stage (dockerfile-ast, the parser the tools use)
 //   runtime limits       docker/compose/hardening.yaml  mem_limit, cpus (Kubernetes limits match compose)
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,13 +29,13 @@ function readServices(root) {
     throw new FactsError(error.message);
   }
   if (!list.length) throw new FactsError('no service under apps/*/project.json');
-  return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, root: s.root, devSecret: `${s.root}/dev-secrets/api-key` }]));
+  return Object.fromEntries(list.map((s) => [s.name, { name: s.name, port: s.port, root: s.root }]));
 }
 
 /**
- * Calls between services, as each caller's project.json declares them (metadata.calls); the caller reaches a callee
- * at http://<callee>:<its port> through <CALLEE>_URL with its key in <CALLEE>_API_KEY_FILE (the kit's convention,
- * which the generator and the compose files follow).
+ * Calls between services, as each caller's project.json declares them (metadata.calls); the caller presents its
+ * key for a callee from <CALLEE>_API_KEY_FILE (the kit's convention; the sync writes it, and <CALLEE>_URL, from the
+ * same facts).
  */
 function readCalls(root, services) {
   const calls = [];
@@ -44,19 +43,10 @@ function readCalls(root, services) {
     for (const callee of callees) {
       if (!services[callee]) throw new FactsError(`apps/${caller}/project.json: metadata.calls names ${callee}, which is not a service under apps/`);
       const prefix = callee.toUpperCase().replace(/-/g, '_');
-      calls.push({ caller, callee, urlVariable: `${prefix}_URL`, url: `http://${callee}:${services[callee].port}`, keyFileVariable: `${prefix}_API_KEY_FILE` });
+      calls.push({ caller, callee, keyFileVariable: `${prefix}_API_KEY_FILE` });
     }
   }
   return calls;
-}
-
-/** The committed development keys (public, for the dev overlay only), by service. */
-function readDevKeys(root, services) {
-  return Object.fromEntries(
-    Object.values(services)
-      .filter((s) => existsSync(path.join(root, s.devSecret)))
-      .map((s) => [s.name, read(root, s.devSecret)]),
-  );
 }
 
 /** The numeric `USER uid:gid` of the service Dockerfile's final stage: every service image is that stage. */
@@ -96,7 +86,6 @@ export async function readFacts(root) {
   return {
     services,
     calls: readCalls(root, services),
-    devKeys: readDevKeys(root, services),
     imageUser: readImageUser(root),
     limits: readComposeLimits(root),
   };

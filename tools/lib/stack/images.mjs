@@ -10,7 +10,7 @@ import { runTee } from './compose.mjs';
 
 /**
  * Services of a resolved compose config whose image the workspace's docker-build targets produce
- * (secure-ci/<project>:local for apps/<project>); with IMAGE_PREFIX/IMAGE_TAG pointing elsewhere there is none.
+ * (<IMAGE_PREFIX>/<project>:local for apps/<project>, defaults.cjs); with IMAGE_PREFIX/IMAGE_TAG pointing elsewhere there is none.
  */
 export function buildableServices(config) {
   return Object.entries(config.services ?? {})

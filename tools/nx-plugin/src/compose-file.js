@@ -3,7 +3,8 @@
 // container on the shared hardening, its key as a compose secret read through API_KEY_FILE, a loopback host port,
 // and for each callee its URL, its key, `depends_on: condition: service_healthy` and an `include:` of the callee's
 // own compose file, so `docker compose -f apps/<name>/compose.yaml up` runs the service with everything it needs.
-// Compose v2 (>= 2.20, `include:`); the root compose.yaml includes every service's file.
+// Compose v2 (>= 2.20, `include:`); the root compose.yaml includes every service's file. The sync generator
+// (generators/sync) writes it with its GENERATED header.
 const { IMAGE_PREFIX } = require('../../lib/defaults.cjs');
 
 const VAR = (name) => name.toUpperCase().replace(/-/g, '_');
@@ -11,15 +12,16 @@ const VAR = (name) => name.toUpperCase().replace(/-/g, '_');
 /**
  * @param {{ name: string, port: number }} service
  * @param {{ name: string, port: number }[]} callees  the services it calls, with their ports
+ * @param {string} header  comment lines put first (the sync generator's "generated" note)
  * @returns {string} the file's text
  */
-function composeFile(service, callees = []) {
+function composeFile(service, callees = [], header = '') {
   const { name, port } = service;
   const v = VAR(name);
   const lines = [
+    ...(header ? [header] : []),
     `# ${name}${callees.length ? ` and what it calls (${callees.map((c) => c.name).join(', ')}, included below)` : ' on its own'}:  docker compose -f apps/${name}/compose.yaml up -d`,
-    `# Host port: ${v}_PORT (default ${port}, 127.0.0.1 only). Hardening: docker/compose/hardening.yaml. Written by the`,
-    '# service generator from apps/<name>/project.json (metadata.port, metadata.calls).',
+    `# Host port: ${v}_PORT (default ${port}, 127.0.0.1 only). Hardening: docker/compose/hardening.yaml.`,
   ];
   if (callees.length) lines.push('include:', ...callees.map((c) => `  - ../${c.name}/compose.yaml`));
   lines.push(

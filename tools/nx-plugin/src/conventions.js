@@ -1,19 +1,13 @@
 'use strict';
 // The conventions the plugin infers targets from, each stated once.
-const { readFileSync } = require('node:fs');
-const path = require('node:path');
 const { BASE_PROJECT, SERVICE_IMAGE_PROJECT } = require('../../lib/defaults.cjs');
+const { esbuildTargetOf, readNodeVersion } = require('../../lib/node-version.cjs');
 
 /**
  * esbuild's `target` for every service bundle: the major line of the workspace's one Node.js version
- * (`.node-version` at the repository root, which the images ship; tools/lib/node-version.mjs reads the same file).
+ * (`.node-version` at the repository root, which the images ship), parsed by tools/lib/node-version.cjs.
  */
-function nodeTarget(file = path.join(__dirname, '../../../.node-version')) {
-  const version = readFileSync(file, 'utf8').trim().replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`${file} must hold one exact Node.js version like 24.22.3`);
-  return `node${version.split('.')[0]}`;
-}
-const NODE_TARGET = nodeTarget();
+const NODE_TARGET = esbuildTargetOf(readNodeVersion());
 
 /** The frameworks a service can use: the tag value and the kit adapter project it imports. */
 const FRAMEWORKS = {

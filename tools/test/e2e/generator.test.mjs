@@ -7,7 +7,7 @@
 // docker-build and the image tests (hardened and healthy under --read-only --cap-drop ALL --security-opt
 // no-new-privileges) and the compose checks. Images are built for two of the ten only, to keep the runtime down.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -15,8 +15,8 @@ import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { listServices } from '../../lib/services.mjs';
-import { workspaceRoot } from '../../lib/workspace.mjs';
-import { gitIn, runAsync } from '../support/run-tool.mjs';
+import { runAsync } from '../support/run-tool.mjs';
+import { cleanEnv, throwawayClone } from '../support/throwaway-clone.mjs';
 
 const PREFIX = `secure-ci-gen-e2e-${process.pid}`;
 const FASTIFY = 'gen-e2e-fastify';
@@ -32,52 +32,16 @@ const GENERATED = [FASTIFY, EXPRESS, ...MORE.map((s) => s.name)].sort();
 const CATALOG_CALLERS = MORE.filter((s) => s.calls === 'catalog').map((s) => s.name);
 let clone;
 let explicitPort;
-
-/**
- * Nothing inherited from a surrounding CI run or shell that could change the answers. The Nx cache is the checkout's
- * own: the projects the generator did not touch are replayed from it, and every target whose inputs the new services
- * changed must run again (the point of declaring what each test reads as its inputs).
- */
-function env(extra = {}) {
-  const out = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
-  return {
-    ...out,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    NX_CACHE_DIRECTORY: path.join(workspaceRoot, '.nx', 'cache'),
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    ...extra,
-  };
-}
-
-/** Runs a command in the clone; on failure the assertion carries the tail of its output. */
-async function run(cmd, args, extra = {}) {
-  const r = await runAsync(cmd, args, { cwd: clone, env: env(extra), timeout: '2700s' });
-  const output = `${r.stdout}\n${r.stderr}`;
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${output.split('\n').slice(-40).join('\n')}`);
-  return output;
-}
-
-const git = (...args) => gitIn(clone, env())(...args);
+let workspace; // the throwaway clone (support/throwaway-clone.mjs)
+const env = (extra) => cleanEnv(extra);
+const run = (...args) => workspace.run(...args);
+const git = (...args) => workspace.git(...args);
 
 before(async () => {
   await requireDocker();
-  clone = mkdtempSync(path.join(tmpdir(), 'generator-e2e-'));
-  gitIn(workspaceRoot, env())('clone', '-q', '--no-hardlinks', workspaceRoot, clone);
-  git('config', 'user.email', 'test@example.com');
-  git('config', 'user.name', 'generator e2e');
-  git('config', 'commit.gpgsign', 'false');
-  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
-  appendFileSync(path.join(clone, '.git', 'info', 'exclude'), '/node_modules\n/.nx/\n');
-  // the offline base images this machine bootstrapped (tools/bases.mjs) are found through this record
-  const bases = path.join(workspaceRoot, 'dist/docker/bases.json');
-  if (existsSync(bases)) {
-    mkdirSync(path.join(clone, 'dist/docker'), { recursive: true });
-    copyFileSync(bases, path.join(clone, 'dist/docker/bases.json'));
-  }
+  // the offline base images this machine bootstrapped (tools/bases.mjs) are found through its bases.json
+  workspace = throwawayClone('generator-e2e', { bases: true });
+  clone = workspace.dir;
 });
 
 after(async () => {
@@ -91,7 +55,7 @@ after(async () => {
     if (!new RegExp(`^(${FASTIFY}|${EXPRESS})\\.[a-z0-9]+\\.json$`).test(file)) continue;
     await docker(['rmi', '-f', ...JSON.parse(readFileSync(path.join(clone, 'dist/docker', file), 'utf8')).tags], { reject: false });
   }
-  rmSync(clone, { recursive: true, force: true });
+  workspace.remove();
 });
 
 /** Whether Nx replayed `project:target` from its cache in a run's output (static output style). */

@@ -1,0 +1,57 @@
+// A throwaway git clone of this workspace's HEAD for the e2e tests that change the workspace itself (the service
+// generator, a port edit): node_modules symlinked from the checkout (same lockfile, no npm ci), git identity set,
+// and an environment with nothing inherited that could change the answers (CI's GITHUB_*, a shell's NX_*,
+// IMAGE_PREFIX/IMAGE_TAG, git config). Nx's cache is the checkout's own, so untouched projects are replayed.
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { workspaceRoot } from '../../lib/workspace.mjs';
+import { gitIn, runAsync } from './run-tool.mjs';
+
+/** This process's environment minus what could change the answers, plus `extra`. */
+export function cleanEnv(extra = {}) {
+  const out = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
+  return {
+    ...out,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_CACHE_DIRECTORY: path.join(workspaceRoot, '.nx', 'cache'),
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...extra,
+  };
+}
+
+/**
+ * @param {string} prefix  the temp directory's name prefix
+ * @param {{ bases?: boolean }} [options]  bases: copy dist/docker/bases.json (the offline base images) for image builds
+ * @returns {{ dir: string, git: (...args: string[]) => string, run: Function, remove: () => void }}
+ *   run(cmd, args, extraEnv) resolves to the combined output and fails the test with its tail when it exits non-zero;
+ *   runAsync-style results come from `attempt` (same arguments, never fails).
+ */
+export function throwawayClone(prefix, { bases = false } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+  gitIn(workspaceRoot, cleanEnv())('clone', '-q', '--no-hardlinks', workspaceRoot, dir);
+  const git = gitIn(dir, cleanEnv());
+  git('config', 'user.email', 'test@example.com');
+  git('config', 'user.name', prefix);
+  git('config', 'commit.gpgsign', 'false');
+  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '/node_modules\n/.nx/\n');
+  const record = path.join(workspaceRoot, 'dist/docker/bases.json');
+  if (bases && existsSync(record)) {
+    mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
+    copyFileSync(record, path.join(dir, 'dist/docker/bases.json'));
+  }
+  const attempt = (cmd, args, extra = {}) => runAsync(cmd, args, { cwd: dir, env: cleanEnv(extra), timeout: '2700s' });
+  const run = async (cmd, args, extra = {}) => {
+    const r = await attempt(cmd, args, extra);
+    const output = `${r.stdout}\n${r.stderr}`;
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${output.split('\n').slice(-40).join('\n')}`);
+    return output;
+  };
+  return { dir, git, run, attempt, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
