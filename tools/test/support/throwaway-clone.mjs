@@ -3,11 +3,12 @@
 // and an environment with nothing inherited that could change the answers (CI's GITHUB_*, a shell's NX_*,
 // IMAGE_PREFIX/IMAGE_TAG, git config). Nx's cache is the checkout's own, so untouched projects are replayed.
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { gitIn, runAsync } from './run-tool.mjs';
+import { linkDependencies } from './workspace-copy.mjs';
 
 /** This process's environment minus what could change the answers, plus `extra`. */
 export function cleanEnv(extra = {}) {
@@ -39,13 +40,8 @@ export function throwawayClone(prefix, { bases = false } = {}) {
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', prefix);
   git('config', 'commit.gpgsign', 'false');
-  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  linkDependencies(dir, { bases });
   appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '/node_modules\n/.nx/\n');
-  const record = path.join(workspaceRoot, 'dist/docker/bases.json');
-  if (bases && existsSync(record)) {
-    mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
-    copyFileSync(record, path.join(dir, 'dist/docker/bases.json'));
-  }
   const attempt = (cmd, args, extra = {}) => runAsync(cmd, args, { cwd: dir, env: cleanEnv(extra), timeout: '2700s' });
   const run = async (cmd, args, extra = {}) => {
     const r = await attempt(cmd, args, extra);

@@ -16,6 +16,19 @@ const IDENTITY = [
 ];
 
 /**
+ * Makes another checkout of this workspace (`dir`) runnable without an install: node_modules linked (same lockfile)
+ * and, unless `bases` is false, the offline base stand-ins' record copied, so its builds use this machine's stand-ins.
+ */
+export function linkDependencies(dir, { bases = true } = {}) {
+  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const record = path.join(workspaceRoot, 'dist/docker/bases.json');
+  if (bases && existsSync(record)) {
+    mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
+    cpSync(record, path.join(dir, 'dist/docker/bases.json'));
+  }
+}
+
+/**
  * @param {string} prefix  the temporary directory's name prefix (e.g. 'rehearsal-ws-')
  * @param {{ branch?: string, message?: string }} [options]
  * @returns {{ dir: string, git: (...args: string[]) => string }}  the copy and a `git` for it
@@ -30,12 +43,7 @@ export function copyWorkspace(prefix, { branch = 'main', message = 'workspace co
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     cpSync(source, path.join(dir, file));
   }
-  symlinkSync(path.join(workspaceRoot, 'node_modules'), path.join(dir, 'node_modules'));
-  const bases = path.join(workspaceRoot, 'dist/docker/bases.json');
-  if (existsSync(bases)) {
-    mkdirSync(path.join(dir, 'dist/docker'), { recursive: true });
-    cpSync(bases, path.join(dir, 'dist/docker/bases.json'));
-  }
+  linkDependencies(dir);
   const git = gitIn(dir);
   git('init', '-q', '-b', branch);
   appendFileSync(path.join(dir, '.git/info/exclude'), 'node_modules\n');
