@@ -81,11 +81,12 @@ runMain(async () => {
   const failedSteps = [];
   const suites = requested.length ? requested : defaultSuites();
   for (const suite of suites) {
-    for (const [cmd, args, { always = false } = {}] of SUITES[suite]()) {
+    for (const [cmd, args, { always = false, env = {} } = {}] of SUITES[suite]()) {
       // later steps build on earlier ones (images need builds, e2e needs images): after a failure only cleanup runs
       if (failedSteps.length && !always) continue;
-      console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}`);
-      const code = await run(cmd, args, totals);
+      console.log(`\n=== ${suite}: ${cmd} ${args.join(' ')}${env.DOCKER_HOST ? ` (DOCKER_HOST=${env.DOCKER_HOST})` : ''}`);
+      // a step's own environment (the stores suite's DOCKER_HOST): without it the rerun would hit the default engine
+      const code = await run(cmd, args, totals, env);
       if (code !== 0) failedSteps.push(`${suite}: ${cmd} ${args.slice(0, 3).join(' ')}`);
     }
   }
