@@ -4,19 +4,22 @@
 // credentials against a stand-in registry that asks for them, and the tar reader's one-entry-at-a-time streaming.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { c as createTar } from 'tar';
+import { platformRecordPath, recordPath } from '../lib/build-record.mjs';
 import { CliError } from '../lib/errors.mjs';
 import { readBuiltImage, recordTarball } from '../lib/image-tarball.mjs';
 import { pushBuiltImage } from '../lib/push-image.mjs';
 import { MEDIA_TYPES, registryClient, sha256 } from '../lib/registry.mjs';
 import { eachTarEntry, readTarEntries } from '../lib/tar-entries.mjs';
+import { record as fixtureRecord } from './support/build-records.mjs';
 import { startLocalRegistry } from './support/local-registry.mjs';
+import { runToolAsync } from './support/run-tool.mjs';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'push-image-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -321,4 +324,86 @@ describe('registry credentials for uploads (a stand-in registry that asks for th
       );
     }),
   );
+});
+
+describe('push CLI: every platform from its build tarball, as built', () => {
+  const project = `push-test-${process.pid}`;
+  const files = [];
+  let registry;
+  const writeBuild = (platform, built, extra = {}) => {
+    const file = platform ? platformRecordPath(project, platform) : recordPath(project);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const record = {
+      ...fixtureRecord(project, undefined, { imageId: built?.configDigest ?? `sha256:${'f'.repeat(64)}` }),
+      configDigest: built?.configDigest,
+      manifestDigest: built?.manifestDigest,
+      ...(built ? { tarball: built.file } : {}),
+      ...extra,
+    };
+    writeFileSync(file, JSON.stringify(record));
+    files.push(file);
+  };
+  before(async () => {
+    registry = await startLocalRegistry();
+  });
+  after(async () => {
+    await registry?.stop();
+    for (const file of [...files, recordPath(project)]) rmSync(file, { force: true });
+  });
+
+  test('pushes each platform under its staging tag and the index; the record says each digest is the build’s', async () => {
+    const amd64 = await imageTarball('cli-amd64');
+    const arm64 = await imageTarball('cli-arm64', { arch: 'arm64' });
+    writeBuild('linux/amd64', amd64);
+    writeBuild('linux/arm64', arm64);
+    const image = `${registry.host}/acme/${project}`;
+    const r = await runToolAsync('tools/push.mjs', [project, '--image', image, '--platforms', 'linux/amd64,linux/arm64', '--run-id', 'r1']);
+    assert.equal(r.status, 0, r.stderr);
+    const record = JSON.parse(readFileSync(recordPath(project), 'utf8'));
+    for (const [platform, built] of [
+      ['linux/amd64', amd64],
+      ['linux/arm64', arm64],
+    ]) {
+      assert.equal(record.platforms[platform].digest, built.manifestDigest, platform);
+      assert.equal(record.platforms[platform].manifestDigest, built.manifestDigest);
+      assert.equal(record.platforms[platform].asBuilt, true);
+    }
+    const client = registryClient(registry.host);
+    const index = await client.getManifest(`acme/${project}`, record.digest);
+    assert.deepEqual(
+      index.json.manifests.map((m) => m.digest),
+      [amd64.manifestDigest, arm64.manifestDigest],
+    );
+    assert.equal((await client.getManifest(`acme/${project}`, 'build-r1-linux-arm64')).digest, arm64.manifestDigest);
+    assert.match(
+      r.stdout,
+      /push: push-test-\d+ linux\/amd64 .*@sha256:[0-9a-f]{64} as built \(3 blobs uploaded, 0 already there; staging tag build-r1-linux-amd64\)/,
+    );
+  });
+
+  for (const [name, setUp, status, message] of [
+    ['a record without a tarball', () => writeBuild(null, null), 2, /names no image tarball .*: rebuild it with node tools\/docker-build\.mjs/],
+    [
+      'a tarball that is gone',
+      () => writeBuild(null, { file: path.join(scratch, 'gone.tar'), manifestDigest: `sha256:${'1'.repeat(64)}` }),
+      1,
+      /the build's image tarball is gone/,
+    ],
+    [
+      'another platform than the record says',
+      async () => writeBuild('linux/amd64', await imageTarball('cli-wrong', { arch: 'arm64' })),
+      1,
+      /the linux\/amd64 build record holds a linux\/arm64 image/,
+    ],
+  ]) {
+    test(`refused in one line before any upload: ${name}`, async () => {
+      await setUp();
+      const args = [project, '--image', `${registry.host}/acme/${project}-refused`, ...(name.includes('platform') ? ['--platforms', 'linux/amd64'] : [])];
+      const r = await runToolAsync('tools/push.mjs', args);
+      assert.equal(r.status, status, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.deepEqual(await registry.tags(`acme/${project}-refused`), []);
+    });
+  }
 });
