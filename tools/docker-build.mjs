@@ -201,6 +201,7 @@ export async function dockerBuild(options) {
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
   if (project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
+  if (!options['dry-run'] && !options.push && platforms.length <= 1) await requireTarballExport(toolchain);
   if (!options['dry-run']) await requireUpstreamImages(toolchain, recipe.args, recipe.upstream);
 
   const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
@@ -316,13 +317,31 @@ async function localImageId(toolchain, ref) {
  * With another driver (docker-container, kubernetes, remote) the FROM would be looked up in a registry instead.
  */
 async function requireLocalImageBuilder(toolchain) {
-  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
-  const driver = /^Driver:\s*(\S+)/m.exec(stdout)?.[1];
+  const driver = await builderDriver(toolchain);
   if (driver && driver !== 'docker') {
     fail(
       `the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`,
     );
   }
+}
+
+/** The current buildx builder's driver (docker, docker-container, ...), or null when buildx does not say. */
+async function builderDriver(toolchain) {
+  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
+  return /^Driver:\s*(\S+)/m.exec(stdout)?.[1] ?? null;
+}
+
+/**
+ * A single-platform local build exports BuildKit's image tarball, which push publishes byte for byte. buildx's docker
+ * driver can export one only from an engine with the containerd image store: in the classic store BuildKit writes no
+ * manifest at all (the engine stores the layers uncompressed; `docker push` would compress them anew, another digest).
+ * Said before BuildKit starts, with what to change, instead of buildx's "Docker exporter is not supported".
+ */
+async function requireTarballExport(toolchain) {
+  if (toolchain.imageStore !== 'classic' || (await builderDriver(toolchain)) !== 'docker') return;
+  fail(
+    'this engine keeps images in the classic image store, where buildx\'s docker driver cannot export the image tarball a build is pushed from (BuildKit\'s own manifest and layers, the digest verify-rebuild reproduces): turn on the containerd image store (daemon.json "features": {"containerd-snapshotter": true}) and build again',
+  );
 }
 
 if (isMain(import.meta.url)) {

@@ -117,6 +117,10 @@ describe('local pipeline -> registry round trip (build once, push by digest, gat
         const served = index.json.manifests.find((m) => `${m.platform.os}/${m.platform.architecture}` === platform);
         assert.equal(served?.digest, built.manifestDigest, `${platform}: pushed digest is the build's manifestDigest (${built.imageStore} store)`);
         assert.equal((await manifest(registry.host, `acme/shop/${project}`, built.manifestDigest)).digest, built.manifestDigest);
+        // and push's record says so: the pushed digest, the build's, and that they are one
+        assert.equal(record.platforms[platform].digest, built.manifestDigest);
+        assert.equal(record.platforms[platform].manifestDigest, built.manifestDigest);
+        assert.equal(record.platforms[platform].asBuilt, true);
       }
     });
   }
