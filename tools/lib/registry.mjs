@@ -2,13 +2,15 @@
 // tag), upload a blob, assemble a multi-platform index. Tagging is a PUT of the same manifest bytes under another name,
 // so a tag always names the digest that was scanned, never a rebuild. Blobs go up as the OCI distribution spec's
 // monolithic upload (POST a session, PUT the bytes with their digest), streamed: push sends BuildKit's own bytes.
-// Credentials: the ones `docker login` stored in ~/.docker/config.json (basic auth, exchanged for a bearer token when
-// the registry asks for one, as GHCR does). Plain HTTP only for loopback registries (127.0.0.0/8, localhost), as Docker.
+// Credentials: the ones `docker login` stored in ~/.docker/config.json or its credential helper (basic auth, exchanged
+// for a bearer token when the registry asks for one, as GHCR does); never printed. Plain HTTP only for loopback
+// registries (127.0.0.0/8, localhost), as Docker.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fail } from './errors.mjs';
+import { $ } from './process.mjs';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -29,12 +31,32 @@ export function parseImageRef(ref) {
 const isLoopback = (host) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
 export const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
-function dockerCredentials(host) {
+/**
+ * docker login's credentials for `host` as basic auth, or null: config.json's `auths` (what docker/login-action
+ * writes on a runner), else the credential helper it names for the host (`credHelpers`, `credsStore`: Docker
+ * Desktop's keychains), as `docker push` itself would find them.
+ */
+async function dockerCredentials(host) {
   const file = path.join(process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
   if (!existsSync(file)) return null;
+  let config;
   try {
-    const auth = JSON.parse(readFileSync(file, 'utf8')).auths?.[host]?.auth;
-    return auth ? `Basic ${auth}` : null;
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  const auth = config.auths?.[host]?.auth;
+  if (auth) return `Basic ${auth}`;
+  const helper = config.credHelpers?.[host] ?? config.credsStore;
+  if (!helper || !/^[A-Za-z0-9._-]+$/.test(helper)) return null;
+  // never echoed, whatever TOOLS_VERBOSE says: the helper's answer is the secret
+  const answer = await $({ input: host, nothrow: true, timeout: '20s', verbose: false, quiet: true })`${`docker-credential-${helper}`} get`;
+  if (!answer.ok) return null;
+  try {
+    const { Username: user, Secret: secret } = JSON.parse(answer.stdout);
+    // the user '<token>' marks an identity token, which only a token endpoint's OAuth flow takes, not basic auth
+    if (!user || !secret || user === '<token>') return null;
+    return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
   } catch {
     return null;
   }
@@ -49,7 +71,9 @@ async function reason(response) {
 /** A client for one registry host. */
 export function registryClient(host) {
   const base = `${isLoopback(host) ? 'http' : 'https'}://${host}/v2`;
-  const basic = dockerCredentials(host);
+  // read once, when the registry first asks for credentials (a helper may prompt or be slow)
+  let basicCredential;
+  const basicAuth = async () => (basicCredential ??= dockerCredentials(host));
   const tokens = new Map();
 
   async function token(challenge, scope) {
@@ -58,6 +82,7 @@ export function registryClient(host) {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', scope);
+    const basic = await basicAuth();
     const response = await fetch(url, { headers: basic ? { Authorization: basic } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
     if (!response.ok) fail(`registry ${host}: token request failed (HTTP ${response.status}); log in with docker login ${host}`, 1);
     const body = await response.json();
@@ -88,7 +113,7 @@ export function registryClient(host) {
     const challenge = response.headers.get('www-authenticate') ?? '';
     let credential = null;
     if (/^bearer/i.test(challenge)) credential = await token(challenge, scope);
-    else if (basic) credential = basic;
+    else credential = await basicAuth();
     if (!credential) return response;
     response = await send(credential);
     if (response.status !== 401) tokens.set(scope, credential);

@@ -309,6 +309,35 @@ describe('registry credentials for uploads (a stand-in registry that asks for th
     }),
   );
 
+  test('without auths for the host, the credential helper config.json names (credsStore) gives them', async () => {
+    const host = `127.0.0.1:${registryServer.address().port}`;
+    const helperConfig = path.join(scratch, 'docker-config-helper');
+    const bin = path.join(scratch, 'bin');
+    mkdirSync(helperConfig, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(helperConfig, 'config.json'), JSON.stringify({ auths: { [host]: {} }, credsStore: 'standin' }));
+    // a helper as docker's protocol has it: the host on stdin, {ServerURL, Username, Secret} on stdout
+    writeFileSync(
+      path.join(bin, 'docker-credential-standin'),
+      `#!/bin/sh\nread host\n[ "$1" = get ] && [ "$host" = "${host}" ] || exit 1\necho '{"ServerURL":"${host}","Username":"${user}","Secret":"${password}"}'\n`,
+      { mode: 0o755 },
+    );
+    const saved = { DOCKER_CONFIG: process.env.DOCKER_CONFIG, PATH: process.env.PATH, TOOLS_VERBOSE: process.env.TOOLS_VERBOSE };
+    Object.assign(process.env, { DOCKER_CONFIG: helperConfig, PATH: `${bin}:${process.env.PATH}` });
+    try {
+      const tokenRequests = seen.filter((r) => r.url.startsWith('/token')).length;
+      const bytes = Buffer.from('helper layer');
+      await registryClient(host).uploadBlob('acme/app', { digest: sha256(bytes), size: bytes.length, body: Readable.from([bytes]) });
+      assert.equal(seen.filter((r) => r.url.startsWith('/token')).length, tokenRequests + 1, 'the helper’s credentials got a token');
+      assert.deepEqual(store.get(sha256(bytes)), bytes);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   test(
     'a failure names the registry and the call, never the credentials',
     withConfig(async () => {
