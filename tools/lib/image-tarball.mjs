@@ -57,13 +57,13 @@ export async function readBuiltImage(file, { manifestDigest, configDigest } = {}
   if (!json.config?.digest || !Array.isArray(json.layers)) fail(`${shown(file)}: ${manifestDigest} is not an image manifest (no config or layers)`, 1);
   if (configDigest && json.config.digest !== configDigest)
     fail(`${shown(file)}: the manifest ${manifestDigest} names the config ${json.config.digest}, the build record ${configDigest}`, 1);
-  const config = JSON.parse(checkedBlob(file, await readBlobs(file, [json.config.digest]), json.config.digest, 'config').toString('utf8'));
   const blobs = new Map();
   for (const descriptor of [json.config, ...json.layers]) {
     if (!DIGEST.test(descriptor.digest ?? '') || !Number.isSafeInteger(descriptor.size))
       fail(`${shown(file)}: the manifest ${manifestDigest} has a descriptor without a sha256 digest and size`, 1);
     blobs.set(descriptor.digest, { digest: descriptor.digest, size: descriptor.size, path: blobPath(descriptor.digest) });
   }
+  const config = JSON.parse(checkedBlob(file, await readBlobs(file, [json.config.digest]), json.config.digest, 'config').toString('utf8'));
   return {
     file,
     // OCI manifests should say their media type (BuildKit's do); one that does not is OCI's
