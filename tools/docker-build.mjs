@@ -11,7 +11,7 @@
 // The build's log streams live, each line prefixed with the project and redacted; a failure ends with one line.
 // Where an upstream base image cannot be pulled and no offline stand-in is recorded, the build stops before BuildKit
 // with one line naming `npm run bases`.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BASE_DOCKERFILE, BASE_PROJECT, imageRepository, SERVICE_DOCKERFILE } from './lib/defaults.cjs';
@@ -86,6 +86,8 @@ async function enginePlatform(toolchain) {
 
 /** The record file of a project's image for one architecture (the engine's own architecture keeps the plain name). */
 const targetRecordPath = (project, target) => (target?.foreign ? foreignRecordPath(project, target.arch) : recordPath(project));
+/** The build's image tarball, kept beside its record (dist/docker/<project>[.<os>-<arch>].tar): what push uploads. */
+const tarballPath = (recordFile) => `${recordFile.replace(/\.json$/, '')}.tar`;
 
 /** Where a project's image recipe lives and which build args it always needs. */
 function recipeFor(project, buildArgs, target) {
@@ -199,8 +201,11 @@ export async function dockerBuild(options) {
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
   if (project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
+  if (!options['dry-run'] && !options.push && platforms.length <= 1) await requireTarballExport(toolchain);
   if (!options['dry-run']) await requireUpstreamImages(toolchain, recipe.args, recipe.upstream);
 
+  const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
+  const keptTarball = tarballPath(file);
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'docker-build-'));
   try {
     const iidFile = path.join(tempDir, 'iid');
@@ -223,8 +228,10 @@ export async function dockerBuild(options) {
     args.push(...(options.attest ? ['--sbom=true', '--provenance=mode=max'] : ['--provenance=false', '--sbom=false']));
     // A local load goes through a docker-format tarball, then `docker load`: the engine's own image exporter cannot
     // rewrite layer timestamps in the containerd store ("rewrite-timestamp conflicts with unpack", BuildKit 0.13),
-    // the tarball exporter can in both stores, and loading keeps its manifest digest.
-    const tarball = path.join(tempDir, 'image.tar');
+    // the tarball exporter can in both stores, and loading keeps its manifest digest. The tarball is kept beside the
+    // record: tools/push.mjs uploads exactly its bytes (a classic store's `docker push` would recompress the layers).
+    // It is written under a temporary name in the same folder, renamed once the build succeeded.
+    const tarball = `${keptTarball}.partial`;
     const rewrite = epoch ? ',rewrite-timestamp=true' : '';
     args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : `--output=type=docker,dest=${tarball}${rewrite}`);
     args.push('.');
@@ -233,6 +240,9 @@ export async function dockerBuild(options) {
       console.log(redact([toolchain.client, ...args].join(' ')));
       return null;
     }
+    // an earlier build's tarball is not this build's: gone, whatever this build writes
+    rmSync(keptTarball, { force: true });
+    mkdirSync(path.dirname(keptTarball), { recursive: true });
     console.log(`docker-build: ${project} -> ${tags.join(', ')}`);
     const build = await streamLines($({ cwd: workspaceRoot, env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`, {
       prefix: `[${project}] `,
@@ -255,6 +265,7 @@ export async function dockerBuild(options) {
     if (existsSync(tarball)) {
       const loaded = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} load --quiet --input ${tarball}`;
       if (!loaded.ok) fail(`built ${project} but docker load failed: ${lastLine(loaded)}`, 1);
+      renameSync(tarball, keptTarball);
     }
     // buildx's image ID is the config digest in both image stores: the image's identity wherever it is stored or
     // pushed (a registry manifest names it as config.digest). The engine's own ID for it differs by store (the config
@@ -277,18 +288,20 @@ export async function dockerBuild(options) {
       // one platform per record; a multi-platform push (buildx) records the list it pushed
       platform: target.platform ?? options.platform,
       nodeVersion: recipe.args.NODE_VERSION,
-      // the platform manifest's digest as BuildKit wrote it: what a registry holds after a push from the containerd
-      // store, and what verify-rebuild compares
+      // the platform manifest's digest as BuildKit wrote it: what a registry holds after tools/push.mjs (it uploads
+      // the tarball below, in either image store), and what verify-rebuild compares
       manifestDigest: metadata['containerimage.digest'],
+      // BuildKit's bytes of that manifest, its config and layers (relative to the record's folder): what push uploads
+      ...(existsSync(keptTarball) ? { tarball: path.basename(keptTarball) } : {}),
       inputs: buildInputs(recipe.args, meta.labels, debianPackages),
       ...(digest ? { digest } : {}),
     };
-    const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
     writeRecord(file, record);
     console.log(`docker-build: ${project} built ${imageId}${digest ? ` pushed ${digest}` : ''} (${path.relative(workspaceRoot, file)})`);
     return record;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
+    rmSync(`${keptTarball}.partial`, { force: true });
   }
 }
 
@@ -304,13 +317,31 @@ async function localImageId(toolchain, ref) {
  * With another driver (docker-container, kubernetes, remote) the FROM would be looked up in a registry instead.
  */
 async function requireLocalImageBuilder(toolchain) {
-  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
-  const driver = /^Driver:\s*(\S+)/m.exec(stdout)?.[1];
+  const driver = await builderDriver(toolchain);
   if (driver && driver !== 'docker') {
     fail(
       `the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`,
     );
   }
+}
+
+/** The current buildx builder's driver (docker, docker-container, ...), or null when buildx does not say. */
+async function builderDriver(toolchain) {
+  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
+  return /^Driver:\s*(\S+)/m.exec(stdout)?.[1] ?? null;
+}
+
+/**
+ * A single-platform local build exports BuildKit's image tarball, which push publishes byte for byte. buildx's docker
+ * driver can export one only from an engine with the containerd image store: in the classic store BuildKit writes no
+ * manifest at all (the engine stores the layers uncompressed; `docker push` would compress them anew, another digest).
+ * Said before BuildKit starts, with what to change, instead of buildx's "Docker exporter is not supported".
+ */
+async function requireTarballExport(toolchain) {
+  if (toolchain.imageStore !== 'classic' || (await builderDriver(toolchain)) !== 'docker') return;
+  fail(
+    'this engine keeps images in the classic image store, where buildx\'s docker driver cannot export the image tarball a build is pushed from (BuildKit\'s own manifest and layers, the digest verify-rebuild reproduces): turn on the containerd image store (daemon.json "features": {"containerd-snapshotter": true}) and build again',
+  );
 }
 
 if (isMain(import.meta.url)) {

@@ -3,14 +3,21 @@
 // staging tag (build-<run>-<os>-<arch>; a registry needs some name for a push), then the registry gets the
 // multi-platform index of those manifests, stored by its digest. The record (dist/docker/<project>.json) gets that
 // `digest` and the per-platform digests, which tools/scan.mjs gates and tools/tag.mjs tags: nothing is rebuilt.
+// What goes up is the build's own tarball (the record's `tarball`, BuildKit's bytes), through the registry API, not
+// `docker push`: the classic image store's push recompresses the layers, and the registry's digest would then not be
+// the build's manifestDigest, the one tools/verify-rebuild.mjs reproduces. So every platform's pushed digest is the
+// build's manifestDigest, in either image store, or the push stops before it starts.
 //
 // Usage: node tools/push.mjs <project> --image REPO [--platforms P[,P...]] [--run-id ID]
 //   --platforms  the builds docker-build wrote with --record dist/docker/<project>.<os>-<arch>.json, one per platform;
 //                without it, the project's one local build (dist/docker/<project>.json), whatever its platform
+import path from 'node:path';
 import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
-import { docker } from './lib/docker-engine.mjs';
 import { platformRecordPath, readRecord, recordPath, writeRecord } from './lib/build-record.mjs';
+import { readBuiltImage, recordTarball } from './lib/image-tarball.mjs';
+import { pushBuiltImage } from './lib/push-image.mjs';
 import { imageIndex, parseImageRef, registryClient } from './lib/registry.mjs';
+import { workspaceRoot } from './lib/workspace.mjs';
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/;
 
@@ -33,44 +40,53 @@ export function runId(env = process.env) {
   return `local-${Date.now().toString(36)}`;
 }
 
-async function localPlatform(imageId) {
-  return docker(['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}', imageId]);
+/** The build's image as BuildKit exported it, checked against its record; a record without one is one line. */
+async function builtImageOf(project, { file, record }) {
+  const tarball = recordTarball(file, record);
+  if (!tarball)
+    fail(
+      `${project}: ${path.relative(workspaceRoot, file)} names no image tarball (a build pushed by buildx, or by an older docker-build): rebuild it with node tools/docker-build.mjs ${project}`,
+    );
+  return readBuiltImage(tarball, { manifestDigest: record.manifestDigest, configDigest: record.configDigest });
 }
 
 export async function push(project, { image, platforms = [], run = runId() } = {}) {
   if (!image) fail('say where to push with --image REPO (e.g. ghcr.io/acme/shop/catalog)');
   const repository = image.toLowerCase();
   const { host, repository: name } = parseImageRef(`${repository}:x`);
-  const builds = platforms.length
-    ? platforms.map((platform) => ({ platform, record: readRecord(platformRecordPath(project, platform)) }))
-    : [{ platform: null, record: readRecord(recordPath(project)) }];
+  const builds = (platforms.length ? platforms.map((platform) => [platform, platformRecordPath(project, platform)]) : [[null, recordPath(project)]]).map(
+    ([platform, file]) => ({ platform, file, record: readRecord(file) }),
+  );
+  // every tarball read and checked before anything goes up: a stale or foreign one stops the push, not half of it
+  for (const build of builds) {
+    build.image = await builtImageOf(project, build);
+    // linux/arm64 images usually carry the variant v8: the same platform.
+    if (build.platform && build.image.platform !== build.platform && build.image.platform !== `${build.platform}/v8`)
+      fail(`${project}: the ${build.platform} build record holds a ${build.image.platform} image`, 1);
+  }
   const registry = registryClient(host);
   const pushed = {};
   const stagingTags = [];
-  for (const build of builds) {
-    const detected = await localPlatform(build.record.imageId);
-    // linux/arm64 images usually carry the variant v8: the same platform.
-    if (build.platform && detected !== build.platform && detected !== `${build.platform}/v8`)
-      fail(`${project}: the ${build.platform} build record holds a ${detected} image`, 1);
-    const platform = build.platform ?? detected;
-    const staging = `${repository}:build-${run}-${platform.replaceAll('/', '-')}`;
-    await docker(['tag', build.record.imageId, staging]);
-    const output = await docker(['push', staging]);
-    await docker(['image', 'rm', staging], { reject: false });
-    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(output)?.[1];
-    if (!digest) fail(`pushed ${staging} but docker reported no digest`, 1);
-    const manifest = await registry.getManifest(name, digest);
-    if (!manifest) fail(`${host} does not serve ${name}@${digest} right after the push`, 1);
+  for (const { platform: wanted, record: build, image } of builds) {
+    const platform = wanted ?? image.platform;
+    const staging = `build-${run}-${platform.replaceAll('/', '-')}`;
+    const { digest, uploaded, skipped } = await pushBuiltImage(registry, name, image, { tag: staging });
+    // readBuiltImage hashed the manifest to the build's digest and the registry stored those bytes: this cannot
+    // differ unless a registry rewrites manifests, and then what ships would not be what was built
+    if (digest !== build.manifestDigest) fail(`${project} ${platform}: ${host} stored ${digest}, not the build's manifestDigest ${build.manifestDigest}`, 1);
     pushed[platform] = {
       digest,
-      imageId: build.record.imageId,
-      configDigest: build.record.configDigest,
-      mediaType: manifest.mediaType,
-      size: manifest.bytes.length,
-      detected,
+      // the build's own digest, for the reader: the pushed one is it (what verify-rebuild compares a rebuild with)
+      manifestDigest: build.manifestDigest,
+      asBuilt: true,
+      imageId: build.imageId,
+      configDigest: build.configDigest,
+      mediaType: image.manifest.mediaType,
+      size: image.manifest.bytes.length,
+      detected: image.platform,
     };
-    stagingTags.push(staging);
-    console.log(`push: ${project} ${platform} ${repository}@${digest} (staging tag ${staging.split(':').pop()})`);
+    stagingTags.push(`${repository}:${staging}`);
+    console.log(`push: ${project} ${platform} ${repository}@${digest} as built (${uploaded} blobs uploaded, ${skipped} already there; staging tag ${staging})`);
   }
   const index = imageIndex(Object.values(pushed).map(({ detected, digest, mediaType, size }) => ({ platform: detected, digest, mediaType, size })));
   await registry.putManifest(name, index.digest, index.bytes, index.mediaType);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
+import { platformRecordPath, readRecord } from '../../lib/build-record.mjs';
 import { builtImage } from '../support/image-inspection.mjs';
 import { startLocalRegistry } from '../support/local-registry.mjs';
 import { MEDIA_TYPES } from '../../lib/registry.mjs';
@@ -99,6 +100,27 @@ describe('local pipeline -> registry round trip (build once, push by digest, gat
           assert.equal(digest, record.scan.platforms[platform].digest, `${name} ${platform} is the scanned platform digest`);
           assert.equal(record.scan.platforms[platform].passed, true);
         }
+      }
+    });
+  }
+
+  // What ships is what was built, bit for bit: the registry's per-platform manifest digest is the one BuildKit wrote
+  // (the build record's manifestDigest), which is also what tools/verify-rebuild.mjs compares a rebuild with. In the
+  // classic image store `docker push` recompresses the layers, so this holds only when push uploads BuildKit's bytes.
+  for (const project of ['base-image', ...SERVICES]) {
+    test(`${project}: the registry serves BuildKit's own manifest on every platform (${PLATFORMS})`, async () => {
+      const record = builtImage(project);
+      const index = await manifest(registry.host, `acme/shop/${project}`, record.digest);
+      for (const platform of PLATFORMS.split(',')) {
+        const built = readRecord(platformRecordPath(project, platform));
+        assert.match(built.manifestDigest ?? '', /^sha256:[0-9a-f]{64}$/, `${platform} build record has a manifestDigest`);
+        const served = index.json.manifests.find((m) => `${m.platform.os}/${m.platform.architecture}` === platform);
+        assert.equal(served?.digest, built.manifestDigest, `${platform}: pushed digest is the build's manifestDigest (${built.imageStore} store)`);
+        assert.equal((await manifest(registry.host, `acme/shop/${project}`, built.manifestDigest)).digest, built.manifestDigest);
+        // and push's record says so: the pushed digest, the build's, and that they are one
+        assert.equal(record.platforms[platform].digest, built.manifestDigest);
+        assert.equal(record.platforms[platform].manifestDigest, built.manifestDigest);
+        assert.equal(record.platforms[platform].asBuilt, true);
       }
     });
   }

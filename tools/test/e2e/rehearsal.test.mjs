@@ -223,7 +223,8 @@ describe('rehearsal of pr.yml: plan -> base (once) -> image jobs FROM it, gated 
     if (workspace) {
       const records = path.join(workspace.dir, 'dist/docker');
       const refs = new Set();
-      for (const file of existsSync(records) ? readdirSync(records) : []) {
+      // the records only: the build tarballs beside them (<project>.tar) are not JSON
+      for (const file of existsSync(records) ? readdirSync(records).filter((name) => name.endsWith('.json')) : []) {
         const record = JSON.parse(readFileSync(path.join(records, file), 'utf8'));
         for (const ref of [...(record.tags ?? []), ...(record.pushed?.tags ?? [])]) refs.add(ref);
       }
