@@ -17,7 +17,7 @@ import path from 'node:path';
 import { BASE_DOCKERFILE, BASE_PROJECT, imageRepository, SERVICE_DOCKERFILE } from './lib/defaults.cjs';
 import { debianSuite, hostArch, offlineBaseArgs, requireUpstreamImages, upstreamRefs } from './lib/base-images.mjs';
 import { foreignRecordPath, readRecord, recordPath, writeRecord } from './lib/build-record.mjs';
-import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
+import { builderDriver, dockerEnv, exportsThroughEngine, requireDocker } from './lib/docker-engine.mjs';
 import { fail, isMain, parseCliArgs, projectArgument, runMain } from './lib/cli.mjs';
 import { workspaceRoot } from './lib/workspace.mjs';
 import { releaseSnapshot } from './lib/debian/archive.mjs';
@@ -201,7 +201,8 @@ export async function dockerBuild(options) {
   const tags = [...new Set([...meta.tags, ...(options.tag ?? [])])].map((tag) => `${tag}${suffix}`);
   const platforms = options.platform?.split(',').filter(Boolean) ?? [];
   if (project !== BASE_PROJECT && !options.buildArgs.BASE_IMAGE && !options['dry-run']) await requireLocalImageBuilder(toolchain);
-  if (!options['dry-run'] && !options.push && platforms.length <= 1) await requireTarballExport(toolchain);
+  // On a classic image store the engine's exporter loads the image: not reproducible, said once, recorded (below).
+  const engineExport = !options['dry-run'] && !options.push && platforms.length <= 1 && (await exportsThroughEngine(toolchain));
   if (!options['dry-run']) await requireUpstreamImages(toolchain, recipe.args, recipe.upstream);
 
   const file = options.record ? path.resolve(options.record) : targetRecordPath(project, target);
@@ -233,7 +234,7 @@ export async function dockerBuild(options) {
     // It is written under a temporary name in the same folder, renamed once the build succeeded.
     const tarball = `${keptTarball}.partial`;
     const rewrite = epoch ? ',rewrite-timestamp=true' : '';
-    args.push(options.push ? '--push' : platforms.length > 1 ? '--output=type=image' : `--output=type=docker,dest=${tarball}${rewrite}`);
+    args.push(options.push ? '--push' : platforms.length > 1 || engineExport ? '--output=type=image' : `--output=type=docker,dest=${tarball}${rewrite}`);
     args.push('.');
 
     if (options['dry-run']) {
@@ -244,6 +245,10 @@ export async function dockerBuild(options) {
     rmSync(keptTarball, { force: true });
     mkdirSync(path.dirname(keptTarball), { recursive: true });
     console.log(`docker-build: ${project} -> ${tags.join(', ')}`);
+    if (engineExport)
+      console.log(
+        `docker-build: ${project}: the classic image store: the engine loads the image with its build-time file times (not reproducible; push uses docker push): node tools/image-store.mjs moves the engine to the containerd image store`,
+      );
     const build = await streamLines($({ cwd: workspaceRoot, env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} ${args}`, {
       prefix: `[${project}] `,
     });
@@ -289,8 +294,9 @@ export async function dockerBuild(options) {
       platform: target.platform ?? options.platform,
       nodeVersion: recipe.args.NODE_VERSION,
       // the platform manifest's digest as BuildKit wrote it: what a registry holds after tools/push.mjs (it uploads
-      // the tarball below, in either image store), and what verify-rebuild compares
-      manifestDigest: metadata['containerimage.digest'],
+      // the tarball below), and what verify-rebuild compares. A build the engine loaded (the classic store's path) has
+      // no such manifest: exporter 'engine' says so, and push falls back to docker push.
+      ...(engineExport ? { exporter: 'engine' } : { manifestDigest: metadata['containerimage.digest'] }),
       // BuildKit's bytes of that manifest, its config and layers (relative to the record's folder): what push uploads
       ...(existsSync(keptTarball) ? { tarball: path.basename(keptTarball) } : {}),
       inputs: buildInputs(recipe.args, meta.labels, debianPackages),
@@ -323,25 +329,6 @@ async function requireLocalImageBuilder(toolchain) {
       `the current buildx builder uses the '${driver}' driver, which cannot see the local base image: run 'docker buildx use default', or pass --build-arg BASE_IMAGE=<a pushed base image>`,
     );
   }
-}
-
-/** The current buildx builder's driver (docker, docker-container, ...), or null when buildx does not say. */
-async function builderDriver(toolchain) {
-  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
-  return /^Driver:\s*(\S+)/m.exec(stdout)?.[1] ?? null;
-}
-
-/**
- * A single-platform local build exports BuildKit's image tarball, which push publishes byte for byte. buildx's docker
- * driver can export one only from an engine with the containerd image store: in the classic store BuildKit writes no
- * manifest at all (the engine stores the layers uncompressed; `docker push` would compress them anew, another digest).
- * Said before BuildKit starts, with what to change, instead of buildx's "Docker exporter is not supported".
- */
-async function requireTarballExport(toolchain) {
-  if (toolchain.imageStore !== 'classic' || (await builderDriver(toolchain)) !== 'docker') return;
-  fail(
-    'this engine keeps images in the classic image store, where buildx\'s docker driver cannot export the image tarball a build is pushed from (BuildKit\'s own manifest and layers, the digest verify-rebuild reproduces): turn on the containerd image store (daemon.json "features": {"containerd-snapshotter": true}) and build again',
-  );
 }
 
 if (isMain(import.meta.url)) {

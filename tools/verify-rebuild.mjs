@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BASE_PROJECT } from './lib/defaults.cjs';
 import { fail, isMain, parseCliArgs, runMain } from './lib/cli.mjs';
-import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
+import { dockerEnv, exportsThroughEngine, requireDocker } from './lib/docker-engine.mjs';
 import { $, lastLine, streamLines } from './lib/process.mjs';
 import { readRecord } from './lib/build-record.mjs';
 import { nodeVersion, nodeVersionFileIn } from './lib/node-version.mjs';
@@ -163,6 +163,11 @@ async function compare(run, published, target, layers, record) {
 
 export async function verifyRebuild(options) {
   const toolchain = await requireDocker();
+  // a rebuild the engine loads keeps its build-time file times: it could never reproduce anything
+  if (await exportsThroughEngine(toolchain))
+    fail(
+      "this engine keeps images in the classic image store, where buildx's docker driver cannot export BuildKit's own image: move it to the containerd image store (node tools/image-store.mjs) and verify again",
+    );
   const run = {
     toolchain,
     cache: Boolean(options.cache),

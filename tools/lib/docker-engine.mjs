@@ -111,3 +111,20 @@ export async function docker(args, { reject = true, input, cwd } = {}) {
   if (!output.ok) throw new CliError(describeFailure(output, `docker ${args[0]}`), 1);
   return output.stdout.trim();
 }
+
+/** The current buildx builder's driver (docker, docker-container, ...), or null when buildx does not say. */
+export async function builderDriver(toolchain) {
+  const { stdout } = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} buildx inspect`;
+  return /^Driver:\s*(\S+)/m.exec(stdout)?.[1] ?? null;
+}
+
+/**
+ * Whether a local build can only be loaded by the engine's own exporter: buildx's docker driver exports BuildKit's
+ * image (a tarball: its own manifest and layers, layer times rewritten to SOURCE_DATE_EPOCH) only from an engine on
+ * the containerd image store ("Docker exporter is not supported for the docker driver" on the classic store). The
+ * engine's exporter keeps the build-time file times, and a classic store's `docker push` compresses the layers anew:
+ * such an image runs and tests the same but is not reproducible. tools/image-store.mjs switches an engine over.
+ */
+export async function exportsThroughEngine(toolchain) {
+  return toolchain.imageStore === 'classic' && (await builderDriver(toolchain)) === 'docker';
+}
