@@ -264,20 +264,27 @@ export async function dockerBuild(options) {
         (lastLine(build) || `exit ${build.exitCode}`);
       fail(`building ${project} failed: ${redact(reason)}`, 1);
     }
-    // the exact Debian closure this platform's base unpacked, for the record (a replay pins it: DEBIAN_PACKAGES)
-    let debianPackages;
-    if (project === BASE_PROJECT && existsSync(tarball)) debianPackages = await debianClosure((await readImageTarball(tarball)).layers);
-    if (existsSync(tarball)) {
-      const loaded = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} load --quiet --input ${tarball}`;
-      if (!loaded.ok) fail(`built ${project} but docker load failed: ${lastLine(loaded)}`, 1);
-      renameSync(tarball, keptTarball);
-    }
     // buildx's image ID is the config digest in both image stores: the image's identity wherever it is stored or
     // pushed (a registry manifest names it as config.digest). The engine's own ID for it differs by store (the config
     // digest in the classic store, the manifest digest in the containerd store); local commands use that one.
     const configDigest = readFileSync(iidFile, 'utf8').trim();
     let digest;
     const metadata = JSON.parse(readFileSync(metadataFile, 'utf8'));
+    let debianPackages;
+    if (existsSync(tarball)) {
+      const manifestDigest = metadata['containerimage.digest'];
+      // A rebuild with nothing changed gives this very image again (the build is reproducible): what was read from
+      // it last time, and the image the engine already holds under every tag, need not be read or loaded again.
+      const before = previousBuild(file, manifestDigest);
+      // the exact Debian closure this platform's base unpacked, for the record (a replay pins it: DEBIAN_PACKAGES)
+      if (project === BASE_PROJECT) debianPackages = before?.inputs?.debianPackages ?? (await debianClosure((await readImageTarball(tarball)).layers));
+      const engineId = toolchain.imageStore === 'containerd' ? manifestDigest : configDigest;
+      if (!(await engineHolds(toolchain, tags, engineId))) {
+        const loaded = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} load --quiet --input ${tarball}`;
+        if (!loaded.ok) fail(`built ${project} but docker load failed: ${lastLine(loaded)}`, 1);
+      }
+      renameSync(tarball, keptTarball);
+    }
     if (options.push) digest = metadata['containerimage.digest'];
     const imageId = options.push || platforms.length > 1 ? configDigest : await localImageId(toolchain, tags[0]);
     const record = {
@@ -309,6 +316,28 @@ export async function dockerBuild(options) {
     rmSync(tempDir, { recursive: true, force: true });
     rmSync(`${keptTarball}.partial`, { force: true });
   }
+}
+
+/** The record `file` held before this build, when it was of the image with `manifestDigest`; else null. */
+function previousBuild(file, manifestDigest) {
+  try {
+    const before = existsSync(file) ? readRecord(file) : null;
+    return before?.manifestDigest === manifestDigest ? before : null;
+  } catch {
+    return null; // an unreadable earlier record is simply not reused
+  }
+}
+
+/** Whether every tag already names the image whose engine ID is `engineId` (one inspect; a missing tag is a no). */
+async function engineHolds(toolchain, tags, engineId) {
+  const inspected = await $({ env: dockerEnv(toolchain), nothrow: true })`${toolchain.client} image inspect --format {{.Id}} ${tags}`;
+  return (
+    inspected.ok &&
+    inspected.stdout
+      .trim()
+      .split('\n')
+      .every((id) => id.trim() === engineId)
+  );
 }
 
 /** The engine's own ID of a just-loaded image: `docker image inspect .Id` (store-dependent, see the record). */
