@@ -15,8 +15,9 @@ import { after, before, test } from 'node:test';
 import YAML from 'yaml';
 import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { listServices } from '../../lib/services.mjs';
+import { workspaceRoot } from '../../lib/workspace.mjs';
 import { runAsync } from '../support/run-tool.mjs';
-import { cleanEnv, throwawayClone } from '../support/throwaway-clone.mjs';
+import { cleanEnv, nxCacheDirectory, throwawayClone } from '../support/throwaway-clone.mjs';
 
 const PREFIX = `secure-ci-gen-e2e-${process.pid}`;
 const FASTIFY = 'gen-e2e-fastify';
@@ -62,7 +63,9 @@ after(async () => {
 const replayed = (output, task) =>
   new RegExp(`nx run ${task}[^\n]*\\[(local cache|remote cache|existing outputs match the cache[^\\]]*)\\]`).test(stripVTControlCharacters(output));
 
-test('nx-plugin:test before the change: a second run is replayed from the cache (the cache works)', async () => {
+test("before the change: the clone shares this checkout's Nx cache, and a second nx-plugin:test is replayed from it", async () => {
+  // what lets the workspace suite below replay the projects the generator leaves untouched
+  assert.equal(await nxCacheDirectory(clone), await nxCacheDirectory(workspaceRoot), 'one Nx cache for both checkouts');
   await run('npx', ['nx', 'test', 'nx-plugin', '--outputStyle=static']);
   assert.ok(replayed(await run('npx', ['nx', 'test', 'nx-plugin', '--outputStyle=static']), 'nx-plugin:test'), 'unchanged inputs: a cache hit');
 });

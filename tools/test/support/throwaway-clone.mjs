@@ -1,7 +1,10 @@
 // A throwaway git clone of this workspace's HEAD for the e2e tests that change the workspace itself (the service
 // generator, a port edit): node_modules symlinked from the checkout (same lockfile, no npm ci), git identity set,
 // and an environment with nothing inherited that could change the answers (CI's GITHUB_*, a shell's NX_*,
-// IMAGE_PREFIX/IMAGE_TAG, git config). Nx's cache is the checkout's own, so untouched projects are replayed.
+// IMAGE_PREFIX/IMAGE_TAG, git config). Nx's cache is the checkout's own, so untouched projects are replayed: Nx (23)
+// keeps one cache per user for every checkout of a repository (~/.nx/<id>, the id derived from the origin remote or,
+// without one, the first commit), so the clone gets the checkout's origin URL and no NX_CACHE_DIRECTORY (setting it
+// would give the clone a cache of its own). `nxCacheDirectory` is Nx's own answer, for the tests to check that.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +22,6 @@ export function cleanEnv(extra = {}) {
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
-    NX_CACHE_DIRECTORY: path.join(workspaceRoot, '.nx', 'cache'),
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_CONFIG_NOSYSTEM: '1',
     ...extra,
@@ -40,6 +42,10 @@ export function throwawayClone(prefix, { bases = false } = {}) {
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', prefix);
   git('config', 'commit.gpgsign', 'false');
+  // the same origin as the checkout (or none), so Nx derives the same workspace id and shares its cache
+  const here = gitIn(workspaceRoot, cleanEnv());
+  if (here('remote').split('\n').includes('origin')) git('remote', 'set-url', 'origin', here('remote', 'get-url', 'origin'));
+  else git('remote', 'remove', 'origin');
   linkDependencies(dir, { bases });
   appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '/node_modules\n/.nx/\n');
   const attempt = (cmd, args, extra = {}) => runAsync(cmd, args, { cwd: dir, env: cleanEnv(extra), timeout: '2700s' });
@@ -50,4 +56,12 @@ export function throwawayClone(prefix, { bases = false } = {}) {
     return output;
   };
   return { dir, git, run, attempt, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Where Nx keeps the task cache of the checkout at `dir` (Nx's own answer, in a process rooted there). */
+export async function nxCacheDirectory(dir) {
+  const script = "process.stdout.write(require('nx/src/utils/cache-directory').cacheDir)";
+  const result = await runAsync(process.execPath, ['-e', script], { cwd: dir, env: cleanEnv() });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
 }
