@@ -15,7 +15,7 @@
 //
 // Usage: node tools/bases.mjs [--offline] [--force] [--suite SUITE]...   (default suite: the one DEBIAN_IMAGE pins)
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { basesFile, debianSuite, DEBIAN_SUITES, hostArch, TARGET_ARCHES, upstreamRefs } from './lib/base-images.mjs';
 import { dockerEnv, requireDocker } from './lib/docker-engine.mjs';
@@ -156,7 +156,9 @@ export async function ensureBases({ offline = false, force = false, suite: extra
     suites: Object.fromEntries(Object.entries(debian).map(([suite, { ref }]) => [suite, { DEBIAN_IMAGE: ref }])),
   };
   mkdirSync(path.dirname(basesFile), { recursive: true });
-  writeFileSync(basesFile, `${JSON.stringify(record, null, 2)}\n`);
+  // written aside and renamed: the test command runs this beside the unit tests, which read the record
+  writeFileSync(`${basesFile}.${process.pid}`, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(`${basesFile}.${process.pid}`, basesFile);
   console.log(
     `bases: ${built ? 'bootstrapped' : 'already present'}: ${[...Object.values(record.suites).map((s) => s.DEBIAN_IMAGE), ...Object.values(targets).map((t) => t.NODE_IMAGE)].join(', ')} (refs in ${path.relative(workspaceRoot, basesFile)})`,
   );
