@@ -9,10 +9,12 @@
 //              with the other image store (classic <-> containerd), in a copy of the workspace
 //              (tools/test/support/other-store.mjs). Tests cannot start a user's second engine: this suite runs where
 //              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
-// Two steps run beside a suite instead of after it, their lines prefixed with their suite's name: on CI's 2 cores they
-// wait mostly on the network or on another engine, not on the CPU the suite they overlap needs:
+// Two steps run beside a suite instead of after it, their lines prefixed with their suite's name, where CI's 2 cores
+// have CPU to spare (measured: about 60 % busy during the workspace and images suites, 98 % during e2e):
 //   - images' offline bases (debootstrap, downloads) beside the workspace suite, which uses no image;
-//   - the stores suite (another engine, its own copy of the workspace) beside the e2e suite.
+//   - the stores suite (another engine, its own copy of the workspace; it needs the bases, joined first) beside the
+//     images suite and on into e2e. None of its builds RUNs anything emulated, so the image tests switching the
+//     binfmt handler off (docker/base/test/support/foreign-arch.mjs) does not touch it.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
@@ -48,7 +50,7 @@ const SUITES = {
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
   e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
-  stores: () => [['node', ['tools/test/support/other-store.mjs'], { beside: 'e2e' }]],
+  stores: () => [['node', ['tools/test/support/other-store.mjs'], { beside: 'images' }]],
 };
 /** The suites run when none is named: `stores` only where there is a second engine. */
 const defaultSuites = () => Object.keys(SUITES).filter((name) => name !== 'stores' || process.env.SECURE_CI_OTHER_ENGINE);
@@ -89,15 +91,15 @@ runMain(async () => {
   };
   const started = new Map(); // a step running beside another suite -> its promise
   for (const suite of suites) {
-    // steps of later suites that may run beside this one start with it; a step of this suite started earlier is joined
+    const own = steps.filter((s) => s.suite === suite);
+    // this suite's steps started beside an earlier one are joined first: what runs beside this suite may need them
+    for (const step of own) if (started.has(step)) await started.get(step);
+    // steps of later suites that may run beside this one start with it
     for (const step of steps.filter((s) => s.beside === suite && s.suite !== suite && suites.includes(s.beside))) {
       step.overlapping = true;
       started.set(step, runStep(step, { prefix: `${step.suite}| ` }));
     }
-    for (const step of steps.filter((s) => s.suite === suite)) {
-      if (started.has(step)) await started.get(step);
-      else await runStep(step);
-    }
+    for (const step of own) if (!started.has(step)) await runStep(step);
   }
   await Promise.all(started.values());
   if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (no SECURE_CI_OTHER_ENGINE; .ci/run starts one)');

@@ -7,7 +7,7 @@
 // The engine at SECURE_CI_OTHER_ENGINE (a DOCKER_HOST) must answer and use the other store than the default engine's;
 // the offline base stand-ins are carried over from the default engine (docker save, then load: no second
 // debootstrap). The tests run in a copy of the workspace (tools/test/support/workspace-copy.mjs), so the suite can
-// run beside the e2e suite, whose tests write this checkout's dist/docker records.
+// run beside the images and e2e suites, whose tests write this checkout's dist/docker records.
 // Tests cannot start a user's second engine; .ci/run starts one (.ci/docker-engine start classic) and sets the variable.
 import { rmSync } from 'node:fs';
 import { readBases } from '../../lib/base-images.mjs';
