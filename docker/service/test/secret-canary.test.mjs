@@ -27,8 +27,9 @@ describe('npm_token build secret (canary)', () => {
     await requireDocker();
     registry = await startPrivateRegistry();
     tmp = mkdtempSync(path.join(os.tmpdir(), 'canary-'));
-    // A fresh registry URL per run also means a fresh BuildKit cache key for the install step: it really runs.
-    buildArgs = ['--build-arg', `NPM_REGISTRY=${registry.url}`, '--build-arg', 'PORT=3001', '--network', 'host', '--image', IMAGE];
+    // --no-cache: the install step really runs. The registry's URL alone is no fresh cache key: its port can recur,
+    // and then BuildKit replays an earlier run's install (seen once: both builds passed, nothing went through here).
+    buildArgs = ['--build-arg', `NPM_REGISTRY=${registry.url}`, '--build-arg', 'PORT=3001', '--network', 'host', '--no-cache', '--image', IMAGE];
   });
   after(async () => {
     await registry?.stop();
