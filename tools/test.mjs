@@ -9,12 +9,13 @@
 //              with the other image store (classic <-> containerd), in a copy of the workspace
 //              (tools/test/support/other-store.mjs). Tests cannot start a user's second engine: this suite runs where
 //              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
-// Two steps run beside a suite instead of after it, their lines prefixed with their suite's name, where CI's 2 cores
-// have CPU to spare (measured: about 60 % busy during the workspace and images suites, 98 % during e2e):
-//   - images' offline bases (debootstrap, downloads) beside the workspace suite, which uses no image;
+// Three steps run beside a suite instead of after it, their lines prefixed with their name, where CI's 2 cores have
+// CPU to spare (measured: about 60 % busy during the images suite, 80 % during e2e's tests one at a time):
+//   - images' offline bases (debootstrap, downloads: they wait on the network) beside the workspace suite;
 //   - the stores suite (another engine, its own copy of the workspace; it needs the bases, joined first) beside the
 //     images suite and on into e2e. None of its builds RUNs anything emulated, so the image tests switching the
-//     binfmt handler off (docker/base/test/support/foreign-arch.mjs) does not touch it.
+//     binfmt handler off (docker/base/test/support/foreign-arch.mjs) does not touch it;
+//   - e2e's tests on throwaway clones (e2e-clones: the service generator, a port change) beside the rest of e2e.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
@@ -49,7 +50,14 @@ const SUITES = {
     ['npx', ['nx', 'run-many', '-t', 'docker-build', '--outputStyle=static']],
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
-  e2e: () => [nodeTest(testFiles('tools/test/e2e'))],
+  e2e: () => {
+    // the tests on throwaway clones of the workspace (service generator, port change: Nx and TypeScript, no image of
+    // this checkout, no container of the other tests' kind) run beside the ones on this checkout's images
+    const onClones = ['tools/test/e2e/generator.test.mjs', 'tools/test/e2e/port-change.test.mjs'];
+    const files = testFiles('tools/test/e2e');
+    const [clones, rest] = [files.filter((f) => onClones.includes(f)), files.filter((f) => !onClones.includes(f))];
+    return [...(clones.length ? [[...nodeTest(clones), { beside: 'e2e', label: 'e2e-clones' }]] : []), nodeTest(rest)];
+  },
   stores: () => [['node', ['tools/test/support/other-store.mjs'], { beside: 'images' }]],
 };
 /** The suites run when none is named: `stores` only where there is a second engine. */
@@ -81,25 +89,26 @@ runMain(async () => {
   const totals = { passed: 0, failed: 0 };
   const failedSteps = [];
   const suites = requested.length ? requested : defaultSuites();
-  const steps = suites.flatMap((suite) => SUITES[suite]().map(([cmd, args, { beside } = {}]) => ({ suite, cmd, args, beside })));
+  const steps = suites.flatMap((suite) => SUITES[suite]().map(([cmd, args, { beside, label } = {}]) => ({ suite, cmd, args, beside, label: label ?? suite })));
   /** Runs a step: its exit code goes to failedSteps; a failure anywhere skips the steps not yet started. */
   const runStep = async (step, options) => {
     if (failedSteps.length) return;
-    console.log(`\n=== ${step.suite}: ${step.cmd} ${step.args.join(' ')}${step.overlapping ? ` (beside ${step.beside})` : ''}`);
+    console.log(`\n=== ${step.label}: ${step.cmd} ${step.args.join(' ')}${step.overlapping ? ` (beside ${step.beside})` : ''}`);
     const code = await run(step.cmd, step.args, totals, options);
-    if (code !== 0) failedSteps.push(`${step.suite}: ${step.cmd} ${step.args.slice(0, 3).join(' ')}`);
+    if (code !== 0) failedSteps.push(`${step.label}: ${step.cmd} ${step.args.slice(0, 3).join(' ')}`);
   };
   const started = new Map(); // a step running beside another suite -> its promise
   for (const suite of suites) {
     const own = steps.filter((s) => s.suite === suite);
     // this suite's steps started beside an earlier one are joined first: what runs beside this suite may need them
     for (const step of own) if (started.has(step)) await started.get(step);
-    // steps of later suites that may run beside this one start with it
-    for (const step of steps.filter((s) => s.beside === suite && s.suite !== suite && suites.includes(s.beside))) {
+    // steps that may run beside this suite start with it (a later suite's, or its own beside the rest of it)
+    for (const step of steps.filter((s) => s.beside === suite && suites.includes(s.suite) && !started.has(s))) {
       step.overlapping = true;
-      started.set(step, runStep(step, { prefix: `${step.suite}| ` }));
+      started.set(step, runStep(step, { prefix: `${step.label}| ` }));
     }
     for (const step of own) if (!started.has(step)) await runStep(step);
+    for (const step of own) if (step.beside === suite) await started.get(step);
   }
   await Promise.all(started.values());
   if (!suites.includes('stores')) console.log('\nstores: the image-identity tests ran on one image store only (no SECURE_CI_OTHER_ENGINE; .ci/run starts one)');
