@@ -9,13 +9,14 @@
 //              with the other image store (classic <-> containerd), in a copy of the workspace
 //              (tools/test/support/other-store.mjs). Tests cannot start a user's second engine: this suite runs where
 //              SECURE_CI_OTHER_ENGINE is its DOCKER_HOST (.ci/run starts one and sets it), and otherwise says so.
-// Three steps run beside a suite instead of after it, their lines prefixed with their name, where CI's 2 cores have
+// Four steps run beside a suite instead of after it, their lines prefixed with their name, where CI's 2 cores have
 // CPU to spare (measured: about 60 % busy during the images suite, 80 % during e2e's tests one at a time):
 //   - images' offline bases (debootstrap, downloads: they wait on the network) beside the workspace suite;
 //   - the stores suite (another engine, its own copy of the workspace; it needs the bases, joined first) beside the
 //     images suite and on into e2e. None of its builds RUNs anything emulated, so the image tests switching the
 //     binfmt handler off (docker/base/test/support/foreign-arch.mjs) does not touch it;
-//   - e2e's tests on throwaway clones (e2e-clones: the service generator, a port change) beside the rest of e2e.
+//   - e2e's tests on throwaway clones (e2e-clones: the service generator, a port change) and its reproducible-images
+//     test (e2e-reproducible) beside the rest of e2e.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)
 import { stripVTControlCharacters } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
@@ -51,12 +52,19 @@ const SUITES = {
     nodeTest(testFiles('docker/base/test', 'docker/service/test')),
   ],
   e2e: () => {
-    // the tests on throwaway clones of the workspace (service generator, port change: Nx and TypeScript, no image of
-    // this checkout, no container of the other tests' kind) run beside the ones on this checkout's images
-    const onClones = ['tools/test/e2e/generator.test.mjs', 'tools/test/e2e/port-change.test.mjs'];
+    // Three streams, each with what is its own: the tests on throwaway clones of the workspace (service generator, port
+    // change: Nx and TypeScript, images under their own names), the reproducible-images test (its own clones, cold
+    // builds that wait on the Debian mirror and the npm registry) and the rest, on this checkout's images.
+    const streams = {
+      'e2e-clones': ['tools/test/e2e/generator.test.mjs', 'tools/test/e2e/port-change.test.mjs'],
+      'e2e-reproducible': ['tools/test/e2e/reproducible.test.mjs'],
+    };
     const files = testFiles('tools/test/e2e');
-    const [clones, rest] = [files.filter((f) => onClones.includes(f)), files.filter((f) => !onClones.includes(f))];
-    return [...(clones.length ? [[...nodeTest(clones), { beside: 'e2e', label: 'e2e-clones' }]] : []), nodeTest(rest)];
+    const beside = Object.entries(streams)
+      .map(([label, own]) => [label, files.filter((f) => own.includes(f))])
+      .filter(([, own]) => own.length)
+      .map(([label, own]) => [...nodeTest(own), { beside: 'e2e', label }]);
+    return [...beside, nodeTest(files.filter((f) => !Object.values(streams).flat().includes(f)))];
   },
   stores: () => [['node', ['tools/test/support/other-store.mjs'], { beside: 'images' }]],
 };
