@@ -85,7 +85,9 @@ function countResults(raw, totals) {
 
 /** Runs one step with its output streamed through (prefixed, when it runs beside another suite), counting results. */
 async function run(cmd, args, totals, { prefix = '' } = {}) {
-  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false' };
+  // Nx plugins in-process, not in worker processes: with no daemon every `nx` the tests start (hundreds a run) spawns
+  // the workers again, 5.9 s of CPU for `nx show projects` here against 1.9 s in-process (measured on this workspace)
+  const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', NX_ISOLATE_PLUGINS: process.env.NX_ISOLATE_PLUGINS ?? 'false' };
   const step = await streamLines($({ cwd: workspaceRoot, env, nothrow: true })`${cmd} ${args}`, { prefix, onLine: (line) => countResults(line, totals) });
   return step.exitCode ?? 1;
 }

@@ -37,7 +37,8 @@ let repo;
 function cleanEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|GIT_)/.test(k)) env[k] = v;
+    // NX_ISOLATE_PLUGINS (how Nx loads plugins; tools/test.mjs sets it) changes no answer, only the CPU spent
+    if (k === 'NX_ISOLATE_PLUGINS' || !/^(GITHUB_|NX_|IMAGE_PREFIX$|GIT_)/.test(k)) env[k] = v;
   }
   return {
     ...env,

@@ -16,7 +16,9 @@ import { linkDependencies } from './workspace-copy.mjs';
 /** This process's environment minus what could change the answers, plus `extra`. */
 export function cleanEnv(extra = {}) {
   const out = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
+  // NX_ISOLATE_PLUGINS is kept: how Nx loads plugins (tools/test.mjs sets it) changes no answer, only the CPU spent
+  for (const [k, v] of Object.entries(process.env))
+    if (k === 'NX_ISOLATE_PLUGINS' || !/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
   return {
     ...out,
     NX_DAEMON: 'false',
