@@ -120,6 +120,20 @@ describe(`schema (Kubernetes ${SCHEMA_VERSION}, kubernetes-models)`, () => {
     });
   }
 
+  test('a long Secret value, which Kustomize writes over several lines, is valid; a value outside base64 is not', async () => {
+    const dir = path.join(tmp, 'long-secret');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'kustomization.yaml'), `secretGenerator:\n  - name: long\n    literals:\n      - api-key=${'k'.repeat(60)}\n`);
+    const [secret] = render(dir);
+    assert.match(secret.data['api-key'], /\n./, 'Kustomize wrapped the value');
+    assert.deepEqual(await validateObjects([secret]), []);
+    const spaced = clone(secret);
+    spaced.data['api-key'] = secret.data['api-key'].replace('\n', ' ');
+    const problems = await validateObjects([spaced]);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0], /^Secret\/long-[a-z0-9]+: .*must match format "byte"/);
+  });
+
   test('invalid objects fail: wrong types, a missing required field, an unknown kind', async () => {
     const { objects } = await renderedOverlay('production');
     const replicas = clone(find(objects, 'Deployment', 'catalog'));
