@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMatrix, nxShowProjectsArgs, affectedRange } from '../affected-matrix.mjs';
 import { listServices } from '../lib/services.mjs';
+import { cleanEnv as workspaceEnv } from './support/clean-env.mjs';
 import { assertOneLineError, gitIn, runTool } from './support/run-tool.mjs';
 
 const WORKSPACE = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,25 +34,9 @@ const SERVICE_DOCKERFILE = 'docker/service/Dockerfile';
 
 let repo;
 
-/** Environment for child processes: nothing inherited from a surrounding CI run that could change the answer. */
-function cleanEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // NX_ISOLATE_PLUGINS (how Nx loads plugins; tools/test.mjs sets it) changes no answer, only the CPU spent
-    if (k === 'NX_ISOLATE_PLUGINS' || !/^(GITHUB_|NX_|IMAGE_PREFIX$|GIT_)/.test(k)) env[k] = v;
-  }
-  return {
-    ...env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    NX_CACHE_DIRECTORY: path.join(repo, '.nx', 'cache'),
-    NX_WORKSPACE_DATA_DIRECTORY: path.join(repo, '.nx', 'workspace-data'),
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    ...extra,
-  };
-}
+/** Child processes' environment (./support/clean-env.mjs), with Nx's cache and data in the scratch repository. */
+const cleanEnv = (extra = {}) =>
+  workspaceEnv({ NX_CACHE_DIRECTORY: path.join(repo, '.nx', 'cache'), NX_WORKSPACE_DATA_DIRECTORY: path.join(repo, '.nx', 'workspace-data'), ...extra });
 
 const git = (...args) => gitIn(repo, cleanEnv())(...args);
 

@@ -1,34 +1,19 @@
 // A throwaway git clone of this workspace's HEAD for the e2e tests that change the workspace itself (the service
-// generator, a port edit): node_modules symlinked from the checkout (same lockfile, no npm ci), git identity set,
-// and an environment with nothing inherited that could change the answers (CI's GITHUB_*, a shell's NX_*,
-// IMAGE_PREFIX/IMAGE_TAG, git config). Nx's cache is the checkout's own, so untouched projects are replayed: Nx (23)
-// keeps one cache per user for every checkout of a repository (~/.nx/<id>, the id derived from the origin remote or,
-// without one, the first commit), so the clone gets the checkout's origin URL and no NX_CACHE_DIRECTORY (setting it
-// would give the clone a cache of its own). `nxCacheDirectory` is Nx's own answer, for the tests to check that.
+// generator, a port edit): node_modules symlinked from the checkout (same lockfile, no npm ci), git identity set, and
+// an environment with nothing inherited that could change the answers (./clean-env.mjs). Nx's cache is the checkout's
+// own, so untouched projects are replayed: Nx (23) keeps one cache per user for every checkout of a repository
+// (~/.nx/<id>, the id derived from the origin remote or, without one, the first commit), so the clone gets the
+// checkout's origin URL and no NX_CACHE_DIRECTORY (setting it would give the clone a cache of its own). That cache
+// outlives the run: a test that needs a task to really run gives it inputs no earlier run had. `nxCacheDirectory` is
+// Nx's own answer, for the tests to check that the cache is shared.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { workspaceRoot } from '../../lib/workspace.mjs';
+import { cleanEnv } from './clean-env.mjs';
 import { gitIn, runAsync } from './run-tool.mjs';
 import { linkDependencies } from './workspace-copy.mjs';
-
-/** This process's environment minus what could change the answers, plus `extra`. */
-export function cleanEnv(extra = {}) {
-  const out = {};
-  // NX_ISOLATE_PLUGINS is kept: how Nx loads plugins (tools/test.mjs sets it) changes no answer, only the CPU spent
-  for (const [k, v] of Object.entries(process.env))
-    if (k === 'NX_ISOLATE_PLUGINS' || !/^(GITHUB_|NX_|IMAGE_PREFIX$|IMAGE_TAG$|GIT_|SERVICE_IMAGES$|NODE_TEST_CONTEXT$)/.test(k)) out[k] = v;
-  return {
-    ...out,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    ...extra,
-  };
-}
 
 /**
  * @param {string} prefix  the temp directory's name prefix
