@@ -7,6 +7,7 @@
 // docker-build and the image tests (hardened and healthy under --read-only --cap-drop ALL --security-opt
 // no-new-privileges) and the compose checks. Images are built for two of the ten only, to keep the runtime down.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,15 +18,20 @@ import { docker, requireDocker } from '../../lib/docker-engine.mjs';
 import { listServices } from '../../lib/services.mjs';
 import { workspaceRoot } from '../../lib/workspace.mjs';
 import { runAsync } from '../support/run-tool.mjs';
-import { cleanEnv, nxCacheDirectory, throwawayClone } from '../support/throwaway-clone.mjs';
+import { cleanEnv } from '../support/clean-env.mjs';
+import { nxCacheDirectory, throwawayClone } from '../support/throwaway-clone.mjs';
 
 const PREFIX = `secure-ci-gen-e2e-${process.pid}`;
-const FASTIFY = 'gen-e2e-fastify';
-const EXPRESS = 'gen-e2e-express';
+// The services' names are this run's own. Nx keeps one task cache per user for every checkout of a repository
+// (~/.nx/<id>), earlier runs' included: generating the same names again would give the same inputs, and the
+// workspace suite below would rightly replay an earlier run's pass instead of showing that these files are inputs.
+const RUN = randomBytes(3).toString('hex');
+const FASTIFY = `gen-${RUN}-fastify`;
+const EXPRESS = `gen-${RUN}-express`;
 // Eight more: alternating frameworks, three of them calling catalog (whose NetworkPolicy then admits four callers),
 // one on an explicit port from 3050 on (the first one no service uses).
 const MORE = Array.from({ length: 8 }, (_, i) => ({
-  name: `gen-e2e-${String(i + 3).padStart(2, '0')}`,
+  name: `gen-${RUN}-${String(i + 3).padStart(2, '0')}`,
   framework: i % 2 ? 'express' : 'fastify',
   calls: [0, 3, 6].includes(i) ? 'catalog' : undefined,
 }));
@@ -131,7 +137,8 @@ test('the workspace suite passes with thirteen services: format, lint, typecheck
   assert.match(out, /^tests: \d+ passed, 0 failed$/m);
   assert.match(out, /All matched files use Prettier code style!/, 'the generated files are in the repository format');
   for (const name of GENERATED) assert.ok(existsSync(path.join(clone, 'dist/apps', name, 'main.js')), name);
-  // The tests that read the new services' files ran again; the cache replays no stale pass of them.
+  // The tests that read the new services' files ran again (their inputs are new to every cache: this run's names); a
+  // replay here would be the pre-generation pass that the first test put in the cache, i.e. a stale one.
   for (const task of ['tools:test', 'nx-plugin:test', 'k8s:test']) {
     assert.match(out, new RegExp(`nx run ${task}`), task);
     assert.equal(replayed(out, task), false, `${task} ran, not replayed`);
