@@ -100,7 +100,7 @@ describe('scan CLI', () => {
     const r = scanCli(['catalog', '--ref', 'x'], { TRIVY_BIN: path.join(dir, 'absent'), PATH: '/nonexistent' });
     assert.equal(r.status, 3);
     assert.match(r.stderr, /trivy is not installed/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
   test('missing trivy with --allow-missing-scanner: says it skipped, exit 0', () => {
     const r = scanCli(['catalog', '--ref', 'x', '--allow-missing-scanner'], { TRIVY_BIN: path.join(dir, 'absent'), PATH: '/nonexistent' });
@@ -112,7 +112,7 @@ describe('scan CLI', () => {
     const r = scanCli(['catalog', '--ref', 'some/image:tag'], { TRIVY_BIN: bin });
     assert.equal(r.status, FINDINGS_EXIT_CODE);
     assert.match(r.stderr, /fixable HIGH,CRITICAL vulnerabilities or secrets found/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(readFileSync(`${bin}.args`, 'utf8').split('\n').includes('some/image:tag'));
   });
   test('a runtime behind a security release of its line fails, naming the version to move to', () => {
@@ -130,7 +130,7 @@ describe('scan CLI', () => {
     const r = scanCli(['catalog', '--ref', 'img'], env);
     assert.equal(r.status, 3);
     assert.match(r.stderr, /cannot read the Node\.js release index/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     const allowed = scanCli(['catalog', '--ref', 'img', '--allow-missing-node-index'], env);
     assert.equal(allowed.status, 0, allowed.stderr);
     assert.match(allowed.stdout, /SKIPPED the Node\.js runtime gate/);
