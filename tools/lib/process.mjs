@@ -17,9 +17,13 @@ export { $, ProcessOutput, retry, sleep, which } from 'zx';
 $.verbose = process.env.TOOLS_VERBOSE === '1';
 $.quiet = !$.verbose;
 // zx runs each command with bash. A bash whose stdin is a socket (Node's pipes are) and whose environment has no
-// SHLVL takes itself for a remote shell and sources ~/.bashrc, which may print or change PATH: a tool handed a
-// stripped-down environment gets SHLVL, so its commands run the same whatever the caller's shell setup.
-const withShellLevel = (options = {}) => ({ ...options, env: { SHLVL: '1', ...(options.env ?? process.env) } });
+// SHLVL, or SHLVL 0, takes itself for a remote shell and sources ~/.bashrc, which may print or change PATH (seen: a
+// pyenv set-up there). A stripped-down environment has none, and bash hands 0 to a command started as `( cmd & )`: such
+// a command's commands get SHLVL 1, so they run the same whatever the caller's shell setup.
+const withShellLevel = (options = {}) => {
+  const env = options.env ?? process.env;
+  return { ...options, env: Number(env.SHLVL) >= 1 ? env : { ...env, SHLVL: '1' } };
+};
 const { spawn, spawnSync } = $;
 $.spawn = (command, args, options) => spawn(command, args, withShellLevel(options));
 $.spawnSync = (command, args, options) => spawnSync(command, args, withShellLevel(options));

@@ -92,4 +92,9 @@ test('a command given a stripped-down environment still runs as a nested shell (
   const nested = await $({ env: { PATH: process.env.PATH } })`echo $SHLVL`;
   assert.equal(nested.stdout.trim(), '2');
   assert.equal(nested.stderr, '');
+  // SHLVL 0 (what bash hands a command started as `( cmd & )`) is the same remote-shell case
+  const fromBackground = await $({ env: { PATH: process.env.PATH, SHLVL: '0' } })`echo $SHLVL`;
+  assert.equal(fromBackground.stdout.trim(), '2');
+  const nestedDeeper = await $({ env: { PATH: process.env.PATH, SHLVL: '4' } })`echo $SHLVL`;
+  assert.equal(nestedDeeper.stdout.trim(), '5', "a caller's own level is kept");
 });
