@@ -3,6 +3,9 @@
 # through a private source list (signed by the Debian archive keyring, verified by apt; the system's apt configuration
 # is not touched) and only ever unpacked (dpkg-deb -x), never installed through dpkg: the host's libc stays as it is.
 
+# debian_apt: apt and the Debian archive keyring are here (the private source list needs both).
+debian_apt() { command -v apt-get >/dev/null && [ -s /usr/share/keyrings/debian-archive-keyring.gpg ]; }
+
 # trixie_init: a work directory ($TRIXIE_WORK) with the private source list, updated; $TRIXIE_APT holds the apt-get
 # and apt-cache options that use it.
 trixie_init() {
