@@ -13,8 +13,9 @@
 // CPU to spare (measured: about 60 % busy during the images suite, 80 % during e2e's tests one at a time):
 //   - images' offline bases (debootstrap, downloads: they wait on the network) beside the workspace suite;
 //   - the stores suite (another engine, its own copy of the workspace; it needs the bases, joined first) beside the
-//     images suite and on into e2e. None of its builds RUNs anything emulated, so the image tests switching the
-//     binfmt handler off (docker/base/test/support/foreign-arch.mjs) does not touch it;
+//     images suite and on into e2e. Its PR rehearsal runs the base image tests, which switch the machine-global binfmt
+//     handler off while they cross-build: a lock across processes (docker/base/test/support/foreign-arch.mjs) keeps
+//     it on while any suite runs foreign containers;
 //   - e2e's tests on throwaway clones (e2e-clones: the service generator, a port change) and its reproducible-images
 //     test (e2e-reproducible) beside the rest of e2e.
 // Usage: node tools/test.mjs [workspace|images|e2e|stores]...   (default: all, in that order)

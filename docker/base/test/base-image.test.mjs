@@ -11,7 +11,7 @@ import { builtImage, imageFiles, inspectImage } from '../../../tools/test/suppor
 import { nodeVersion } from '../../../tools/lib/node-version.mjs';
 import { debianImageFor } from '../../../tools/lib/base-images.mjs';
 import { dockerBuild } from '../../../tools/test/support/run-tool.mjs';
-import { FOREIGN, buildForeign, requireEmulation, withoutEmulation } from './support/foreign-arch.mjs';
+import { FOREIGN, buildForeign, holdEmulation, requireEmulation, withoutEmulation } from './support/foreign-arch.mjs';
 
 const FORBIDDEN = [
   '/bin/sh',
@@ -37,6 +37,7 @@ const VARIANTS = [
     name: FOREIGN.arch,
     arch: FOREIGN.arch,
     suite: 'trixie',
+    emulated: true,
     record: async () => {
       await requireDocker();
       requireEmulation();
@@ -79,12 +80,16 @@ for (const variant of VARIANTS)
     let config;
     let files;
     const paths = () => new Set(files.map((f) => f.path));
+    let release;
     before(async () => {
       await requireDocker();
       ref = (await variant.record()).tags[0];
+      // its tests run the image: no other process may switch the handler off until they are done
+      if (variant.emulated) release = await holdEmulation();
       config = await inspectImage(ref);
       files = await imageFiles(ref);
     });
+    after(() => release?.());
 
     test(`is a ${variant.arch} image on Debian ${variant.suite}`, async () => {
       assert.equal(config.Architecture, variant.arch);

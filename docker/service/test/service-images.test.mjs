@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { docker, requireDocker } from '../../../tools/lib/docker-engine.mjs';
 import { builtImage, imageFiles, inspectImage, waitForHealth } from '../../../tools/test/support/image-inspection.mjs';
 import { workspaceRoot } from '../../../tools/lib/workspace.mjs';
-import { FOREIGN, buildForeign, requireEmulation, withoutEmulation } from '../../base/test/support/foreign-arch.mjs';
+import { FOREIGN, buildForeign, holdEmulation, requireEmulation, withoutEmulation } from '../../base/test/support/foreign-arch.mjs';
 import { FRAMEWORKS, listServices } from '../../../tools/lib/services.mjs';
 
 // Every service as declared in its project.json (framework tag, metadata.port, metadata.calls).
@@ -73,11 +73,15 @@ function serviceTests(service, variant) {
     let record;
     let config;
     let files;
+    let release;
     before(async () => {
+      // its tests run the image: no other process may switch the handler off until they are done
+      if (variant.emulated) release = await holdEmulation();
       record = variant.record(service);
       config = await inspectImage(record.tags[0]);
       files = await imageFiles(record.tags[0]);
     });
+    after(() => release?.());
 
     test('runs as 65532:65532', () => assert.equal(config.Config.User, '65532:65532'));
 
@@ -156,6 +160,7 @@ const foreignRecords = {};
 // Structure checks for every service; health for one (catalog: each emulated container costs a minute of CI).
 const foreign = {
   name: FOREIGN.arch,
+  emulated: true,
   full: false,
   healthy: (service) => service === 'catalog',
   runFlags: ['--health-timeout', '30s', '--health-interval', '5s', '--health-start-period', '60s'],

@@ -1,8 +1,13 @@
 // Test support: images for the other architecture (arm64 on an amd64 machine) are BUILT with the qemu binfmt handler
 // switched off, which proves that no RUN of a build is emulated, and then RUN with it switched on (qemu-user-static,
 // registered by .ci/run). The handler is machine-global: it is off only while the builds run, and always restored.
+// Suites run side by side (tools/test.mjs), and the PR rehearsal's base job runs these tests too, so one process could
+// switch the handler off while another runs a foreign container ("exec format error", seen in a full run). A lock held
+// across processes orders them: switching off holds it, and so does every stretch of foreign containers.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import { workspaceRoot } from '../../../../tools/lib/workspace.mjs';
 import { dockerBuild } from '../../../../tools/test/support/run-tool.mjs';
 
@@ -22,15 +27,47 @@ export function requireEmulation() {
   if (!/^enabled/.test(readFileSync(handlerFile, 'utf8'))) throw new Error(`the binfmt_misc handler ${FOREIGN.handler} is disabled: echo 1 > ${handlerFile}`);
 }
 
+// One per machine, as the handler is (not per checkout: the tests' clones and workspace copies share it).
+const handlerLock = path.join(os.tmpdir(), `secure-ci-binfmt-${FOREIGN.handler}`);
+// A holder refreshes the lock every 5 s; one not refreshed for 30 s was killed. Waiting: up to 20 min (an off window
+// is a few cross-builds, a stretch of foreign containers a minute or two).
+const LOCK_OPTIONS = { realpath: false, stale: 30_000, update: 5_000, retries: { retries: 600, factor: 1, minTimeout: 2_000 } };
+
+/** Takes the machine-wide lock on the handler; returns its release. */
+async function lockHandler() {
+  try {
+    return await lockfile.lock(handlerLock, LOCK_OPTIONS);
+  } catch (error) {
+    throw new Error(`the binfmt_misc handler ${FOREIGN.handler} stayed locked by another test process (${handlerLock}.lock): ${error.message}`);
+  }
+}
+
 /** Runs `fn` with the emulation handler switched off; switches it back on whatever happens. */
 export async function withoutEmulation(fn) {
-  requireEmulation();
-  writeFileSync(handlerFile, '0');
+  const release = await lockHandler();
   try {
-    return await fn();
+    requireEmulation();
+    writeFileSync(handlerFile, '0');
+    try {
+      return await fn();
+    } finally {
+      writeFileSync(handlerFile, '1');
+    }
   } finally {
-    writeFileSync(handlerFile, '1');
+    await release();
   }
+}
+
+/** Keeps the handler on (no other process may switch it off) until the returned release is called. */
+export async function holdEmulation() {
+  const release = await lockHandler();
+  try {
+    requireEmulation();
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return release;
 }
 
 /** Builds `project` for the foreign architecture through docker-build; returns the record it wrote. */
