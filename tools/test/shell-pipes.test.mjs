@@ -31,7 +31,7 @@ const workflowRuns = readdirSync(workflowsDir)
   .filter((f) => /\.ya?ml$/.test(f))
   .flatMap((f) =>
     Object.entries(YAML.parse(readFileSync(path.join(workflowsDir, f), 'utf8')).jobs).flatMap(([job, { steps = [] }]) =>
-      steps.filter((step) => step.run).map((step, index) => ({ where: `${f} ${job} step ${step.name ?? index}`, shell: step.run })),
+      steps.flatMap((step, index) => (step.run ? [{ where: `${f} ${job} step ${step.name ?? index}`, shell: step.run }] : [])),
     ),
   );
 

@@ -17,6 +17,9 @@ export const FOREIGN =
   HOST === 'arm64' ? { arch: 'amd64', platform: 'linux/amd64', handler: 'qemu-x86_64' } : { arch: 'arm64', platform: 'linux/arm64', handler: 'qemu-aarch64' };
 const handlerFile = `/proc/sys/fs/binfmt_misc/${FOREIGN.handler}`;
 
+/** Whether the handler is switched on now (it exists: see requireEmulation). */
+export const emulationEnabled = () => /^enabled/.test(readFileSync(handlerFile, 'utf8'));
+
 /** Fails with the fix when foreign images cannot be run here (the tests never skip). */
 export function requireEmulation() {
   if (!existsSync(handlerFile)) {
@@ -24,7 +27,7 @@ export function requireEmulation() {
       `no binfmt_misc handler ${FOREIGN.handler}: install qemu-user-static and register it (bash .ci/run does: mount binfmt_misc, write /usr/lib/binfmt.d/${FOREIGN.handler}.conf to /proc/sys/fs/binfmt_misc/register)`,
     );
   }
-  if (!/^enabled/.test(readFileSync(handlerFile, 'utf8'))) throw new Error(`the binfmt_misc handler ${FOREIGN.handler} is disabled: echo 1 > ${handlerFile}`);
+  if (!emulationEnabled()) throw new Error(`the binfmt_misc handler ${FOREIGN.handler} is disabled: echo 1 > ${handlerFile}`);
 }
 
 // One per machine, as the handler is (not per checkout: the tests' clones and workspace copies share it).
@@ -42,22 +45,6 @@ async function lockHandler() {
   }
 }
 
-/** Runs `fn` with the emulation handler switched off; switches it back on whatever happens. */
-export async function withoutEmulation(fn) {
-  const release = await lockHandler();
-  try {
-    requireEmulation();
-    writeFileSync(handlerFile, '0');
-    try {
-      return await fn();
-    } finally {
-      writeFileSync(handlerFile, '1');
-    }
-  } finally {
-    await release();
-  }
-}
-
 /** Keeps the handler on (no other process may switch it off) until the returned release is called. */
 export async function holdEmulation() {
   const release = await lockHandler();
@@ -68,6 +55,19 @@ export async function holdEmulation() {
     throw error;
   }
   return release;
+}
+
+/** Runs `fn` with the emulation handler switched off (holding it, so no other process runs foreign containers meanwhile);
+ * switches it back on whatever happens. */
+export async function withoutEmulation(fn) {
+  const release = await holdEmulation();
+  writeFileSync(handlerFile, '0');
+  try {
+    return await fn();
+  } finally {
+    writeFileSync(handlerFile, '1');
+    await release();
+  }
 }
 
 /** Builds `project` for the foreign architecture through docker-build; returns the record it wrote. */
